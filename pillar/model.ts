@@ -26,6 +26,8 @@ export interface NetworkSpec {
   bridge: boolean;
   /** Whether the networking formula writes files for this network. Default true. */
   managed: boolean;
+  /** Static `address/prefix` per endpoint index; unset entries use DHCP (none on `public`). */
+  addresses: string[];
 }
 
 export interface HostType {
@@ -49,6 +51,8 @@ export interface HostType {
   cpu?: number;
   /** virtual and physical: OS image name, base image `/kvm/images/<os>-latest` for virtual. */
   os?: string;
+  /** physical: `BootSourceOverrideMode` to request; unset leaves the BMC's mode alone. */
+  bootMode?: "UEFI" | "Legacy";
   /** foundation: management addresses of hosts that already run an OS, one endpoint each. */
   addresses: string[];
   /** Management addresses pinned by the pillar, by endpoint index. */
@@ -68,6 +72,10 @@ export interface Pillar {
   timezone: string;
   ntp: { servers: string[]; fallback: string[] };
   images: Record<string, { url: string; type: string }>;
+  /** Default route and resolvers handed to virtual endpoints' cloud-init and to formulas. */
+  gateway?: string;
+  nameservers: string[];
+  domain?: string;
   /** rsyslog forwarding target, e.g. `udp://192.0.2.10:514`; absent: no forwarding. */
   syslog?: string;
   /** Notes for the operator that are not errors (e.g. a default need dropped because its type is absent). */
