@@ -1,0 +1,95 @@
+/**
+ * Declares every endpoint and its steps. Steps are created in the needs graph's topological
+ * order, so each one's `dependsOn` lists already-declared resources: the graph's edges, and
+ * nothing else, order the whole `pulumi up` (no waiting room, no polling).
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { Cloud, Endpoint, Phase } from "../pillar";
+import { endpointResource, EndpointResource } from "./endpoint";
+import { FormulaCatalog, formulaLabel } from "./formulaCatalog";
+import { cloudFacts, endpointFacts } from "./formulaFacts";
+import { formulaStep } from "./formulaStep";
+import { Settings } from "./settings";
+
+/** Declares the provisioning step of a physical or virtual endpoint; returns what phases wait for. */
+export type Provisioner = (e: Endpoint, parent: EndpointResource, dependsOn: pulumi.Resource[]) => pulumi.Resource;
+
+export interface Provisioners {
+  physical: Provisioner;
+  virtual: Provisioner;
+}
+
+export interface DeclaredCloud {
+  endpoints: EndpointResource[];
+  /** The resource of every needs-graph node, by node id (`<endpoint>/<step>`). */
+  steps: Map<string, pulumi.Resource>;
+}
+
+/** Seconds one SSH dial may take before it counts as a failed attempt. */
+const DIAL_SECONDS = 10;
+
+function connection(e: Endpoint, settings: Settings): command.types.input.remote.ConnectionArgs {
+  // A physical server is reinstalling from PXE when its base phase starts: allow for that.
+  const minutes = e.style === "physical" ? settings.physicalBootMinutes : 5;
+  return {
+    host: e.address,
+    user: settings.sshUser,
+    privateKey: settings.sshPrivateKey,
+    perDialTimeout: DIAL_SECONDS,
+    dialErrorLimit: Math.ceil((minutes * 60) / DIAL_SECONDS),
+  };
+}
+
+export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaCatalog, provisioners: Provisioners): DeclaredCloud {
+  const components = new Map<string, EndpointResource>();
+  for (const e of cloud.endpoints) components.set(e.name, endpointResource(e));
+  const shared = cloudFacts(cloud);
+  const facts = new Map<string, ReturnType<typeof endpointFacts>>();
+  const steps = new Map<string, pulumi.Resource>();
+  const children = new Map<string, Record<string, pulumi.Resource>>();
+
+  for (const id of cloud.graph.order) {
+    const node = cloud.graph.nodes.get(id)!;
+    const e = node.endpoint;
+    const parent = components.get(e.name)!;
+    const dependsOn = cloud.graph.preds.get(id)!.map((p) => steps.get(p.id)!);
+    let resource: pulumi.Resource;
+    if (node.step === "provision") {
+      resource = provisioners[e.style as "physical" | "virtual"](e, parent, dependsOn);
+    } else {
+      if (!facts.has(e.name)) facts.set(e.name, endpointFacts(cloud, shared, e));
+      const phase: Phase = node.step;
+      resource = formulaStep(
+        `${e.name}-${phase}`,
+        {
+          formula: catalog.get(e.role, phase),
+          expected: formulaLabel(e.role, phase),
+          facts: facts.get(e.name)!,
+          connection: connection(e, settings),
+          sudo: settings.sshUser !== "root",
+          serviceSecret: settings.serviceSecret,
+        },
+        { parent, dependsOn },
+      );
+    }
+    steps.set(id, resource);
+    children.set(e.name, { ...children.get(e.name), [node.step]: resource });
+  }
+  for (const [name, c] of components) c.complete(children.get(name) ?? {});
+  return { endpoints: [...components.values()], steps };
+}
+
+/** The placeholder provisioning step used where no real one is wired (e.g. in plan-only tests). */
+export class ProvisioningPlaceholder extends pulumi.ComponentResource {
+  constructor(name: string, opts: pulumi.ComponentResourceOptions) {
+    super("kinetic:endpoint:Provisioning", name, {}, opts);
+    this.registerOutputs({});
+  }
+}
+
+export const placeholderProvisioners: Provisioners = {
+  physical: (e, parent, dependsOn) => new ProvisioningPlaceholder(`${e.name}-provision`, { parent, dependsOn }),
+  virtual: (e, parent, dependsOn) => new ProvisioningPlaceholder(`${e.name}-provision`, { parent, dependsOn }),
+};
+

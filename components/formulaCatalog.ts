@@ -1,0 +1,52 @@
+/**
+ * Which formula script runs for each (role, phase), and which are missing. A role without formula
+ * files is never skipped silently: the plan and `pulumi preview` warn, `pulumi up` refuses to start.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Phase, PHASES } from "../pillar";
+
+export const FORMULAS_DIR = path.join(__dirname, "..", "formulas");
+
+export interface Formula {
+  /** Path relative to `formulas/`, e.g. `common/base` or `mysql/configure`. */
+  label: string;
+  /** Script text as sent to the host (includes already inlined). */
+  text: string;
+}
+
+/** Reads a formula by label; the formulas module may inline `# kinetic-include:` lines. */
+export type FormulaLoader = (label: string) => Formula;
+
+export const formulaLabel = (role: string, phase: Phase): string =>
+  phase === "base" || phase === "networking" ? `common/${phase}` : `${role}/${phase}`;
+
+export function plainLoader(dir = FORMULAS_DIR): FormulaLoader {
+  return (label) => ({ label, text: fs.readFileSync(path.join(dir, label), "utf8") });
+}
+
+export interface FormulaCatalog {
+  /** The formula of a role and phase, or undefined when its file is missing. */
+  get(role: string, phase: Phase): Formula | undefined;
+  /** Missing files by role, e.g. `{ glance: ["formulas/glance/install", ...] }`. */
+  missing: Map<string, string[]>;
+}
+
+export function formulaCatalog(roles: Iterable<string>, load: FormulaLoader, dir = FORMULAS_DIR): FormulaCatalog {
+  const found = new Map<string, Formula>();
+  const missing = new Map<string, string[]>();
+  for (const role of new Set(roles)) {
+    for (const phase of PHASES) {
+      const label = formulaLabel(role, phase);
+      if (found.has(label)) continue;
+      if (fs.existsSync(path.join(dir, label))) found.set(label, load(label));
+      else missing.set(role, [...(missing.get(role) ?? []), `formulas/${label}`]);
+    }
+  }
+  return { get: (role, phase) => found.get(formulaLabel(role, phase)), missing };
+}
+
+/** One line per role for warnings and errors. */
+export function describeMissing(missing: Map<string, string[]>): string[] {
+  return [...missing].map(([role, files]) => `role '${role}' has no formula files: expected ${files.join(", ")}`);
+}

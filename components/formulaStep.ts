@@ -1,0 +1,61 @@
+/**
+ * One formula phase of one endpoint as a `remote.Command`. The command text is constant plus
+ * base64 (see formulaEnvelope.ts); the declared values travel on stdin; a digest of script and
+ * values is the trigger, so editing the formula or a value it reads re-runs the phase on `up`.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { Formula } from "./formulaCatalog";
+import { declaredUses, encodeValues, formulaCommand, formulaDigest, FormulaValues, selectValues } from "./formulaEnvelope";
+import { deriveSecret } from "./formulaFacts";
+
+export interface FormulaStepArgs {
+  /** The script; undefined when its file is missing (only reachable in a preview, see index.ts). */
+  formula: Formula | undefined;
+  /** Label of the missing file, for the failing placeholder script. */
+  expected: string;
+  /** Every fact available to this endpoint; the formula's `kinetic-uses` picks from them. */
+  facts: FormulaValues;
+  /** SSH connection to the endpoint's management address. */
+  connection: command.types.input.remote.ConnectionArgs;
+  /** Run through `sudo -n` (the SSH user is not root). */
+  sudo: boolean;
+  /** Seed for `SECRET_*` values (`kinetic:serviceSecret`). */
+  serviceSecret?: pulumi.Output<string>;
+}
+
+const SECRET_PREFIX = "SECRET_";
+
+export function formulaStep(name: string, args: FormulaStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+  const formula = args.formula ?? {
+    label: args.expected,
+    text: `#!/usr/bin/env bash\necho "formulas/${args.expected} is missing: add it before pulumi up" >&2\nexit 1\n`,
+  };
+  const secrets = declaredUses(formula.text).filter((u) => u.startsWith(SECRET_PREFIX) && !u.endsWith("*"));
+  const available = { ...args.facts, ...Object.fromEntries(secrets.map((s) => [s, ""])) };
+  const picked = selectValues(formula.label, formula.text, available);
+
+  let stdin: pulumi.Input<string>;
+  let trigger: pulumi.Input<string>;
+  if (secrets.length) {
+    if (!args.serviceSecret) {
+      throw new Error(`formulas/${formula.label} reads ${secrets.join(", ")}: set the seed with \`pulumi config set --secret kinetic:serviceSecret <random>\``);
+    }
+    const all = args.serviceSecret.apply((seed) => ({ ...picked, ...Object.fromEntries(secrets.map((s) => [s, deriveSecret(seed, s)])) }));
+    stdin = pulumi.secret(all.apply(encodeValues));
+    trigger = pulumi.secret(all.apply((values) => formulaDigest(formula.text, values)));
+  } else {
+    stdin = encodeValues(picked);
+    trigger = formulaDigest(formula.text, picked);
+  }
+  return new command.remote.Command(
+    name,
+    {
+      connection: args.connection,
+      create: formulaCommand(formula.label, formula.text, { sudo: args.sudo }),
+      stdin,
+      triggers: [trigger],
+    },
+    opts,
+  );
+}

@@ -1,0 +1,49 @@
+/**
+ * Stack configuration (`pulumi config`), namespace `kinetic`. Secrets are read with
+ * `requireSecret`/`getSecret`, so they stay `Output`s marked secret all the way into state.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Settings {
+  stack: string;
+  /** `kinetic:pillar`: the pillar directory, relative to the project. Default `pillar/dev`. */
+  pillarDir: string;
+  /** `kinetic:sshUser`: the account formulas run as (non-root uses `sudo -n`). Default `root`. */
+  sshUser: string;
+  /** `kinetic:sshPrivateKey` (secret): the orchestrator's key for every endpoint. */
+  sshPrivateKey: pulumi.Output<string>;
+  /** `kinetic:sshPublicKey`: its public half, put into virtual endpoints by cloud-init. */
+  sshPublicKey: string;
+  /** `kinetic:bmcPassword` (secret): password of the pillar's `bmc.api_user`. */
+  bmcPassword?: pulumi.Output<string>;
+  /** `kinetic:bmcCaBundle`: PEM CA bundle that BMC certificates are verified against. */
+  bmcCaBundle?: string;
+  /** `kinetic:bmcInsecureNetworks`: CIDRs whose BMCs are used WITHOUT certificate verification. */
+  bmcInsecureNetworks: string[];
+  /** `kinetic:zeroizePhysical`: allow `pulumi destroy` to power off physical servers. Default false. */
+  zeroizePhysical: boolean;
+  /** `kinetic:serviceSecret` (secret): seed from which every `SECRET_*` formula value is derived. */
+  serviceSecret?: pulumi.Output<string>;
+  /** `kinetic:physicalBootMinutes`: how long SSH may take to answer after a PXE install. Default 45. */
+  physicalBootMinutes: number;
+  /** `kinetic:vmBootSeconds`: how long a new virtual endpoint may take to answer SSH. Default 600. */
+  vmBootSeconds: number;
+}
+
+export function readSettings(): Settings {
+  const cfg = new pulumi.Config("kinetic");
+  return {
+    stack: pulumi.getStack(),
+    pillarDir: cfg.get("pillar") ?? "pillar/dev",
+    sshUser: cfg.get("sshUser") ?? "root",
+    sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
+    sshPublicKey: cfg.require("sshPublicKey"),
+    bmcPassword: cfg.getSecret("bmcPassword"),
+    bmcCaBundle: cfg.get("bmcCaBundle"),
+    bmcInsecureNetworks: cfg.getObject<string[]>("bmcInsecureNetworks") ?? [],
+    zeroizePhysical: cfg.getBoolean("zeroizePhysical") ?? false,
+    serviceSecret: cfg.getSecret("serviceSecret"),
+    physicalBootMinutes: cfg.getNumber("physicalBootMinutes", { min: 1 }) ?? 45,
+    vmBootSeconds: cfg.getNumber("vmBootSeconds", { min: 10 }) ?? 600,
+  };
+}

@@ -1,0 +1,28 @@
+/** A scratch `formulas/` tree with a trivial script for every role the test pillars use. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export function stubFormulas(roles: string[] = ALL_ROLES, extra: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-formulas-"));
+  const write = (label: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, label)), { recursive: true });
+    fs.writeFileSync(path.join(dir, label), text);
+  };
+  const script = (uses: string) => `#!/usr/bin/env bash\n# kinetic-uses: ${uses}\nset -euo pipefail\necho ok\n`;
+  write("common/base", script("NAME TIMEZONE NTP_SERVERS AUTHORIZED_KEYS"));
+  write("common/networking", script("NAME NETWORKS NET_*"));
+  for (const r of roles) {
+    write(`${r}/install`, script("NAME ROLE"));
+    write(`${r}/configure`, script("NAME INDEX ADDRESSES_*"));
+  }
+  for (const [label, text] of Object.entries(extra)) write(label, text);
+  return dir;
+}
+
+export const ALL_ROLES = [
+  "pxe", "controller", "storage", "compute", "container", "cache", "haproxy", "cephmon", "etcd", "mysql", "rabbitmq",
+  "memcached", "bind", "mds", "opensearch", "ovsdb", "guacamole", "horizon", "keystone", "glance", "nova", "neutron",
+  "network", "heat", "cinder", "volume", "designate", "swift", "zun", "placement", "barbican", "magnum", "sahara",
+  "manila", "share",
+];
