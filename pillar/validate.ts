@@ -155,7 +155,11 @@ function validate(source: PillarSource, defaults: PillarSource): LoadResult {
   // duplicate UUIDs across every physical type, case-insensitive
   const seen = new Map<string, string>();
   for (const h of Object.values(hosts)) {
-    h.uuids.forEach((u, i) => {
+    // Walk the raw list so indices match the file even when an invalid entry was dropped.
+    const raw = (hostsRaw[h.name] as Record<string, unknown>).uuids;
+    (Array.isArray(raw) ? raw : []).forEach((item: unknown, i) => {
+      if (typeof item !== "string" || !UUID.test(item)) return;
+      const u = item.toLowerCase();
       const prev = seen.get(u);
       if (prev) c.report(["hosts", h.name, "uuids", i], `UUID ${u} is also listed at ${prev}`);
       else {
@@ -171,7 +175,7 @@ function validate(source: PillarSource, defaults: PillarSource): LoadResult {
     const [first] = cycle;
     const [type, phase] = first.split(".");
     const where = needsWritten.get(type)?.[phase as Phase] ? ["hosts", type, "needs", phase] : ["hosts", type];
-    c.report(where, `dependency cycle: ${cycle.join(" -> ")}`);
+    c.report(where, `dependency cycle: ${cycle.join(" -> ")}`, { key: true });
   }
 
   if (c.problems.length) return { problems: c.problems };

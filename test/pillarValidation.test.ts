@@ -1,0 +1,144 @@
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { isPillarError, loadCloud, PillarError } from "../pillar";
+import { NETWORKING, pillarDir } from "./support/pillars";
+
+function problemsOf(files: Record<string, string>): { dir: string; lines: string[] } {
+  const dir = pillarDir(files);
+  try {
+    loadCloud(dir, { stack: "test" });
+  } catch (e) {
+    assert.ok(isPillarError(e), String(e));
+    return { dir, lines: (e as PillarError).message.split("\n").slice(1).map((l) => l.trim()) };
+  }
+  assert.fail("expected the pillar to be rejected");
+}
+
+const VIRTUAL = (name: string, extra = "") => `  ${name}:
+    style: virtual
+    count: 1
+    ram: 1048576
+    cpu: 1
+    disk: 8G
+    os: deb
+    networks:
+      management:
+        interfaces: [ens3]
+${extra}`;
+const CONTROLLER = `  controller:
+    style: foundation
+    role: controller
+    addresses: [10.0.0.5]
+`;
+const IMAGES = `images:
+  deb:
+    url: http://deb.example/x.img
+    type: raw
+`;
+
+describe("pillar validation", () => {
+  it("accepts the sample and dev pillars", () => {
+    for (const dir of ["sample", "dev"]) loadCloud(path.join(__dirname, "..", "pillar", dir), { stack: "dev" });
+  });
+
+  it("names file, line and key path of a typo, and suggests the key meant", () => {
+    const { dir, lines } = problemsOf({ "net.yaml": NETWORKING + IMAGES, "hosts.yaml": `hosts:\n${CONTROLLER}${VIRTUAL("cache", "    enabeld: true\n")}` });
+    assert.deepEqual(lines, [`${path.join(dir, "hosts.yaml")}:16:5: hosts.cache.enabeld: unknown key (did you mean 'enabled'?); allowed: style, enabled, role, uuids, interface, disk, count, ram, cpu, os, addresses, networks, needs, boot_mode, kvm_disk_config`]);
+  });
+
+  it("reports every problem of a run together: types, UUIDs, CIDRs, needs, duplicates, hosting", () => {
+    const { dir, lines } = problemsOf({
+      "a-net.yaml": `networking:\n  subnets:\n    management: 10.0.0.1/24\n    public: nonsense\n` + IMAGES,
+      "b-hosts.yaml": `hosts:
+  storage:
+    style: physical
+    uuids: [NOT-A-UUID, 4C4C4544-0042-4810-8056-B4C04F395A31]
+    interface: eno1
+    networks:
+      management:
+        interfaces: [eno1]
+  compute:
+    style: physical
+    uuids: [4c4c4544-0042-4810-8056-b4c04f395a31]
+    interface: eno1
+    networks:
+      management:
+        interfaces: [eno1]
+  cache:
+    style: virtual
+    count: two
+    ram: 1048576
+    cpu: 1
+    disk: 8G
+    os: deb
+    networks:
+      management:
+        interfaces: [ens3]
+    needs:
+      install:
+        nosuch: configure
+        glance: configure
+  glance:
+    style: virtual
+    enabled: false
+    count: 1
+    ram: 1048576
+    cpu: 1
+    disk: 8G
+    os: deb
+    networks:
+      management:
+        interfaces: [ens3]
+  memcached:
+    style: virtual
+    count: 1
+    ram: 1048576
+    cpu: 1
+    disk: 8G
+    os: deb
+    networks:
+      management:
+        interfaces: [ens3]
+`,
+    });
+    const f = (n: string) => path.join(dir, n);
+    const expected = [
+      `${f("a-net.yaml")}:3:17: networking.subnets.management: must be an IPv4 network in CIDR form with zero host bits, got "10.0.0.1/24"`,
+      `${f("a-net.yaml")}:4:13: networking.subnets.public: must be an IPv4 network in CIDR form with zero host bits, got "nonsense"`,
+      `${f("b-hosts.yaml")}:4:13: hosts.storage.uuids.0: must be SMBIOS UUIDs (8-4-4-4-12 hex), got "NOT-A-UUID"`,
+      `${f("b-hosts.yaml")}:18:12: hosts.cache.count: must be an integer, got string "two"`,
+      `${f("b-hosts.yaml")}:28:9: hosts.cache.needs.install.nosuch: names type 'nosuch', which the pillar does not define`,
+      `${f("b-hosts.yaml")}:29:9: hosts.cache.needs.install.glance: names type 'glance', which is not enabled`,
+      `${f("b-hosts.yaml")}:42:12: hosts.memcached.style: is virtual, but no enabled physical or foundation type with role 'controller' has an endpoint to host it`,
+      `${f("b-hosts.yaml")}:3:12: hosts.storage.style: is physical, but no enabled 'pxe' type exists to boot it from`,
+      `${f("b-hosts.yaml")}:10:12: hosts.compute.style: is physical, but no enabled 'pxe' type exists to boot it from`,
+      `${f("b-hosts.yaml")}:11:13: hosts.compute.uuids.0: UUID 4c4c4544-0042-4810-8056-b4c04f395a31 is also listed at ${f("b-hosts.yaml")}:4 (hosts.storage.uuids.1)`,
+    ];
+    assert.deepEqual([...lines].sort(), [...expected].sort());
+  });
+
+  it("prints a dependency cycle", () => {
+    const { dir, lines } = problemsOf({
+      "p.yaml": NETWORKING + IMAGES + `hosts:\n${CONTROLLER}${VIRTUAL("mysql", "    needs:\n      configure:\n        keystone: install\n")}${VIRTUAL("keystone", "    needs:\n      install:\n        mysql: configure\n")}`,
+    });
+    assert.deepEqual(lines, [`${path.join(dir, "p.yaml")}:24:7: hosts.mysql.needs.configure: dependency cycle: mysql.configure -> keystone.install -> mysql.configure`]);
+  });
+
+  it("rejects a type defined in two files, naming both", () => {
+    const { dir, lines } = problemsOf({ "a.yaml": NETWORKING + IMAGES + `hosts:\n${CONTROLLER}`, "b.yaml": `hosts:\n${CONTROLLER}` });
+    assert.deepEqual(lines, [`${path.join(dir, "b.yaml")}:2:3: hosts.controller: also defined in ${path.join(dir, "a.yaml")}`]);
+  });
+
+  it("reports YAML syntax errors with their position", () => {
+    const { dir, lines } = problemsOf({ "a.yaml": "hosts:\n  x: [unclosed\n" });
+    assert.equal(lines.length >= 1, true);
+    assert.match(lines[0], new RegExp(`^${path.join(dir, "a.yaml").replace(/[.]/g, "\\.")}:\\d+:\\d+: \\(yaml\\): `));
+  });
+
+  it("drops a default need on an absent type with a note, but not silently", () => {
+    const dir = pillarDir({ "p.yaml": NETWORKING + IMAGES + `hosts:\n${CONTROLLER}${VIRTUAL("keystone")}` });
+    const cloud = loadCloud(dir, { stack: "t" });
+    assert.deepEqual(cloud.pillar.hosts.keystone.needs, { configure: { controller: "configure" } });
+    assert.ok(cloud.pillar.notes.includes("default need keystone.install -> cache.configure dropped: type 'cache' is not in the pillar"));
+  });
+});
