@@ -1,0 +1,83 @@
+/**
+ * The cloud-init NoCloud seed of a virtual endpoint
+ * (https://cloudinit.readthedocs.io/en/latest/reference/datasources/nocloud.html): three files put
+ * on an ISO 9660 volume labelled `cidata`.
+ *
+ * Only what the orchestrator needs to reach the machine is baked in: host name, root's SSH key and
+ * the management address. Everything else (NTP, sysctl, the other networks...) is the formulas' job,
+ * so that changing it re-runs a formula instead of rebuilding the machine.
+ */
+import { isIP } from "node:net";
+import { stringify } from "yaml";
+import { LibvirtProblem, LibvirtSpecError } from "./errors";
+import { VirtualMachineSpec } from "./spec";
+
+export interface Seed {
+  "meta-data": string;
+  "user-data": string;
+  "network-config": string;
+}
+
+const yaml = (doc: unknown): string => stringify(doc, { lineWidth: 0 });
+
+/** `meta-data`: instance-id is the endpoint UUID, so a rebuilt machine is a new instance for cloud-init. */
+export function metaData(vm: VirtualMachineSpec): string {
+  return yaml({ "instance-id": vm.uuid, "local-hostname": vm.name });
+}
+
+/**
+ * `user-data` (https://cloudinit.readthedocs.io/en/latest/reference/modules.html#users-and-groups):
+ * root gets the orchestrator's keys. `disable_root: false` because cloud images otherwise prefix
+ * root's keys with a command that refuses the login.
+ */
+export function userData(vm: VirtualMachineSpec): string {
+  return (
+    "#cloud-config\n" +
+    yaml({
+      hostname: vm.name,
+      disable_root: false,
+      users: [{ name: "root", ssh_authorized_keys: [...vm.sshAuthorizedKeys] }],
+    })
+  );
+}
+
+/**
+ * `network-config`, version 2 (https://cloudinit.readthedocs.io/en/latest/reference/network-config-format-v2.html):
+ * the management NIC, matched by its MAC (names are not trusted before `set-name` applies), with a
+ * static address, default route and resolvers.
+ */
+export function networkConfig(vm: VirtualMachineSpec): string {
+  const m = vm.management;
+  const problems: LibvirtProblem[] = [];
+  const family = isIP(m.address);
+  if (!family) problems.push({ propertyPath: "management.address", reason: `${JSON.stringify(m.address)} is not an IP address` });
+  const maxPrefix = family === 6 ? 128 : 32;
+  if (!Number.isInteger(m.prefixLength) || m.prefixLength < 1 || m.prefixLength > maxPrefix) {
+    problems.push({ propertyPath: "management.prefixLength", reason: `${m.prefixLength} is not a prefix length of 1-${maxPrefix}` });
+  }
+  if (m.gateway !== undefined && !isIP(m.gateway)) problems.push({ propertyPath: "management.gateway", reason: `${JSON.stringify(m.gateway)} is not an IP address` });
+  m.nameservers.forEach((ns, i) => {
+    if (!isIP(ns)) problems.push({ propertyPath: `management.nameservers.${i}`, reason: `${JSON.stringify(ns)} is not an IP address` });
+  });
+  const nic = vm.networks.find((n) => n.interface === m.interface);
+  if (!nic) problems.push({ propertyPath: "management.interface", reason: `${JSON.stringify(m.interface)} is not the interface of any network` });
+  if (problems.length || !nic) throw new LibvirtSpecError(vm.name, problems);
+
+  const ethernet: Record<string, unknown> = {
+    match: { macaddress: nic.mac },
+    "set-name": m.interface,
+    dhcp4: false,
+    dhcp6: false,
+    addresses: [`${m.address}/${m.prefixLength}`],
+  };
+  // `to: 0.0.0.0/0` rather than netplan's `default`: cloud-init before 23.x converts v2 routes
+  // itself for non-netplan guests (Debian: networkd, ENI) and rejects `default` as an address.
+  if (m.gateway) ethernet.routes = [{ to: isIP(m.gateway) === 6 ? "::/0" : "0.0.0.0/0", via: m.gateway }];
+  if (m.nameservers.length) ethernet.nameservers = { addresses: [...m.nameservers] };
+  return yaml({ version: 2, ethernets: { [m.interface]: ethernet } });
+}
+
+/** The three seed files. */
+export function renderSeed(vm: VirtualMachineSpec): Seed {
+  return { "meta-data": metaData(vm), "user-data": userData(vm), "network-config": networkConfig(vm) };
+}
