@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { isMacCollisionError } from "../../providers/libvirt/errors";
-import { assertUniqueMacs, deriveMac, isLocalUnicastMac } from "../../providers/libvirt/mac";
+import { assertUniqueMacs, deriveMac, isLocalUnicastMac, MacAssignment } from "../../providers/libvirt/mac";
 import { keystoneSpec } from "./fixtures";
 
 describe("libvirt MAC addresses", () => {
@@ -33,7 +33,7 @@ describe("libvirt MAC addresses", () => {
     assert.notEqual(deriveMac("a", "e", "management"), deriveMac("a", "e", "public"));
     // No separator ambiguity: ("ab","c") and ("a","bc") are different NICs.
     assert.notEqual(deriveMac("ab", "c", "n"), deriveMac("a", "bc", "n"));
-    const list = [];
+    const list: MacAssignment[] = [];
     for (let i = 0; i < 500; i++) {
       for (const net of ["management", "public", "private", "sfe", "sbe"]) list.push({ endpoint: `vm-${i}`, network: net, mac: deriveMac("prod", `vm-${i}`, net) });
     }
