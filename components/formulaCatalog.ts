@@ -35,12 +35,18 @@ export interface FormulaCatalog {
 export function formulaCatalog(roles: Iterable<string>, load: FormulaLoader, dir = FORMULAS_DIR): FormulaCatalog {
   const found = new Map<string, Formula>();
   const missing = new Map<string, string[]>();
+  const absent = new Set<string>();
   for (const role of new Set(roles)) {
     for (const phase of PHASES) {
       const label = formulaLabel(role, phase);
-      if (found.has(label)) continue;
+      if (found.has(label) || absent.has(label)) continue;
       if (fs.existsSync(path.join(dir, label))) found.set(label, load(label));
-      else missing.set(role, [...(missing.get(role) ?? []), `formulas/${label}`]);
+      else {
+        absent.add(label);
+        // The common phases are reported once, under `common`, not against every role.
+        const owner = label.startsWith("common/") ? "common" : role;
+        missing.set(owner, [...(missing.get(owner) ?? []), `formulas/${label}`]);
+      }
     }
   }
   return { get: (role, phase) => found.get(formulaLabel(role, phase)), missing };
@@ -48,5 +54,5 @@ export function formulaCatalog(roles: Iterable<string>, load: FormulaLoader, dir
 
 /** One line per role for warnings and errors. */
 export function describeMissing(missing: Map<string, string[]>): string[] {
-  return [...missing].map(([role, files]) => `role '${role}' has no formula files: expected ${files.join(", ")}`);
+  return [...missing].map(([role, files]) => `${role === "common" ? "the common phases have" : `role '${role}' has`} no formula files: expected ${files.join(", ")}`);
 }
