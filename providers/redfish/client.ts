@@ -1,0 +1,504 @@
+/**
+ * The Redfish client: every HTTP exchange with a BMC goes through `RedfishClient.request` (the one
+ * choke point, after sushy's `connector.py` `_op`): default headers, authentication, the per-BMC
+ * in-flight limit, timeouts, retries from `retry.ts`, task monitors and error mapping.
+ *
+ * Redfish specification: DSP0266 (https://www.dmtf.org/dsp/DSP0266).
+ */
+import { Agent, request as undiciRequest } from "undici";
+import {
+  RedfishAuthError,
+  RedfishError,
+  RedfishHttpError,
+  RedfishMessage,
+  RedfishProtocolError,
+  RedfishTaskError,
+  RedfishTimeoutError,
+  RedfishTlsError,
+  RedfishTransportError,
+  REDFISH_ERROR_CODES,
+  RequestFacts,
+  isRedfishHttpError,
+} from "./errors";
+import { Limiter } from "./limiter";
+import { RedfishLogger, silentLogger } from "./log";
+import { RetryPolicy, retryDelay, retryPolicy, shouldRetryStatus, shouldRetryTransport } from "./retry";
+import { BmcTlsOptions, isTlsErrorCode, tlsConnectOptions } from "./tls";
+
+/** How the client authenticates. */
+export const AUTH_MODES = ["auto", "session", "basic"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export interface RedfishClientOptions {
+  /** BMC address: `host`, `host:port` or `https://host[:port]`. */
+  address: string;
+  /** BMC account name (pillar `api_user`). Needed for anything beyond the service root. */
+  user?: string;
+  /** BMC account password. Never logged, never part of an error. */
+  password?: string;
+  /**
+   * `session` logs in through the service root's `Links.Sessions` (DSP0266 §13.3.4, X-Auth-Token);
+   * `basic` sends HTTP Basic on every request; `auto` (default) uses a session and falls back to
+   * Basic when the BMC has no session service or its session table stays full (503).
+   */
+  auth?: AuthMode;
+  /** Certificate verification; see `BmcTlsOptions`. Default: verify against Node's roots. */
+  tls?: BmcTlsOptions;
+  /** TCP + TLS connect deadline in ms. Default `5000`. */
+  connectTimeoutMs?: number;
+  /** Deadline for response headers, and again for the body, in ms. Default `30000`. */
+  requestTimeoutMs?: number;
+  /** Retry policy overrides; see `retry.ts` for the defaults. */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Requests in flight to this BMC at once, shared by every client of this process talking to the same
+   * BMC. Default `4`: BMC web servers are small and several vendors answer 503 beyond a handful.
+   */
+  maxInFlight?: number;
+  /** How long a task monitor (202 + Location, DSP0266 §13.2.6) may run, in ms. Default `600000`. */
+  taskTimeoutMs?: number;
+  /** Task monitor poll interval when the BMC sends no `Retry-After`, in ms. Default `1000`. */
+  taskPollMs?: number;
+  log?: RedfishLogger;
+}
+
+/** A decoded answer. `body` is the parsed JSON, or `undefined` for an empty body. */
+export interface RedfishResponse<T = RedfishResource> {
+  status: number;
+  headers: Record<string, string>;
+  body: T | undefined;
+  /** The answer's ETag: the `ETag` header, else the body's `@odata.etag` (DSP0266 §8.8.3). */
+  etag?: string;
+  uri: string;
+}
+
+/** A Redfish resource as plain JSON. */
+export type RedfishResource = Record<string, unknown> & { "@odata.id"?: string; "@odata.etag"?: string };
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Send credentials. Default `true`; the service root and the session login go without. */
+  auth?: boolean;
+  /** `If-Match` value (PATCH/PUT only; never set on action POSTs). */
+  ifMatch?: string;
+  /** Statuses returned to the caller instead of raised (e.g. 412/428 for the ETag dance). */
+  allowStatus?: number[];
+  /** Follow a 202 + `Location` task monitor to completion. Default `true`. */
+  followTask?: boolean;
+}
+
+const DEFAULTS = {
+  connectTimeoutMs: 5000,
+  requestTimeoutMs: 30000,
+  maxInFlight: 4,
+  taskTimeoutMs: 600000,
+  taskPollMs: 1000,
+};
+
+/** One limiter per BMC origin in this process: the in-flight limit holds across clients. */
+const limiters = new Map<string, Limiter>();
+function limiterFor(origin: string, max: number): Limiter {
+  let l = limiters.get(origin);
+  if (!l || l.max !== max) {
+    if (l && l.inFlight > 0) return l;
+    l = new Limiter(max);
+    limiters.set(origin, l);
+  }
+  return l;
+}
+
+/** Parse `host`, `host:port`, `[v6]:port` or an https URL into an origin and a display name. */
+export function parseBmcAddress(address: string, defaultPort = 443): { origin: string; bmc: string; host: string; port: number } {
+  const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `https://${address}`;
+  const u = new URL(withScheme);
+  if (u.protocol !== "https:") throw new RedfishError(REDFISH_ERROR_CODES.usage, `BMC address ${address}: only https is supported`);
+  const port = u.port === "" ? defaultPort : Number(u.port);
+  const host = u.hostname;
+  const bmc = port === 443 ? host : `${host}:${port}`;
+  return { origin: `https://${host}:${port}`, bmc, host: host.replace(/^\[|\]$/g, ""), port };
+}
+
+function headerRecord(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+  return out;
+}
+
+/** The `@Message.ExtendedInfo` messages of an error body or of a resource (DSP0266 §9.10). */
+export function extendedInfo(body: unknown): RedfishMessage[] {
+  if (typeof body !== "object" || body === null) return [];
+  const b = body as Record<string, unknown>;
+  const err = b.error as Record<string, unknown> | undefined;
+  const info = (err?.["@Message.ExtendedInfo"] ?? b["@Message.ExtendedInfo"]) as unknown;
+  const list = Array.isArray(info) ? (info as RedfishMessage[]) : [];
+  if (list.length === 0 && err && typeof err.message === "string") return [{ MessageId: String(err.code ?? ""), Message: err.message }];
+  return list;
+}
+
+/** A message id of the Base registry's `Success` (or a vendor's `...Success`), or an `OK` severity. */
+export function isSuccessMessage(m: RedfishMessage): boolean {
+  return /(^|\.)Success$/.test(m.MessageId ?? "") || m.MessageSeverity === "OK" || m.Severity === "OK";
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function errorCode(e: unknown): string {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && cur; i++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === "string" && c !== "") return c;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return (e as { name?: string })?.name ?? "UNKNOWN";
+}
+
+export class RedfishClient {
+  readonly origin: string;
+  /** Display name of the BMC, used in every error and log line. */
+  readonly bmc: string;
+  readonly host: string;
+  readonly port: number;
+  private readonly opts: Required<Omit<RedfishClientOptions, "user" | "password" | "tls" | "retry" | "log">>;
+  private readonly policy: RetryPolicy;
+  private readonly log: RedfishLogger;
+  private readonly dispatcher: Agent;
+  private readonly limiter: Limiter;
+  // Credentials live in private fields only; no method returns or prints them.
+  readonly #user: string | undefined;
+  readonly #password: string | undefined;
+  #token: string | undefined;
+  private sessionUri: string | undefined;
+  private basic = false;
+  private root: RedfishResource | undefined;
+
+  constructor(options: RedfishClientOptions) {
+    const a = parseBmcAddress(options.address);
+    this.origin = a.origin;
+    this.bmc = a.bmc;
+    this.host = a.host;
+    this.port = a.port;
+    this.opts = {
+      address: options.address,
+      auth: options.auth ?? "auto",
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
+      taskTimeoutMs: options.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
+      taskPollMs: options.taskPollMs ?? DEFAULTS.taskPollMs,
+    };
+    this.#user = options.user;
+    this.#password = options.password;
+    this.basic = this.opts.auth === "basic";
+    this.policy = retryPolicy(options.retry);
+    this.log = options.log ?? silentLogger;
+    this.limiter = limiterFor(this.origin, this.opts.maxInFlight);
+    this.dispatcher = new Agent({
+      connect: { ...tlsConnectOptions(options.tls), timeout: this.opts.connectTimeoutMs },
+      connections: this.opts.maxInFlight,
+      headersTimeout: this.opts.requestTimeoutMs,
+      bodyTimeout: this.opts.requestTimeoutMs,
+      keepAliveTimeout: 2000,
+    });
+  }
+
+  /** `session` or `basic` once logged in, `none` before. */
+  get authentication(): "session" | "basic" | "none" {
+    return this.#token ? "session" : this.basic ? "basic" : "none";
+  }
+
+  /** Release the connection pool. The client cannot be used afterwards. */
+  async close(): Promise<void> {
+    await this.dispatcher.close().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- the choke point
+
+  /**
+   * Send one request, retrying per the policy, and decode the answer. Raises a `RedfishError` subclass
+   * naming this BMC, the method and the URI for anything but a 2xx (or an `allowStatus`).
+   */
+  async request<T = RedfishResource>(method: string, uri: string, options: RequestOptions = {}): Promise<RedfishResponse<T>> {
+    const path = this.pathOf(uri);
+    const facts: RequestFacts = { bmc: this.bmc, method, uri: path };
+    let reauthenticated = false;
+    for (let attempt = 1; ; attempt++) {
+      let res: RedfishResponse<T>;
+      try {
+        res = await this.limiter.run(() => this.send<T>(method, path, options));
+      } catch (e) {
+        const code = errorCode(e);
+        const wait = shouldRetryTransport(this.policy, method, code) ? retryDelay(this.policy, attempt) : undefined;
+        if (wait !== undefined) {
+          this.log.debug(`${method} ${path} on ${this.bmc}: ${code}; retry ${attempt}/${this.policy.limit} in ${wait} ms`);
+          await delay(wait);
+          continue;
+        }
+        throw this.transportError(facts, code, e);
+      }
+
+      if (res.status === 401 && options.auth !== false && this.#token && !reauthenticated) {
+        // The session expired or the BMC restarted its web server: log in again once (as sushy does).
+        reauthenticated = true;
+        this.log.warn(`${method} ${path} on ${this.bmc}: 401 with a session; logging in again`);
+        this.#token = undefined;
+        this.sessionUri = undefined;
+        await this.login();
+        attempt--;
+        continue;
+      }
+      if (shouldRetryStatus(this.policy, res.status) && !(options.allowStatus ?? []).includes(res.status)) {
+        const wait = retryDelay(this.policy, attempt, res.headers["retry-after"]);
+        if (wait !== undefined) {
+          this.log.debug(`${method} ${path} on ${this.bmc}: HTTP ${res.status}; retry ${attempt}/${this.policy.limit} in ${wait} ms`);
+          await delay(wait);
+          continue;
+        }
+      }
+      if ((options.allowStatus ?? []).includes(res.status)) return res;
+      if (res.status === 401 || res.status === 403) throw new RedfishAuthError(facts, res.status, extendedInfo(res.body));
+      if (res.status < 200 || res.status >= 300) throw new RedfishHttpError(facts, res.status, extendedInfo(res.body));
+
+      // HPE iLO answers some PATCHes and actions with 200 and an `error` object whose only message is
+      // `Base.x.Success`: that is success. Any other message in a 2xx `error` is a failure.
+      const body = res.body as Record<string, unknown> | undefined;
+      if (body && typeof body === "object" && typeof body.error === "object" && body.error !== null) {
+        const messages = extendedInfo(body);
+        if (!(messages.length > 0 && messages.every(isSuccessMessage))) {
+          throw new RedfishHttpError(facts, res.status, messages, "error object in a success response");
+        }
+      }
+      if (res.status === 202 && options.followTask !== false && method !== "GET" && res.headers.location) {
+        return this.followTask<T>(facts, res);
+      }
+      return res;
+    }
+  }
+
+  private async send<T>(method: string, path: string, options: RequestOptions): Promise<RedfishResponse<T>> {
+    const headers: Record<string, string> = {
+      // DSP0266 §8.1: clients should send OData-Version. Compression is refused because it makes some
+      // BMCs (iDRAC) weaken their ETags, which then fail If-Match.
+      "OData-Version": "4.0",
+      "Accept-Encoding": "identity",
+      Accept: "application/json",
+    };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json; charset=utf-8";
+    if (options.ifMatch !== undefined) headers["If-Match"] = options.ifMatch;
+    if (options.auth !== false) Object.assign(headers, this.authHeaders());
+    const res = await undiciRequest(this.origin + path, {
+      dispatcher: this.dispatcher,
+      method: method as "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      // Safety net above undici's own connect/headers/body timeouts.
+      signal: AbortSignal.timeout(this.opts.connectTimeoutMs + 2 * this.opts.requestTimeoutMs),
+    });
+    const text = await res.body.text();
+    let body: T | undefined;
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text) as T;
+      } catch (e) {
+        if (res.statusCode >= 200 && res.statusCode < 300 && method === "GET") {
+          throw new RedfishProtocolError(this.bmc, path, `GET answered ${res.statusCode} with a body that is not JSON`, { cause: e });
+        }
+      }
+    }
+    const h = headerRecord(res.headers);
+    const etag = h.etag ?? (body as RedfishResource | undefined)?.["@odata.etag"];
+    return { status: res.statusCode, headers: h, body, uri: path, ...(etag ? { etag: String(etag) } : {}) };
+  }
+
+  private authHeaders(): Record<string, string> {
+    if (this.#token) return { "X-Auth-Token": this.#token };
+    if (this.basic && this.#user !== undefined) {
+      return { Authorization: "Basic " + Buffer.from(`${this.#user}:${this.#password ?? ""}`).toString("base64") };
+    }
+    return {};
+  }
+
+  private transportError(facts: RequestFacts, code: string, e: unknown): RedfishError {
+    if (e instanceof RedfishError) return e;
+    if (code === "UND_ERR_CONNECT_TIMEOUT") return new RedfishTimeoutError(this.bmc, "connect", this.opts.connectTimeoutMs, { cause: e, method: facts.method, uri: facts.uri });
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "TimeoutError" || code === "ABORT_ERR") {
+      return new RedfishTimeoutError(this.bmc, `response to ${facts.method} ${facts.uri}`, this.opts.requestTimeoutMs, { cause: e, method: facts.method, uri: facts.uri });
+    }
+    if (isTlsErrorCode(code)) return new RedfishTlsError(facts, code, e);
+    return new RedfishTransportError(facts, code, e);
+  }
+
+  /** A path on this BMC from an `@odata.id`, a relative or an absolute URL. */
+  pathOf(uri: string): string {
+    if (/^https?:\/\//i.test(uri)) {
+      const u = new URL(uri);
+      return u.pathname + u.search;
+    }
+    return uri.startsWith("/") ? uri : "/" + uri;
+  }
+
+  // ---------------------------------------------------------------- task monitors
+
+  private async followTask<T>(facts: RequestFacts, accepted: RedfishResponse<T>): Promise<RedfishResponse<T>> {
+    const monitor = this.pathOf(accepted.headers.location);
+    const deadline = Date.now() + this.opts.taskTimeoutMs;
+    let last: RedfishResponse<T> = accepted;
+    this.log.debug(`${facts.method} ${facts.uri} on ${this.bmc}: 202, following task monitor ${monitor}`);
+    for (;;) {
+      const asked = Number(last.headers["retry-after"]);
+      const wait = Number.isFinite(asked) && asked > 0 ? Math.min(asked * 1000, this.opts.taskPollMs * 10) : this.opts.taskPollMs;
+      if (Date.now() + wait > deadline) throw new RedfishTimeoutError(this.bmc, `task ${monitor} of ${facts.method} ${facts.uri}`, this.opts.taskTimeoutMs);
+      await delay(wait);
+      // DSP0266 §13.2.6: the monitor answers 202 while the task runs, then the operation's own answer.
+      last = await this.request<T>("GET", monitor, { allowStatus: [202] });
+      const task = last.body as RedfishResource | undefined;
+      const state = typeof task?.TaskState === "string" ? task.TaskState : undefined;
+      if (state && ["Exception", "Killed", "Cancelled", "Interrupted"].includes(state)) {
+        throw new RedfishTaskError(this.bmc, monitor, state, extendedInfo(task) .concat((task?.Messages as RedfishMessage[]) ?? []));
+      }
+      if (last.status === 202 && state !== "Completed") continue;
+      if (state && state !== "Completed") continue;
+      return last;
+    }
+  }
+
+  // ---------------------------------------------------------------- authentication
+
+  /** The unauthenticated service root (`/redfish/v1`), read once per client. */
+  async serviceRoot(): Promise<RedfishResource> {
+    if (!this.root) this.root = (await this.request("GET", "/redfish/v1", { auth: false })).body ?? {};
+    return this.root;
+  }
+
+  /** Log in per the auth mode. Idempotent. */
+  async login(): Promise<void> {
+    if (this.#token || this.basic) return;
+    if (this.#user === undefined) throw new RedfishError(REDFISH_ERROR_CODES.usage, `${this.bmc}: no BMC user configured`);
+    const root = await this.serviceRoot();
+    const links = root.Links as { Sessions?: { "@odata.id"?: string } } | undefined;
+    const sessions = links?.Sessions?.["@odata.id"];
+    if (!sessions) {
+      if (this.opts.auth === "session") throw new RedfishProtocolError(this.bmc, "/redfish/v1", "service root has no Links.Sessions; use Basic auth");
+      this.log.warn(`${this.bmc}: no session service advertised; using HTTP Basic`);
+      this.basic = true;
+      return;
+    }
+    let res: RedfishResponse;
+    try {
+      res = await this.request("POST", sessions, { auth: false, body: { UserName: this.#user, Password: this.#password ?? "" }, followTask: false });
+    } catch (e) {
+      const status = isRedfishHttpError(e) ? e.status : 0;
+      if (this.opts.auth === "auto" && [404, 405, 501, 503].includes(status)) {
+        // 404/405/501: no session service after all. 503 after retries: the BMC's session table is
+        // full (iLO and iDRAC keep a handful); Basic needs no session slot.
+        this.log.warn(`${this.bmc}: session login answered ${status}; falling back to HTTP Basic`);
+        this.basic = true;
+        return;
+      }
+      throw e;
+    }
+    const token = res.headers["x-auth-token"];
+    const location = res.headers.location ?? res.body?.["@odata.id"];
+    if (location) this.sessionUri = this.pathOf(location);
+    if (!token) {
+      throw new RedfishProtocolError(this.bmc, sessions, "session created without an X-Auth-Token header");
+    }
+    this.#token = token;
+    if (!this.sessionUri) this.log.warn(`${this.bmc}: session has no Location or @odata.id; it cannot be deleted and will expire on its own`);
+    this.log.debug(`${this.bmc}: session ${this.sessionUri ?? "(unknown)"} opened`);
+  }
+
+  /** Delete the session, if any. Never raises: a failure is logged, the session expires on the BMC. */
+  async logout(): Promise<void> {
+    const uri = this.sessionUri;
+    if (!this.#token || !uri) {
+      this.#token = undefined;
+      return;
+    }
+    try {
+      await this.request("DELETE", uri, { allowStatus: [404], followTask: false });
+      this.log.debug(`${this.bmc}: session ${uri} deleted`);
+    } catch (e) {
+      this.log.warn(`${this.bmc}: could not delete session ${uri}: ${(e as Error).message}`);
+    } finally {
+      this.#token = undefined;
+      this.sessionUri = undefined;
+    }
+  }
+
+  /** Run `fn` logged in; the session is deleted afterwards, whether `fn` succeeded or not. */
+  async withSession<T>(fn: (client: RedfishClient) => Promise<T>): Promise<T> {
+    try {
+      await this.login();
+      return await fn(this);
+    } finally {
+      await this.logout();
+    }
+  }
+
+  // ---------------------------------------------------------------- verbs
+
+  async get<T = RedfishResource>(uri: string): Promise<RedfishResponse<T>> {
+    return this.request<T>("GET", uri);
+  }
+
+  /**
+   * PATCH `changes` onto `uri` with `If-Match` from the preceding GET (`etag`). On 412 the weak tag is
+   * retried strong (HPE iLO issues `W/"..."` but compares strong), then without `If-Match`; on 428 the
+   * resource is read for an ETag and the PATCH retried (AMI MegaRAC). Each step is logged.
+   */
+  async patch(uri: string, changes: unknown, etag?: string): Promise<RedfishResponse> {
+    const path = this.pathOf(uri);
+    const tried = new Set<string>();
+    let tag = etag;
+    for (;;) {
+      tried.add(tag ?? "(none)");
+      const res = await this.request("PATCH", path, { body: changes, ...(tag !== undefined ? { ifMatch: tag } : {}), allowStatus: [412, 428] });
+      if (res.status === 412) {
+        const strong = tag?.replace(/^W\//, "");
+        if (tag !== undefined && strong !== tag && !tried.has(strong!)) {
+          this.log.warn(`PATCH ${path} on ${this.bmc}: 412 with weak ETag; retrying with it made strong`);
+          tag = strong;
+          continue;
+        }
+        if (tag !== undefined) {
+          this.log.warn(`PATCH ${path} on ${this.bmc}: 412 with ETag; retrying without If-Match`);
+          tag = undefined;
+          continue;
+        }
+        throw new RedfishHttpError({ bmc: this.bmc, method: "PATCH", uri: path }, 412, extendedInfo(res.body), "precondition failed without If-Match");
+      }
+      if (res.status === 428) {
+        const fresh = (await this.get(path)).etag;
+        if (fresh === undefined || tried.has(fresh)) {
+          throw new RedfishHttpError({ bmc: this.bmc, method: "PATCH", uri: path }, 428, extendedInfo(res.body), "BMC requires If-Match but offers no usable ETag");
+        }
+        this.log.warn(`PATCH ${path} on ${this.bmc}: 428 precondition required; retrying with the resource's ETag`);
+        tag = fresh;
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /** POST an action. Never sends `If-Match` (DSP0266 §8.8.3 applies it to PUT/PATCH only). */
+  async action(target: string, parameters: Record<string, unknown>): Promise<RedfishResponse> {
+    return this.request("POST", target, { body: parameters });
+  }
+}
+
+export type ClientFactoryOptions = RedfishClientOptions;
+
+/**
+ * Open a client, log in, run `fn`, and always delete the session and close the connections, also
+ * when `fn` or the login fails.
+ */
+export async function withSession<T>(options: RedfishClientOptions, fn: (client: RedfishClient) => Promise<T>): Promise<T> {
+  const client = new RedfishClient(options);
+  try {
+    return await client.withSession(fn);
+  } finally {
+    await client.close();
+  }
+}
