@@ -1,6 +1,6 @@
 /** Helpers shared by the libvirt tests: run a real tool and fail with its output. */
-import { spawnSync, SpawnSyncOptions } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { spawn, spawnSync, SpawnSyncOptions } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -23,6 +23,35 @@ export function ok(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Ra
   return r;
 }
 
+const scratchDirs: string[] = [];
+// Removed when the test process ends (sparse 32G disks and ISOs included); KINETIC_KEEP_SCRATCH=1 keeps them for a post-mortem.
+process.on("exit", () => {
+  if (process.env.KINETIC_KEEP_SCRATCH !== "1") for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export function scratch(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `kinetic-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `kinetic-${prefix}-`));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/**
+ * Like {@link run} but without blocking the event loop, for commands that talk to servers running in
+ * this test process (the fake sshd).
+ */
+export function runAsync(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b) => (stdout += String(b)));
+    child.stderr.on("data", (b) => (stderr += String(b)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 90_000);
+    child.on("error", (e) => reject(new Error(`${cmd} could not run: ${e.message}`)));
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? "");
+  });
 }

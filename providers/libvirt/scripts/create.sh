@@ -1,0 +1,82 @@
+# Create (or converge) one virtual endpoint on its controller: disk, cloud-init seed, persistent
+# libvirt domain, running and autostarted, then wait until the guest answers SSH.
+# Runs inside the formula envelope (components/formulaEnvelope.ts): every value below arrives as an
+# environment variable KINETIC_<NAME>, never as shell text. Idempotent: a second run converges.
+# kinetic-uses: NAME CONTROLLER OS DISK KVM_ROOT LOG_DIR VIRSH_URI DOMAIN_XML
+# kinetic-uses: USER_DATA META_DATA NETWORK_CONFIG SSH_ADDRESS SSH_PORT SSH_TIMEOUT POLL_INTERVAL
+set -euo pipefail
+
+name=$KINETIC_NAME
+controller=$KINETIC_CONTROLLER
+fail() { printf 'kinetic libvirt create %s on %s: %s\n' "$name" "$controller" "$*" >&2; exit 1; }
+
+# The name becomes a path; refuse anything that is not a plain host name (the renderer checks too).
+[[ $name =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] || fail "unsafe machine name"
+[[ $KINETIC_KVM_ROOT == /* ]] || fail "KVM_ROOT must be absolute"
+[[ $KINETIC_OS != */* && $KINETIC_OS != .* ]] || fail "unsafe os name"
+[[ $KINETIC_SSH_TIMEOUT =~ ^[0-9]+$ && $KINETIC_SSH_PORT =~ ^[0-9]+$ ]] || fail "SSH_TIMEOUT and SSH_PORT must be whole numbers"
+[[ $KINETIC_POLL_INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ && $KINETIC_POLL_INTERVAL != 0 ]] || fail "POLL_INTERVAL must be a positive number of seconds"
+
+virsh_() { virsh -q -c "$KINETIC_VIRSH_URI" "$@"; }
+
+dir=$KINETIC_KVM_ROOT/vms/$name
+base=$KINETIC_KVM_ROOT/images/$KINETIC_OS-latest
+# The envelope runs with umask 077; qemu runs as its own user and must traverse to the disk and seed.
+umask 022
+mkdir -p -- "$dir" "$KINETIC_LOG_DIR"
+
+# The disk is made once: on a re-run it already holds the guest's data. It is built under a temporary
+# name and renamed, so an interrupted copy is never mistaken for a finished disk.
+if [[ ! -e $dir/disk0.raw ]]; then
+  [[ -r $base ]] || fail "base image $base is missing"
+  rm -f -- "$dir/disk0.raw.part"
+  qemu-img convert -O raw -- "$base" "$dir/disk0.raw.part" || fail "cannot copy $base"
+  qemu-img resize -q -f raw -- "$dir/disk0.raw.part" "$KINETIC_DISK" || fail "cannot resize the disk to $KINETIC_DISK"
+  mv -- "$dir/disk0.raw.part" "$dir/disk0.raw"
+fi
+
+# Seed and definition are rewritten on every run; cloud-init only acts on a new instance-id.
+# The envelope's command substitution drops a value's trailing newlines; each file ends with one.
+printf '%s\n' "$KINETIC_DOMAIN_XML" > "$dir/domain.xml"
+printf '%s\n' "$KINETIC_USER_DATA" > "$dir/user-data"
+printf '%s\n' "$KINETIC_META_DATA" > "$dir/meta-data"
+printf '%s\n' "$KINETIC_NETWORK_CONFIG" > "$dir/network-config"
+rm -f -- "$dir/config.iso.part"
+if command -v cloud-localds > /dev/null; then
+  cloud-localds --network-config="$dir/network-config" "$dir/config.iso.part" "$dir/user-data" "$dir/meta-data" \
+    || fail "cloud-localds failed"
+else
+  # What cloud-localds does: an ISO 9660 volume labelled cidata holding the three files.
+  genisoimage -quiet -output "$dir/config.iso.part" -volid cidata -joliet -rock \
+    -graft-points "user-data=$dir/user-data" "meta-data=$dir/meta-data" "network-config=$dir/network-config" \
+    || fail "genisoimage failed"
+fi
+mv -- "$dir/config.iso.part" "$dir/config.iso"
+
+# A persistent domain (the original used transient `virsh create`, lost on a controller reboot).
+virsh_ define "$dir/domain.xml" > /dev/null || fail "virsh define failed"
+state=$(virsh_ domstate "$name") || fail "cannot read the domain state"
+case $state in
+  running) ;;
+  paused) virsh_ resume "$name" > /dev/null || fail "virsh resume failed" ;;
+  *) virsh_ start "$name" > /dev/null || fail "virsh start failed (state was: $state)" ;;
+esac
+virsh_ autostart "$name" > /dev/null || fail "virsh autostart failed"
+
+# Wait for sshd's banner on the management address: a listening port is not enough, the banner
+# proves sshd itself is up. Bounded by SSH_TIMEOUT; each probe is bounded too.
+[[ $KINETIC_SSH_TIMEOUT -gt 0 ]] || exit 0
+address=$KINETIC_SSH_ADDRESS
+port=$KINETIC_SSH_PORT
+deadline=$((SECONDS + KINETIC_SSH_TIMEOUT))
+probe() {
+  # Runs in its own bash so the /dev/tcp descriptor dies with it; `timeout` bounds connect and read.
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r -t 4 banner <&3 && [[ $banner == SSH-* ]]' "$address" "$port" 2> /dev/null
+}
+until probe; do
+  if ((SECONDS >= deadline)); then
+    fail "timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port (serial log: $KINETIC_LOG_DIR/$name.log)"
+  fi
+  sleep "$KINETIC_POLL_INTERVAL"
+done
+printf 'kinetic libvirt create %s on %s: up, SSH answers on %s\n' "$name" "$controller" "$address"

@@ -1,0 +1,249 @@
+/**
+ * The create and zeroize scripts, run for real: exactly the command line and stdin the controller
+ * would get over SSH, executed by `sh -c` here, against a real libvirtd (test driver, see
+ * ./libvirtd.ts), real qemu-img and cloud-localds/genisoimage, and a scratch directory standing in
+ * for `/kvm` and `/var/log/libvirt`. A local TCP server sending an SSH banner stands in for the
+ * guest's sshd.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync, openSync, writeSync, closeSync, readSync } from "node:fs";
+import { AddressInfo, createServer, Server } from "node:net";
+import { join } from "node:path";
+import { renderSeed } from "../../providers/libvirt/cloudInit";
+import { renderDomainXml } from "../../providers/libvirt/domainXml";
+import { createCommand, machineStdin, ScriptOptions, zeroizeCommand } from "../../providers/libvirt/scripts";
+import { VirtualMachineSpec } from "../../providers/libvirt/spec";
+import { hostileSpec, keystoneSpec } from "./fixtures";
+import { startLibvirtd, TestLibvirtd } from "./libvirtd";
+import { ok, run, Ran, runAsync, scratch } from "./tools";
+
+const BASE_MARKER = "KINETIC-TEST-BASE-IMAGE";
+const MiB = 1024 * 1024;
+
+/** A TCP server on loopback; `banner` is what it greets with (empty: accept and say nothing). */
+async function listen(banner: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => {
+    s.on("error", () => undefined);
+    if (banner) s.end(banner);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+async function closedPort(): Promise<number> {
+  const { server, port } = await listen("");
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)", function () {
+  this.timeout(120_000);
+  let libvirtd: TestLibvirtd;
+  let root: string;
+  let sshd: { server: Server; port: number };
+  let opts: ScriptOptions & { kvmRoot: string; logDir: string };
+
+  const virsh = (...args: string[]): Ran => run("virsh", ["-q", "-c", libvirtd.uri, ...args]);
+  const exec = (command: string, vm: VirtualMachineSpec, o: ScriptOptions = opts, env: NodeJS.ProcessEnv = process.env): Promise<Ran> =>
+    // What sshd does with the command: hand it to the login shell, stdin attached.
+    runAsync("sh", ["-c", command], { input: machineStdin(vm, o), env });
+  const create = (vm: VirtualMachineSpec, o?: ScriptOptions, env?: NodeJS.ProcessEnv) => exec(createCommand(), vm, o, env);
+  const zeroize = (vm: VirtualMachineSpec, o?: ScriptOptions) => exec(zeroizeCommand(), vm, o);
+  const vmDir = (vm: VirtualMachineSpec) => join(opts.kvmRoot, "vms", vm.name);
+  const logFile = (vm: VirtualMachineSpec) => join(opts.logDir, `${vm.name}.log`);
+  const state = (vm: VirtualMachineSpec) => virsh("domstate", vm.name).stdout.trim();
+  const defined = (vm: VirtualMachineSpec) => virsh("list", "--all", "--name").stdout.split("\n").includes(vm.name);
+  const base = (os: string) => join(opts.kvmRoot, "images", `${os}-latest`);
+
+  function makeBase(os: string): void {
+    // A tiny raw "image": 1 MiB with a marker at the start, so the copy can be recognised.
+    const buf = Buffer.alloc(MiB);
+    buf.write(BASE_MARKER);
+    writeFileSync(base(os), buf);
+  }
+
+  function isoFile(iso: string, name: string): string {
+    return ok("isoinfo", ["-i", iso, "-R", "-x", `/${name}`]).stdout;
+  }
+
+  before(async () => {
+    libvirtd = await startLibvirtd();
+    root = scratch("kvm");
+    sshd = await listen("SSH-2.0-OpenSSH_9.2p1 kinetic-test\r\n");
+    opts = {
+      controller: "controller-1f0c3a52",
+      kvmRoot: join(root, "kvm"),
+      logDir: join(root, "log", "libvirt"),
+      virshUri: libvirtd.uri,
+      sshAddress: "127.0.0.1",
+      sshPort: sshd.port,
+      sshTimeoutSeconds: 20,
+      pollSeconds: 0.2,
+    };
+    mkdirSync(join(opts.kvmRoot, "images"), { recursive: true });
+    makeBase("ubuntu2204");
+  });
+
+  after(async () => {
+    await libvirtd?.stop();
+    await new Promise((r) => (sshd ? sshd.server.close(r) : r(undefined)));
+  });
+
+  it("create: copies and resizes the disk, writes XML and seed, builds config.iso, defines, starts and autostarts", async () => {
+    const vm = keystoneSpec("scripts", 0);
+    const r = await create(vm);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${vm.name} on controller-1f0c3a52: up, SSH answers on 127\\.0\\.0\\.1`));
+
+    const dir = vmDir(vm);
+    assert.deepEqual(readdirSync(dir).sort(), ["config.iso", "disk0.raw", "domain.xml", "meta-data", "network-config", "user-data"]);
+    const disk = join(dir, "disk0.raw");
+    assert.equal(statSync(disk).size, 32 * 1024 * MiB, "resized to the pillar's 32G");
+    assert.equal(statSync(disk).blocks * 512 < 64 * MiB, true, "the copy stays sparse");
+    const head = Buffer.alloc(BASE_MARKER.length);
+    const fd = openSync(disk, "r");
+    readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    assert.equal(head.toString(), BASE_MARKER);
+    // World-traversable despite the envelope's umask 077: qemu runs as its own user.
+    assert.equal(statSync(dir).mode & 0o755, 0o755);
+
+    assert.equal(readFileSync(join(dir, "domain.xml"), "utf8"), renderDomainXml(vm, opts));
+    const seed = renderSeed(vm);
+    const iso = join(dir, "config.iso");
+    assert.match(ok("isoinfo", ["-d", "-i", iso]).stdout, /Volume id: cidata/i);
+    for (const f of ["user-data", "meta-data", "network-config"] as const) assert.equal(isoFile(iso, f), seed[f]);
+
+    assert.equal(state(vm), "running");
+    assert.match(virsh("dominfo", vm.name).stdout, /Persistent:\s+yes[\s\S]*Autostart:\s+enable/);
+    const xml = virsh("dumpxml", vm.name).stdout;
+    for (const nic of vm.networks) assert.ok(xml.includes(nic.mac), `${nic.mac} in the defined domain`);
+    assert.match(libvirtd.events(), new RegExp(`'${vm.name}': Defined Added[\\s\\S]*'${vm.name}': Started Booted`));
+  });
+
+  it("create again converges without touching the disk, and starts a stopped domain", async () => {
+    const vm = keystoneSpec("scripts", 0);
+    const disk = join(vmDir(vm), "disk0.raw");
+    const fd = openSync(disk, "r+");
+    writeSync(fd, "guest data", 4 * MiB);
+    closeSync(fd);
+    assert.equal((await create(vm)).status, 0);
+    assert.equal(state(vm), "running");
+    ok("virsh", ["-q", "-c", libvirtd.uri, "destroy", vm.name]);
+    assert.equal(state(vm), "shut off");
+    const r = await create(vm);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(state(vm), "running");
+    const buf = Buffer.alloc(10);
+    const rfd = openSync(disk, "r");
+    readSync(rfd, buf, 0, 10, 4 * MiB);
+    closeSync(rfd);
+    assert.equal(buf.toString(), "guest data");
+    assert.ok(!existsSync(`${disk}.part`));
+  });
+
+  it("zeroize: destroys and undefines the domain, removes its directory and console log", async () => {
+    const vm = keystoneSpec("scripts", 0);
+    mkdirSync(opts.logDir, { recursive: true });
+    writeFileSync(logFile(vm), "[    0.000000] Linux version ...\n"); // the test driver writes no console log
+    const r = await zeroize(vm);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`zeroize ${vm.name} on controller-1f0c3a52: gone`));
+    assert.equal(defined(vm), false);
+    assert.ok(!existsSync(vmDir(vm)), "vm dir removed");
+    assert.ok(!existsSync(logFile(vm)), "console log removed");
+    assert.ok(existsSync(base("ubuntu2204")), "the base image stays");
+    assert.match(libvirtd.events(), new RegExp(`'${vm.name}': Stopped Destroyed[\\s\\S]*'${vm.name}': Undefined Removed`));
+  });
+
+  it("zeroize a second time: nothing left, still success", async () => {
+    const vm = keystoneSpec("scripts", 0);
+    const r = await zeroize(vm);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(defined(vm), false);
+    assert.ok(!existsSync(vmDir(vm)));
+  });
+
+  it("zeroize a defined but stopped domain whose directory is already gone", async () => {
+    const vm = keystoneSpec("scripts", 1);
+    assert.equal((await create(vm)).status, 0);
+    ok("virsh", ["-q", "-c", libvirtd.uri, "destroy", vm.name]);
+    ok("rm", ["-rf", vmDir(vm)]);
+    const r = await zeroize(vm);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(defined(vm), false);
+  });
+
+  it("zeroize refuses to delete anything when libvirt cannot be asked", async () => {
+    const vm = keystoneSpec("scripts", 2);
+    assert.equal((await create(vm)).status, 0);
+    const r = await zeroize(vm, { ...opts, virshUri: "test+unix:///default?socket=/nonexistent/libvirt-sock" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, new RegExp(`zeroize ${vm.name} on controller-1f0c3a52: cannot list the domains`));
+    assert.ok(existsSync(join(vmDir(vm), "disk0.raw")), "the disk of a machine that may still run is kept");
+    assert.equal((await zeroize(vm)).status, 0);
+  });
+
+  it("times out waiting for SSH with an error naming the endpoint and the controller", async () => {
+    const vm = keystoneSpec("scripts", 3);
+    const started = Date.now();
+    const r = await create(vm, { ...opts, sshPort: await closedPort(), sshTimeoutSeconds: 2 });
+    const took = (Date.now() - started) / 1000;
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, new RegExp(`kinetic libvirt create ${vm.name} on controller-1f0c3a52: timed out after 2s waiting for SSH on 127\\.0\\.0\\.1 port \\d+`));
+    assert.ok(took < 15, `bounded: took ${took}s`);
+    assert.equal(state(vm), "running", "the machine itself is left up for diagnosis");
+    assert.equal((await zeroize(vm)).status, 0);
+  });
+
+  it("an open port is not enough: the wait wants sshd's banner", async () => {
+    const vm = keystoneSpec("scripts", 4);
+    const silent = await listen("");
+    try {
+      const r = await create(vm, { ...opts, sshPort: silent.port, sshTimeoutSeconds: 2 });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /timed out after 2s waiting for SSH/);
+    } finally {
+      await new Promise((res) => silent.server.close(res));
+    }
+    assert.equal((await zeroize(vm)).status, 0);
+  });
+
+  it("takes hostile pillar strings as data: an os name full of shell and XML syntax", async () => {
+    const vm = hostileSpec();
+    assert.equal((await create(vm)).status, 1, "no base image yet");
+    makeBase(vm.os);
+    const r = await create(vm);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(virsh("desc", vm.name).stdout, /os jammy<evil a='1'>&amp;"\]\]>/);
+    assert.equal((await zeroize(vm)).status, 0);
+    assert.equal(defined(vm), false);
+  });
+
+  it("builds the seed with genisoimage when cloud-localds is missing", async () => {
+    // A PATH with every tool of /usr/bin and /bin except cloud-localds.
+    const bin = join(root, "bin-without-cloud-localds");
+    mkdirSync(bin);
+    for (const d of ["/usr/bin", "/bin"]) {
+      for (const f of readdirSync(d)) {
+        if (f !== "cloud-localds" && !existsSync(join(bin, f))) symlinkSync(join(d, f), join(bin, f));
+      }
+    }
+    const vm = keystoneSpec("scripts", 5);
+    const r = await create(vm, opts, { ...process.env, PATH: `${bin}:/usr/sbin:/sbin` });
+    assert.equal(r.status, 0, r.stderr);
+    const iso = join(vmDir(vm), "config.iso");
+    assert.match(ok("isoinfo", ["-d", "-i", iso]).stdout, /Volume id: cidata/i);
+    assert.equal(isoFile(iso, "network-config"), renderSeed(vm)["network-config"]);
+    assert.equal((await zeroize(vm)).status, 0);
+  });
+
+  it("refuses an unsafe machine name before touching anything", async () => {
+    const vm = { ...keystoneSpec("scripts", 6) };
+    // Bypass the renderer's own check to prove the script checks too (it feeds `rm -rf`).
+    const values = machineStdin(vm, opts).replace(/^NAME=.*$/m, `NAME=${Buffer.from("../../etc").toString("base64")}`);
+    const r = await runAsync("sh", ["-c", zeroizeCommand()], { input: values });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unsafe machine name/);
+  });
+});
