@@ -21,6 +21,7 @@ import {
   isRedfishHttpError,
 } from "./errors";
 import { Limiter } from "./limiter";
+import { isIloSuccessMessageId } from "./oem/hpe";
 import { RedfishLogger, silentLogger } from "./log";
 import { RetryPolicy, retryDelay, retryPolicy, shouldRetryStatus, shouldRetryTransport } from "./retry";
 import { BmcTlsOptions, isTlsErrorCode, tlsConnectOptions } from "./tls";
@@ -135,9 +136,13 @@ export function extendedInfo(body: unknown): RedfishMessage[] {
   return list;
 }
 
-/** A message id of the Base registry's `Success` (or a vendor's `...Success`), or an `OK` severity. */
+/**
+ * A message that reports success: the Base registry's `Success` (or any registry's `...Success`),
+ * an `OK` severity, or HPE iLO's informational ids (see `oem/hpe.ts`).
+ */
 export function isSuccessMessage(m: RedfishMessage): boolean {
-  return /(^|\.)Success$/.test(m.MessageId ?? "") || m.MessageSeverity === "OK" || m.Severity === "OK";
+  const id = m.MessageId ?? "";
+  return /(^|\.)Success$/.test(id) || m.MessageSeverity === "OK" || m.Severity === "OK" || isIloSuccessMessageId(id);
 }
 
 function delay(ms: number): Promise<void> {

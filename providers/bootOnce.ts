@@ -1,0 +1,132 @@
+/**
+ * `BootOnce`: a one-time boot override (ComputerSystem `Boot`, DMTF schema
+ * https://redfish.dmtf.org/schemas/v1/ComputerSystem.json), default PXE, read back to confirm.
+ * Refresh records what the BMC will do at the next boot (a consumed `Once` reads back `Disabled`);
+ * that is not drift to correct, so it never triggers a new override by itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { SystemArgs } from "./redfish/args";
+import type * as Ops from "./redfish/operations";
+import { loadModule } from "./redfish/load";
+
+/** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
+export const BOOT_ONCE_VERSION = "1";
+
+export interface BootOnceArgs extends SystemArgs {
+  /**
+   * `BootSourceOverrideTarget`. Default `Pxe`. Checked against the BMC's
+   * `BootSourceOverrideTarget@Redfish.AllowableValues` before writing.
+   */
+  target?: pulumi.Input<string>;
+  /**
+   * `BootSourceOverrideMode` (`UEFI` or `Legacy`). Default: not sent, so the server keeps its mode;
+   * set it only when the pillar asks (HPE iLO rejects writing it).
+   */
+  mode?: pulumi.Input<string>;
+}
+
+interface BootOnceInputs extends Ops.BootOnceInputs {
+  allowZeroize: boolean;
+  providerVersion: string;
+}
+
+interface BootOnceOutputs extends BootOnceInputs {
+  /** What the BMC reported after the write (refresh: what it reports now). */
+  overrideTarget: string;
+  overrideEnabled: string;
+  overrideMode: string;
+}
+
+const REPLACE_KEYS = ["uuid"] as const;
+/** Changes that mean writing the override again. */
+const APPLY_KEYS = ["target", "mode", "bmcAddress", "systemUri"] as const;
+const UPDATE_KEYS = [...APPLY_KEYS, "user", "password", "caBundle", "insecure", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
+
+class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs, BootOnceOutputs> {
+  /** Stack config `kinetic:zeroizePhysical` at the time of the operation (see `configure`). */
+  private zeroizeAllowedByConfig = false;
+
+  /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
+  constructor(private readonly operations: string) {}
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.zeroizeAllowedByConfig = req.config.get("kinetic:zeroizePhysical") === "true";
+  }
+
+  async check(_olds: BootOnceInputs, news: BootOnceInputs): Promise<pulumi.dynamic.CheckResult<BootOnceInputs>> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    return { inputs: news, failures: ops.checkBootOnce(news) };
+  }
+
+  async diff(_id: string, olds: BootOnceOutputs, news: BootOnceInputs): Promise<pulumi.dynamic.DiffResult> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    const replaces = ops.changedKeys({ ...olds }, { ...news }, REPLACE_KEYS);
+    const updates = ops.changedKeys({ ...olds }, { ...news }, UPDATE_KEYS);
+    return { changes: replaces.length + updates.length > 0, replaces };
+  }
+
+  async create(inputs: BootOnceInputs): Promise<pulumi.dynamic.CreateResult<BootOnceOutputs>> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    const after = await ops.applyBootOnce(inputs, ops.providerLogger(`boot-once ${inputs.uuid}`));
+    return {
+      id: `${inputs.uuid.toLowerCase()}/boot-once`,
+      outs: { ...inputs, overrideTarget: after.target, overrideEnabled: after.enabled, overrideMode: after.mode } satisfies BootOnceOutputs,
+    };
+  }
+
+  async read(id: string, props?: BootOnceOutputs): Promise<pulumi.dynamic.ReadResult<BootOnceOutputs>> {
+    if (!props) throw new Error(`${id}: import is not supported; let the program create the resource`);
+    const ops = loadModule<typeof Ops>(this.operations);
+    const now = await ops.observeBootOverride(props, ops.providerLogger(`boot-once ${props.uuid}`));
+    return { id, props: { ...props, overrideTarget: now.target, overrideEnabled: now.enabled, overrideMode: now.mode } };
+  }
+
+  async update(_id: string, olds: BootOnceOutputs, news: BootOnceInputs): Promise<pulumi.dynamic.UpdateResult<BootOnceOutputs>> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    const log = ops.providerLogger(`boot-once ${news.uuid}`);
+    const after = ops.changedKeys({ ...olds }, { ...news }, APPLY_KEYS).length > 0 ? await ops.applyBootOnce(news, log) : await ops.observeBootOverride(news, log);
+    return { outs: { ...news, overrideTarget: after.target, overrideEnabled: after.enabled, overrideMode: after.mode } satisfies BootOnceOutputs };
+  }
+
+  /** Zeroize: clear the override, only when allowed (input or current stack config). */
+  async delete(id: string, props: BootOnceOutputs): Promise<void> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    await ops.zeroizeBootOverride(props, props.allowZeroize === true || this.zeroizeAllowedByConfig, `BootOnce ${id}`, ops.providerLogger(`boot-once ${props.uuid}`));
+  }
+}
+
+export class BootOnce extends pulumi.dynamic.Resource {
+  /** `BootSourceOverrideTarget` the BMC reports. */
+  declare readonly overrideTarget: pulumi.Output<string>;
+  /** `BootSourceOverrideEnabled` the BMC reports (`Once` after create; `Disabled` once consumed). */
+  declare readonly overrideEnabled: pulumi.Output<string>;
+  /** `BootSourceOverrideMode` the BMC reports. */
+  declare readonly overrideMode: pulumi.Output<string>;
+  declare readonly target: pulumi.Output<string>;
+  declare readonly systemUri: pulumi.Output<string>;
+
+  constructor(name: string, args: BootOnceArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      new BootOnceProvider(require.resolve("./redfish/operations")),
+      name,
+      {
+        ...args,
+        target: args.target ?? "Pxe",
+        allowZeroize: args.allowZeroize ?? false,
+        password: pulumi.secret(args.password),
+        providerVersion: BOOT_ONCE_VERSION,
+        overrideTarget: undefined,
+        overrideEnabled: undefined,
+        overrideMode: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), "password"])] },
+      "redfish",
+      "BootOnce",
+    );
+  }
+}
+
+/** For tests: the provider object, as Pulumi serializes it. */
+export function bootOnceProvider(): pulumi.dynamic.ResourceProvider {
+  return new BootOnceProvider(require.resolve("./redfish/operations"));
+}

@@ -1,0 +1,101 @@
+/**
+ * Provisioning resources for endpoints. For physical endpoints: Redfish discovery -> boot-once ->
+ * power cycle, built by `provisionPhysical` for the physical endpoint component.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { BootOnce } from "./bootOnce";
+import { PowerCycle } from "./powerCycle";
+import { RedfishDiscovery } from "./redfishDiscovery";
+import type { AuthMode } from "./redfish/client";
+import type { TimeoutInputs } from "./redfish/operations";
+import type { PowerCycleMethod } from "./redfish/power";
+
+export { BootOnce, BootOnceArgs } from "./bootOnce";
+export { PowerCycle, PowerCycleArgs } from "./powerCycle";
+export { RedfishDiscovery, RedfishDiscoveryArgs } from "./redfishDiscovery";
+export type { PowerCycleMethod } from "./redfish/power";
+export type { TimeoutInputs } from "./redfish/operations";
+
+export interface PhysicalProvisioningArgs {
+  /** SMBIOS UUID of the server (pillar `hosts.<type>.uuids[i]`). */
+  uuid: pulumi.Input<string>;
+  /** Endpoint type (pillar `hosts.<type>` key); named in discovery errors. */
+  type: string;
+  /** Out-of-band ranges to scan (pillar `networking.subnets.oob`). */
+  cidrs: pulumi.Input<string>[];
+  /** BMC user (pillar `api_user`). */
+  user: pulumi.Input<string>;
+  /** BMC password (stack config `kinetic:bmcPassword`); kept secret in state. */
+  password: pulumi.Input<string>;
+  /** PEM CA bundle for BMC certificates (stack config `kinetic:bmcCaBundle`). Default: Node's public roots. */
+  caBundle?: pulumi.Input<string>;
+  /** Skip TLS verification for this network (explicit opt-in). Default `false`. */
+  insecure?: boolean;
+  /** Allow legacy TLS versions and ciphers (explicit opt-in). Default `false`. */
+  legacyCiphers?: boolean;
+  /** `BootSourceOverrideTarget` for the one-time boot. Default `Pxe`. */
+  bootTarget?: string;
+  /** `BootSourceOverrideMode` (`UEFI`/`Legacy`), only when the pillar asks. Default: not sent. */
+  bootMode?: string;
+  /** How to reset: `ForceOffOn` (default), `ForceRestart` or `GracefulRestart`. */
+  resetType?: PowerCycleMethod;
+  /** Stack config `kinetic:zeroizePhysical`: deleting powers the server off and clears the override. */
+  allowZeroize: boolean;
+  /** Session or Basic auth; default `auto`. */
+  auth?: AuthMode;
+  /** Redfish port. Default `443`. */
+  port?: number;
+  /** Deadlines (ms); defaults in `TimeoutInputs`. */
+  timeouts?: TimeoutInputs;
+}
+
+export interface PhysicalProvisioning {
+  discovery: RedfishDiscovery;
+  bootOnce: BootOnce;
+  powerCycle: PowerCycle;
+}
+
+/**
+ * Discovery -> boot-once -> power cycle for one physical server. Children are named `${name}-discovery`,
+ * `${name}-boot-once`, `${name}-power-cycle`, take `parent` (and every other option) from `opts`, and
+ * are ordered with `dependsOn`. Formula phases should depend on `powerCycle`.
+ */
+export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, opts: pulumi.CustomResourceOptions = {}): PhysicalProvisioning {
+  const connection = {
+    user: args.user,
+    password: args.password,
+    ...(args.caBundle !== undefined ? { caBundle: args.caBundle } : {}),
+    insecure: args.insecure ?? false,
+    legacyCiphers: args.legacyCiphers ?? false,
+    ...(args.auth !== undefined ? { auth: args.auth } : {}),
+    ...(args.timeouts !== undefined ? { timeouts: args.timeouts } : {}),
+  };
+  const after = (r: pulumi.Resource): pulumi.CustomResourceOptions => ({
+    ...opts,
+    dependsOn: pulumi.output(opts.dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), r]),
+  });
+
+  const discovery = new RedfishDiscovery(
+    `${name}-discovery`,
+    { ...connection, uuid: args.uuid, endpointType: args.type, cidrs: args.cidrs, ...(args.port !== undefined ? { port: args.port } : {}) },
+    opts,
+  );
+  const system = { ...connection, uuid: args.uuid, bmcAddress: discovery.bmcAddress, systemUri: discovery.systemUri, allowZeroize: args.allowZeroize };
+  const bootOnce = new BootOnce(
+    `${name}-boot-once`,
+    { ...system, target: args.bootTarget ?? "Pxe", ...(args.bootMode !== undefined ? { mode: args.bootMode } : {}) },
+    after(discovery),
+  );
+  const powerCycle = new PowerCycle(
+    `${name}-power-cycle`,
+    {
+      ...system,
+      method: args.resetType ?? "ForceOffOn",
+      // A new override (other target, mode or server) is only useful after a reset: cycle again.
+      // Inputs only: observed values (overrideEnabled reads `Disabled` once consumed) must not re-cycle.
+      triggers: [args.bootTarget ?? "Pxe", args.bootMode ?? "", discovery.systemUri],
+    },
+    after(bootOnce),
+  );
+  return { discovery, bootOnce, powerCycle };
+}

@@ -1,0 +1,125 @@
+/**
+ * `PowerCycle`: resets a server through `#ComputerSystem.Reset` (ResetType from
+ * https://redfish.dmtf.org/schemas/v1/Resource.json) and waits for `PowerState` with a deadline.
+ * Refresh records the current `PowerState`; it never resets by itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { SystemArgs } from "./redfish/args";
+import type * as Ops from "./redfish/operations";
+import type { PowerCycleMethod } from "./redfish/power";
+import { loadModule } from "./redfish/load";
+
+/** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
+export const POWER_CYCLE_VERSION = "1";
+
+export interface PowerCycleArgs extends SystemArgs {
+  /**
+   * `ForceOffOn` (default): ForceOff, wait for `Off`, On, wait for `On`. `ForceRestart` or
+   * `GracefulRestart`: that reset type (or `On` when the server is off), then wait for `On`.
+   */
+  method?: pulumi.Input<PowerCycleMethod>;
+  /** Values that, when they change, cycle the server again (e.g. the boot override just written). */
+  triggers?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+interface PowerCycleInputs extends Ops.PowerCycleInputs {
+  triggers: string[];
+  allowZeroize: boolean;
+  providerVersion: string;
+}
+
+interface PowerCycleOutputs extends PowerCycleInputs {
+  /** `PowerState` after the cycle (refresh: now). */
+  powerState: string;
+  /** Reset types sent by the last cycle, in order. */
+  resets: string[];
+}
+
+const REPLACE_KEYS = ["uuid"] as const;
+/** Changes that mean cycling the server again. */
+const CYCLE_KEYS = ["method", "triggers"] as const;
+const UPDATE_KEYS = [...CYCLE_KEYS, "bmcAddress", "systemUri", "user", "password", "caBundle", "insecure", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
+
+class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleInputs, PowerCycleOutputs> {
+  /** Stack config `kinetic:zeroizePhysical` at the time of the operation. */
+  private zeroizeAllowedByConfig = false;
+
+  /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
+  constructor(private readonly operations: string) {}
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.zeroizeAllowedByConfig = req.config.get("kinetic:zeroizePhysical") === "true";
+  }
+
+  async check(_olds: PowerCycleInputs, news: PowerCycleInputs): Promise<pulumi.dynamic.CheckResult<PowerCycleInputs>> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    return { inputs: news, failures: ops.checkPowerCycle(news) };
+  }
+
+  async diff(_id: string, olds: PowerCycleOutputs, news: PowerCycleInputs): Promise<pulumi.dynamic.DiffResult> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    const replaces = ops.changedKeys({ ...olds }, { ...news }, REPLACE_KEYS);
+    const updates = ops.changedKeys({ ...olds }, { ...news }, UPDATE_KEYS);
+    return { changes: replaces.length + updates.length > 0, replaces };
+  }
+
+  async create(inputs: PowerCycleInputs): Promise<pulumi.dynamic.CreateResult<PowerCycleOutputs>> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    const r = await ops.runPowerCycle(inputs, ops.providerLogger(`power-cycle ${inputs.uuid}`));
+    return { id: `${inputs.uuid.toLowerCase()}/power-cycle`, outs: { ...inputs, ...r } satisfies PowerCycleOutputs };
+  }
+
+  async read(id: string, props?: PowerCycleOutputs): Promise<pulumi.dynamic.ReadResult<PowerCycleOutputs>> {
+    if (!props) throw new Error(`${id}: import is not supported; let the program create the resource`);
+    const ops = loadModule<typeof Ops>(this.operations);
+    const powerState = await ops.observePowerState(props, ops.providerLogger(`power-cycle ${props.uuid}`));
+    return { id, props: { ...props, powerState } };
+  }
+
+  async update(_id: string, olds: PowerCycleOutputs, news: PowerCycleInputs): Promise<pulumi.dynamic.UpdateResult<PowerCycleOutputs>> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    const log = ops.providerLogger(`power-cycle ${news.uuid}`);
+    if (ops.changedKeys({ ...olds }, { ...news }, CYCLE_KEYS).length > 0) {
+      return { outs: { ...news, ...(await ops.runPowerCycle(news, log)) } satisfies PowerCycleOutputs };
+    }
+    return { outs: { ...news, resets: olds.resets, powerState: await ops.observePowerState(news, log) } satisfies PowerCycleOutputs };
+  }
+
+  /** Zeroize: power the server off, only when allowed (input or current stack config). */
+  async delete(id: string, props: PowerCycleOutputs): Promise<void> {
+    const ops = loadModule<typeof Ops>(this.operations);
+    await ops.zeroizePower(props, props.allowZeroize === true || this.zeroizeAllowedByConfig, `PowerCycle ${id}`, ops.providerLogger(`power-cycle ${props.uuid}`));
+  }
+}
+
+export class PowerCycle extends pulumi.dynamic.Resource {
+  /** `PowerState` after the cycle (or at the last refresh). */
+  declare readonly powerState: pulumi.Output<string>;
+  /** Reset types sent by the last cycle, in order. */
+  declare readonly resets: pulumi.Output<string[]>;
+
+  constructor(name: string, args: PowerCycleArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      new PowerCycleProvider(require.resolve("./redfish/operations")),
+      name,
+      {
+        ...args,
+        method: args.method ?? "ForceOffOn",
+        triggers: args.triggers ?? [],
+        allowZeroize: args.allowZeroize ?? false,
+        password: pulumi.secret(args.password),
+        providerVersion: POWER_CYCLE_VERSION,
+        powerState: undefined,
+        resets: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), "password"])] },
+      "redfish",
+      "PowerCycle",
+    );
+  }
+}
+
+/** For tests: the provider object, as Pulumi serializes it. */
+export function powerCycleProvider(): pulumi.dynamic.ResourceProvider {
+  return new PowerCycleProvider(require.resolve("./redfish/operations"));
+}
