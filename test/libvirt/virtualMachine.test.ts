@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { definitionHash, VirtualMachine } from "../../components/virtualMachine";
+import { createCommand, CREATE_SCRIPT, zeroizeCommand, ZEROIZE_SCRIPT } from "../../providers/libvirt/scripts";
+import { VirtualMachineSpec } from "../../providers/libvirt/spec";
+import { keystoneSpec } from "./fixtures";
+
+interface Seen {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const output = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply((v) => resolve(v)));
+const decodeStdin = (stdin: string): Record<string, string> =>
+  Object.fromEntries(stdin.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), Buffer.from(l.slice(l.indexOf("=") + 1), "base64").toString("utf8")]));
+/** The script a command line carries: envelope runner (base64) -> script (base64). */
+const scriptOf = (cmd: string): string => {
+  const runner = Buffer.from(/printf %s '([A-Za-z0-9+/=]+)'/.exec(cmd)?.[1] ?? "", "base64").toString("utf8");
+  return Buffer.from(/printf %s '([A-Za-z0-9+/=]+)' \| base64 -d > "\$work\/script"/.exec(runner)?.[1] ?? "", "base64").toString("utf8");
+};
+
+describe("VirtualMachine component (kinetic:libvirt:Domain) under Pulumi mocks", () => {
+  const seen: Seen[] = [];
+  const transformed: pulumi.ResourceTransformationArgs[] = [];
+
+  before(async () => {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+          return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "up" } };
+        },
+        call: () => ({}),
+      },
+      "kinetic",
+      "dev",
+      false,
+    );
+  });
+
+  async function declare(name: string, spec: VirtualMachineSpec, extra: Partial<ConstructorParameters<typeof VirtualMachine>[1]> = {}) {
+    const vm = new VirtualMachine(
+      name,
+      { spec, connection: { host: "10.100.0.2", user: "root", privateKey: pulumi.secret("KEY") }, controller: "controller-1", ...extra },
+      { transformations: [(a) => void transformed.push(a)] },
+    );
+    const ready = await output(vm.ready);
+    await output(vm.domain.urn);
+    return { vm, ready, command: seen.find((s) => s.name === `${name}-domain`) };
+  }
+
+  it("declares one remote.Command child that creates with the create script and deletes with zeroize", async () => {
+    const spec = keystoneSpec();
+    const { ready, command } = await declare("vm-a", spec);
+    assert.equal(ready, spec.name);
+    assert.ok(seen.some((s) => s.type === "kinetic:libvirt:Domain" && s.name === "vm-a"), JSON.stringify(seen.map((s) => s.type)));
+    assert.ok(command, "the command was registered");
+    assert.equal(command.type, "command:remote:Command");
+    assert.equal(command.inputs.create, createCommand());
+    assert.equal(command.inputs.delete, zeroizeCommand());
+    assert.equal(scriptOf(command.inputs.create as string), CREATE_SCRIPT);
+    assert.equal(scriptOf(command.inputs.delete as string), ZEROIZE_SCRIPT);
+    assert.deepEqual(command.inputs.triggers, [definitionHash(spec)]);
+    const values = decodeStdin(command.inputs.stdin as string);
+    assert.equal(values.NAME, spec.name);
+    assert.equal(values.CONTROLLER, "controller-1");
+    assert.equal(values.KVM_ROOT, "/kvm");
+    assert.equal(values.LOG_DIR, "/var/log/libvirt");
+    assert.equal(values.VIRSH_URI, "qemu:///system");
+    assert.equal(values.SSH_ADDRESS, spec.management.address);
+    assert.equal(values.SSH_TIMEOUT, "600");
+    assert.match(values.DOMAIN_XML, new RegExp(`<name>${spec.name}</name>`));
+    assert.match(values.USER_DATA, /^#cloud-config\n/);
+  });
+
+  it("the child is parented to the component and replaced delete-first (the name must stay)", async () => {
+    const { vm } = await declare("vm-b", keystoneSpec());
+    const child = transformed.find((t) => t.name === "vm-b-domain");
+    assert.ok(child);
+    assert.equal(child.type, "command:remote:Command");
+    assert.equal((child.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
+    assert.equal(child.opts.parent, vm);
+  });
+
+  it("sudo and the SSH timeout reach the command", async () => {
+    const { command } = await declare("vm-c", keystoneSpec(), { sudo: true, sshTimeoutSeconds: 900 });
+    assert.ok(command);
+    assert.match(command.inputs.create as string, /^sudo -n bash -c /);
+    assert.match(command.inputs.delete as string, /^sudo -n bash -c /);
+    assert.equal(decodeStdin(command.inputs.stdin as string).SSH_TIMEOUT, "900");
+  });
+
+  it("a changed definition changes the trigger (replace); a new SSH key or timeout does not", () => {
+    const base = definitionHash(keystoneSpec());
+    const changed = (edit: (vm: VirtualMachineSpec) => void) => {
+      const vm = keystoneSpec();
+      edit(vm);
+      return definitionHash(vm);
+    };
+    for (const [what, edit] of Object.entries<(vm: VirtualMachineSpec) => void>({
+      ram: (vm) => (vm.ramKiB *= 2),
+      cpu: (vm) => (vm.vcpus += 1),
+      disk: (vm) => (vm.disk = "64G"),
+      os: (vm) => (vm.os = "ubuntu2404"),
+      image: (vm) => (vm.image = { url: "https://example.invalid/new.img", type: "url" }),
+      network: (vm) => vm.networks.pop(),
+      interface: (vm) => (vm.networks[1].interface = "ens9"),
+      mac: (vm) => (vm.networks[0].mac = "0a:00:00:00:00:01"),
+      address: (vm) => (vm.management.address = "10.100.0.99"),
+    })) {
+      assert.notEqual(changed(edit), base, `${what} must replace the machine`);
+    }
+    assert.equal(changed((vm) => (vm.sshAuthorizedKeys = ["ssh-ed25519 AAAA other"])), base);
+    assert.equal(changed((vm) => (vm.controller = "controller-2")), base);
+    assert.equal(definitionHash(keystoneSpec()), base, "stable across calls");
+  });
+});
