@@ -247,3 +247,10 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     assert.match(r.stderr, /unsafe machine name/);
   });
 });
+
+describe("libvirt scripts lint", () => {
+  it("shellcheck finds nothing in create.sh and zeroize.sh", () => {
+    const dir = join(__dirname, "..", "..", "providers", "libvirt", "scripts");
+    ok("shellcheck", ["-x", join(dir, "create.sh"), join(dir, "zeroize.sh")]);
+  });
+});

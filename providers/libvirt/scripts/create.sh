@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Create (or converge) one virtual endpoint on its controller: disk, cloud-init seed, persistent
 # libvirt domain, running and autostarted, then wait until the guest answers SSH.
 # Runs inside the formula envelope (components/formulaEnvelope.ts): every value below arrives as an
@@ -70,6 +71,7 @@ address=$KINETIC_SSH_ADDRESS
 port=$KINETIC_SSH_PORT
 deadline=$((SECONDS + KINETIC_SSH_TIMEOUT))
 probe() {
+  # shellcheck disable=SC2016 # the inner script expands $0/$1 itself: address and port are its arguments.
   # Runs in its own bash so the /dev/tcp descriptor dies with it; `timeout` bounds connect and read.
   timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r -t 4 banner <&3 && [[ $banner == SSH-* ]]' "$address" "$port" 2> /dev/null
 }

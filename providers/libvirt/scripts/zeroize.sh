@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Zeroize one virtual endpoint: stop and undefine its domain, remove its disk, seed and console log.
 # Runs inside the formula envelope (components/formulaEnvelope.ts). Idempotent: whatever is already
 # gone is skipped, so a second run (or a run after a half-finished one) succeeds.
