@@ -16,7 +16,7 @@ const commands = (run: Run) => run.resources.filter((r) => r.type === "command:r
 const decodeStdin = (stdin: string): Record<string, string> =>
   Object.fromEntries(stdin.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), Buffer.from(l.slice(l.indexOf("=") + 1), "base64").toString("utf8")]));
 /** A plain or secret-wrapped input value, unwrapped. */
-const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG in v ? (v as { value: unknown }).value : v);
+const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG in v ? (v as unknown as { value: unknown }).value : v);
 
 /**
  * The edges the sample pillar must produce, derived here independently of pillar/needsGraph.ts:

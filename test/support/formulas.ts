@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-export function stubFormulas(roles: string[] = ALL_ROLES, extra: Record<string, string> = {}): string {
+export function stubFormulas(roles: string[] = ALL_ROLES, extra: Record<string, string> = {}, configureUses = "NAME INDEX ADDRESSES_*"): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-formulas-"));
   const write = (label: string, text: string) => {
     fs.mkdirSync(path.dirname(path.join(dir, label)), { recursive: true });
@@ -14,7 +14,7 @@ export function stubFormulas(roles: string[] = ALL_ROLES, extra: Record<string, 
   write("common/networking", script("NAME NETWORKS NET_*"));
   for (const r of roles) {
     write(`${r}/install`, script("NAME ROLE"));
-    write(`${r}/configure`, script("NAME INDEX ADDRESSES_*"));
+    write(`${r}/configure`, script(configureUses));
   }
   for (const [label, text] of Object.entries(extra)) write(label, text);
   return dir;

@@ -38,6 +38,8 @@ export interface RunOptions {
   dryRun?: boolean;
   stack?: string;
   program?: ProgramOptions;
+  /** Keep names and edges only (the benchmark): inputs are not retained, the mocks return no state. */
+  light?: boolean;
 }
 
 export interface Run {
@@ -54,6 +56,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<Run> {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
+        if (opts.light) return { id: `${args.name}-id`, state: {} };
         inputs.set(args.name, args.inputs);
         return { id: `${args.name}-id`, state: args.inputs };
       },
@@ -66,7 +69,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<Run> {
   const monitor = (pulumi.runtime as unknown as { getMonitor(): { registerResource: Function } }).getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: { getName(): string; getObject(): { toJavaScript(): Record<string, unknown> } | undefined }, cb: unknown) => {
-    wires.set(req.getName(), req.getObject()?.toJavaScript() ?? {});
+    if (!opts.light) wires.set(req.getName(), req.getObject()?.toJavaScript() ?? {});
     return register(req, cb);
   };
   pulumi.runtime.setAllConfig({ ...BASE_CONFIG, ...opts.config }, SECRET_KEYS);

@@ -1,0 +1,25 @@
+/**
+ * One measurement, in its own process so peak memory is this case's alone: declare the whole
+ * resource graph of a pillar under Pulumi's mocks and print JSON with the wall time and peak RSS.
+ */
+import * as fs from "node:fs";
+import { stubFormulas } from "../support/formulas";
+import { runProgram } from "../support/program";
+
+async function main(): Promise<void> {
+  const [pillar] = process.argv.slice(2);
+  // Formulas that read what real ones read: a configure needs a few peer lists, not all of them.
+  const formulasDir = stubFormulas(undefined, {}, "NAME INDEX ADDRESSES_MYSQL ADDRESSES_RABBITMQ ADDRESSES_MEMCACHED");
+  const started = process.hrtime.bigint();
+  const run = await runProgram({ config: { "kinetic:pillar": pillar }, program: { formulasDir }, light: true });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  // VmHWM: the kernel's record of this process's peak resident set.
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  const edges = run.resources.reduce((n, r) => n + r.dependsOn.length, 0);
+  process.stdout.write(JSON.stringify({ endpoints: run.outputs.endpoints.length, resources: run.resources.length, edges, ms, peakMiB: hwm ? Number(hwm[1]) / 1024 : NaN }) + "\n");
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,19 @@
+/** `npm run bench -- <name> [args]`: the benchmarks. Figures are printed, never asserted in tests. */
+const BENCHES: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
+  plan: async () => (await import("./plan")).benchPlan,
+  discovery: async () => (await import("./discovery")).benchDiscovery,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const names = argv.length && !argv[0].startsWith("-") ? [argv[0]] : Object.keys(BENCHES);
+  for (const name of names) {
+    const load = BENCHES[name];
+    if (!load) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(", ")}`);
+    await (await load())(argv.slice(1));
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,40 @@
+/** A pillar of exactly `total` endpoints shaped like the sample (physical majority on top, 30 virtual types). */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { uuidv5 } from "../../pillar/uuid";
+
+const VIRTUAL_TYPES = [
+  "cache", "haproxy", "cephmon", "etcd", "mysql", "rabbitmq", "memcached", "bind", "mds", "opensearch", "ovsdb", "guacamole",
+  "horizon", "keystone", "glance", "nova", "neutron", "network", "heat", "cinder", "volume", "designate", "swift", "zun",
+  "placement", "barbican", "magnum", "sahara", "manila", "share",
+];
+
+export function syntheticPillar(total: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-synthetic-${total}-`));
+  const physical = Math.floor((total - 1) / 2);
+  const virtual = total - 1 - physical;
+  const uuids = (type: string, n: number) => Array.from({ length: n }, (_, i) => uuidv5(`synthetic/${type}/${i}`).toUpperCase());
+  const controllers = Math.max(1, Math.round(physical / 50));
+  const storage = Math.round((physical - controllers) / 2);
+  const compute = physical - controllers - storage;
+  const mgmt = { management: { interfaces: ["ens1f0"] } };
+  const hosts: Record<string, unknown> = {
+    pxe: { style: "foundation", addresses: ["10.0.0.2"], networks: mgmt },
+    controller: { style: "physical", role: "controller", uuids: uuids("controller", controllers), interface: "ens1f0", disk: "SSD", networks: { management: { interfaces: ["ens1f0"], bridge: true } } },
+    storage: { style: "physical", role: "storage", uuids: uuids("storage", storage), interface: "ens1f0", disk: "SSD", networks: mgmt },
+    compute: { style: "physical", role: "compute", uuids: uuids("compute", compute), interface: "ens1f0", disk: "SSD", networks: mgmt },
+  };
+  VIRTUAL_TYPES.forEach((t, i) => {
+    const count = Math.floor(virtual / VIRTUAL_TYPES.length) + (i < virtual % VIRTUAL_TYPES.length ? 1 : 0);
+    hosts[t] = { style: "virtual", count, ram: 4194304, cpu: 2, disk: "32G", os: "ubuntu", networks: { management: { interfaces: ["ens3"] } } };
+  });
+  const doc = {
+    networking: { subnets: { management: "10.0.0.0/16", oob: "10.1.0.0/22" }, gateway: "10.0.0.1" },
+    images: { ubuntu: { url: "https://images.example/ubuntu.img", type: "qcow2" } },
+    hosts,
+  };
+  fs.writeFileSync(path.join(dir, "pillar.yaml"), stringify(doc));
+  return dir;
+}
