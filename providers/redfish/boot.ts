@@ -87,7 +87,7 @@ export async function setBootOnce(client: RedfishClient, systemUri: string, req:
 
   const boot: Record<string, string> = { BootSourceOverrideTarget: req.target, BootSourceOverrideEnabled: "Once" };
   if (req.mode !== undefined) boot.BootSourceOverrideMode = req.mode;
-  else if (modeRequiredWithTarget(vendorOf(await client.serviceRoot())) && str(loc.boot.BootSourceOverrideMode) !== "") {
+  else if (modeRequiredWithTarget(vendorOf(await client.serviceRoot(), loc.system)) && str(loc.boot.BootSourceOverrideMode) !== "") {
     // Supermicro: the mode must accompany the target; send the current one unchanged.
     boot.BootSourceOverrideMode = str(loc.boot.BootSourceOverrideMode);
   }

@@ -17,8 +17,11 @@ const PATTERNS: [Vendor, RegExp][] = [
   ["ami", /\bami\b|american megatrends/i],
 ];
 
-export function vendorOf(root: RedfishResource): Vendor {
-  const hints = [root.Vendor, root.Product, ...Object.keys((root.Oem as Record<string, unknown>) ?? {})].filter((h): h is string => typeof h === "string");
+/** The vendor from the service root, else from the system's `Manufacturer` (pre-2018 firmware has no `Vendor`). */
+export function vendorOf(root: RedfishResource, system?: RedfishResource): Vendor {
+  const hints = [root.Vendor, root.Product, ...Object.keys((root.Oem as Record<string, unknown>) ?? {}), system?.Manufacturer].filter(
+    (h): h is string => typeof h === "string",
+  );
   for (const [vendor, re] of PATTERNS) if (hints.some((h) => re.test(h))) return vendor;
   return "unknown";
 }

@@ -1,0 +1,56 @@
+/**
+ * Shared setup of the Redfish tests: one test PKI per process, simulators on this suite's own
+ * loopback range (127.31.0.0/16, so other suites' simulators never collide), and the checks every
+ * test repeats (no session left open).
+ */
+import * as assert from "node:assert/strict";
+import { startSimulator } from "../simulator";
+import type { BmcSpec, Simulator } from "../simulator/types";
+import { createTestPki, TestPki } from "../support/tls";
+import type { RedfishClientOptions } from "../../providers/redfish/client";
+
+export const USER = "kinetic-operator";
+export const PASSWORD = "Pa55-redfish-TEST-secret";
+
+let shared: TestPki | undefined;
+export function pki(): TestPki {
+  return (shared ??= createTestPki());
+}
+
+/** `127.31.<block>.<n>`: each test file takes its own block. */
+export function address(block: number, n: number): string {
+  return `127.31.${block}.${n}`;
+}
+
+export async function simulate(bmcs: BmcSpec[]): Promise<Simulator> {
+  return startSimulator({ bmcs: bmcs.map((b) => ({ user: USER, password: PASSWORD, powerDelayMs: 50, ...b })), tls: pki() });
+}
+
+/** Client options for a simulated BMC, verified against the test CA, with short deadlines. */
+export function clientOptions(address: string, extra: Partial<RedfishClientOptions> = {}): RedfishClientOptions {
+  return {
+    address,
+    user: USER,
+    password: PASSWORD,
+    tls: { caBundle: pki().caCert },
+    connectTimeoutMs: 2000,
+    requestTimeoutMs: 5000,
+    taskPollMs: 50,
+    retry: { baseDelayMs: 20, maxDelayMs: 100 },
+    ...extra,
+  };
+}
+
+export function assertNoOpenSessions(sim: Simulator): void {
+  for (const b of sim.bmcs) assert.equal(b.openSessions(), 0, `${b.spec.address} has ${b.openSessions()} open sessions`);
+}
+
+/** Run `fn`, expect it to reject, and return the error. */
+export async function rejection(fn: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await fn();
+  } catch (e) {
+    return e as Error & Record<string, unknown>;
+  }
+  assert.fail("expected a rejection");
+}
