@@ -18,6 +18,10 @@ export interface Seed {
   "network-config": string;
 }
 
+/** One authorized_keys entry: `<type> <base64> [comment]` on a single line (sshd(8) AUTHORIZED_KEYS FILE FORMAT). */
+// eslint-disable-next-line no-control-regex
+const AUTHORIZED_KEY = /^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+={0,3}( [^\u0000-\u001f\u007f]*)?$/;
+
 const yaml = (doc: unknown): string => stringify(doc, { lineWidth: 0 });
 
 /** `meta-data`: instance-id is the endpoint UUID, so a rebuilt machine is a new instance for cloud-init. */
@@ -31,6 +35,13 @@ export function metaData(vm: VirtualMachineSpec): string {
  * root's keys with a command that refuses the login.
  */
 export function userData(vm: VirtualMachineSpec): string {
+  // Each key becomes one line of root's authorized_keys: a line break inside one would add a key.
+  const problems: LibvirtProblem[] = [];
+  if (vm.sshAuthorizedKeys.length === 0) problems.push({ propertyPath: "sshAuthorizedKeys", reason: "no key: the orchestrator could not log in" });
+  vm.sshAuthorizedKeys.forEach((key, i) => {
+    if (!AUTHORIZED_KEY.test(key)) problems.push({ propertyPath: `sshAuthorizedKeys.${i}`, reason: "is not one OpenSSH public key line (type, base64, optional comment)" });
+  });
+  if (problems.length) throw new LibvirtSpecError(vm.name, problems);
   return (
     "#cloud-config\n" +
     yaml({

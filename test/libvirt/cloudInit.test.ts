@@ -67,11 +67,19 @@ describe("cloud-init NoCloud seed", () => {
     assert.notEqual(r.status, 0, r.stdout);
   });
 
-  it("user-data survives hostile strings as data (YAML quoting)", () => {
+  it("user-data keeps hostile key comments as data (YAML quoting)", () => {
     const vm = hostileSpec();
-    vm.sshAuthorizedKeys = ["ssh-ed25519 AAAA x: {y} # not a comment\n  - injected"];
+    vm.sshAuthorizedKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 x: {y} # not a comment ' \" &"];
     assert.deepEqual(parse(userData(vm)).users[0].ssh_authorized_keys, vm.sshAuthorizedKeys);
     assert.equal(schema(userData(vm)).status, 0);
+  });
+
+  it("user-data refuses a key that would add lines to authorized_keys, or no key", () => {
+    const vm = keystoneSpec();
+    vm.sshAuthorizedKeys = ["ssh-ed25519 AAAA k\nssh-rsa AAAA injected", "not a key"];
+    assert.throws(() => userData(vm), (e: unknown) => isLibvirtSpecError(e) && e.problems.map((p) => p.propertyPath).join() === "sshAuthorizedKeys.0,sshAuthorizedKeys.1");
+    vm.sshAuthorizedKeys = [];
+    assert.throws(() => userData(vm), /no key/);
   });
 
   it("network-config: cloud-init renders the management NIC matched by MAC with address, route and DNS", () => {
