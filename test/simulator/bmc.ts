@@ -1,0 +1,323 @@
+/**
+ * The Redfish service of one simulated BMC, independent of the transport:
+ * `handle()` maps a request onto a Reply. listener.ts does TLS, latency and
+ * recording; the vendor differences come from the Profile.
+ */
+import { createHash } from "node:crypto";
+import { etagOf, ifMatchSatisfied, presentEtag } from "./etag";
+import { mockups, pruneLinks } from "./mockups";
+import type { BootPatch, Profile } from "./profiles";
+import { hpeSuccess } from "./profiles/profile";
+import { BASE, errorReply, msg, type Json, type JsonObject, type RedfishMessage, type Reply } from "./redfish";
+import { SESSIONS, SessionStore } from "./sessions";
+import { SimSystem } from "./system";
+import { TaskList } from "./tasks";
+import type { BmcSpec, BootSettings } from "./types";
+
+export interface IncomingRequest {
+  method: string;
+  /** Path without query string. */
+  path: string;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+const ROOT = "/redfish/v1";
+const SYSTEMS = `${ROOT}/Systems`;
+const ENABLED_VALUES = ["Disabled", "Once", "Continuous"];
+
+/** SMBIOS UUID a BMC reports when BmcSpec.uuids is not given: upper case, stable per address and index. */
+export function defaultUuid(address: string, index = 0): string {
+  const h = createHash("sha1").update(`kinetic-sim:${address}:${index}`).digest("hex").toUpperCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function parseJson(body: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(body) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export class BmcService {
+  readonly systems: SimSystem[];
+  readonly sessions: SessionStore;
+  private readonly tasks = new TaskList();
+  private flakyLeft: number;
+  private readonly error500: Set<string>;
+
+  constructor(readonly spec: BmcSpec, readonly profile: Profile, readonly url: string) {
+    const count = spec.uuids?.length ?? profile.defaultSystemCount;
+    const withMode = profile.bootModes.length > 0;
+    this.systems = Array.from({ length: count }, (_, i) => new SimSystem(
+      profile.systemId(i), spec.uuids?.[i] ?? defaultUuid(spec.address, i),
+      spec.powerDelayMs ?? 200, spec.initialPowerState ?? "On", withMode));
+    const exhaustion = spec.faults?.sessionExhaustion;
+    this.sessions = new SessionStore({
+      user: spec.user ?? "admin", password: spec.password ?? "password",
+      absoluteOrigin: profile.sessionLocation === "absolute" ? url : undefined,
+      exhaustedLogins: exhaustion === true ? Infinity : typeof exhaustion === "number" ? exhaustion : 0,
+    });
+    this.flakyLeft = spec.faults?.flaky503 ?? 0;
+    this.error500 = new Set((spec.faults?.error500 ?? []).map(normalizePath));
+  }
+
+  stop(): void {
+    for (const s of this.systems) s.cancel();
+  }
+
+  handle(req: IncomingRequest): Reply {
+    if (this.flakyLeft > 0) {
+      this.flakyLeft--;
+      return { ...errorReply(503, msg.serviceTemporarilyUnavailable(0)), headers: { "Retry-After": "0" } };
+    }
+    const path = normalizePath(req.path);
+    if (this.error500.has(path)) return errorReply(500, msg.internalError());
+    const method = req.method === "HEAD" ? "GET" : req.method;
+
+    // Unauthenticated: the service root, the OData service document, and login.
+    if (path === "/redfish") return only(method, ["GET"], () => ({ status: 200, body: { v1: `${ROOT}/` } }));
+    if (path === ROOT) return only(method, ["GET"], () => this.get(this.serviceRoot()));
+    if (path === `${ROOT}/odata`) return only(method, ["GET"], () => this.get(odataDocument()));
+    if (path === SESSIONS && method === "POST") {
+      const parsed = parseJson(req.body);
+      return this.sessions.login(parsed.ok ? parsed.value : undefined);
+    }
+
+    const denied = this.sessions.authenticate(req.headers, path);
+    if (denied) return denied;
+    return this.route(method, path, req) ?? errorReply(404, msg.resourceMissing(path));
+  }
+
+  private route(method: string, path: string, req: IncomingRequest): Reply | undefined {
+    if (path === `${ROOT}/SessionService`) return only(method, ["GET"], () => this.get(pruneLinks(mockups.sessionService(), (u) => this.served(u))));
+    if (path === SESSIONS) return only(method, ["GET", "POST"], () => this.get(collection(SESSIONS, "#SessionCollection.SessionCollection", "Session Collection", this.sessions.ids().map((id) => `${SESSIONS}/${id}`))));
+    if (path.startsWith(`${SESSIONS}/`)) {
+      const id = path.slice(SESSIONS.length + 1);
+      const body = this.sessions.get(id);
+      if (!body) return undefined;
+      return only(method, ["GET", "DELETE"], () => (method === "GET" ? this.get(body) : (this.sessions.delete(id), { status: 204 })));
+    }
+    if (path === SYSTEMS) return only(method, ["GET"], () => this.get(collection(SYSTEMS, "#ComputerSystemCollection.ComputerSystemCollection", "Computer System Collection", this.systems.map((s) => `${SYSTEMS}/${s.id}`))));
+    if (path.startsWith(`${SYSTEMS}/`)) return this.routeSystem(method, path, req);
+    const task = this.tasks.route(method, path, (i) => this.systems[i]);
+    if (task) return task;
+    return undefined;
+  }
+
+  private routeSystem(method: string, path: string, req: IncomingRequest): Reply | undefined {
+    const [id, ...rest] = path.slice(SYSTEMS.length + 1).split("/");
+    const index = this.systems.findIndex((s) => s.id === id);
+    if (index < 0) return undefined;
+    const sys = this.systems[index];
+    const sub = rest.join("/");
+    if (sub === "") return only(method, ["GET", "PATCH"], () => (method === "GET" ? this.getTagged(this.systemResource(sys)) : this.patchSystem(sys, req)));
+    if (sub === "Settings" && this.profile.settingsObject) return only(method, ["GET", "PATCH"], () => (method === "GET" ? this.getTagged(this.settingsResource(sys)) : this.patchSettings(sys, req)));
+    if (sub === "ResetActionInfo" && this.profile.resetListing === "actionInfo") {
+      return only(method, ["GET"], () => {
+        const info = mockups.resetActionInfo(sys.id);
+        const params = info.Parameters as JsonObject[];
+        params[0].AllowableValues = [...this.profile.resetTypes];
+        return this.get(info);
+      });
+    }
+    if (sub === "Actions/ComputerSystem.Reset") return only(method, ["POST"], () => this.reset(index, req));
+    return undefined;
+  }
+
+  /** Whether the simulator answers GET on `uri` (used to prune mockup links). */
+  served(uri: string): boolean {
+    const p = normalizePath(uri);
+    if ([ROOT, SYSTEMS, `${ROOT}/SessionService`, SESSIONS, `${ROOT}/TaskService`, `${ROOT}/TaskService/Tasks`].includes(p)) return true;
+    if (p.startsWith(`${SESSIONS}/`)) return this.sessions.has(p.slice(SESSIONS.length + 1));
+    if (p.startsWith(`${SYSTEMS}/`)) {
+      const [id, ...rest] = p.slice(SYSTEMS.length + 1).split("/");
+      if (!this.systems.some((s) => s.id === id)) return false;
+      const sub = rest.join("/");
+      return sub === "" || (sub === "Settings" && this.profile.settingsObject) || (sub === "ResetActionInfo" && this.profile.resetListing === "actionInfo");
+    }
+    return false;
+  }
+
+  private serviceRoot(): JsonObject {
+    const root = mockups.serviceRoot();
+    root["@odata.id"] = `${ROOT}/`;
+    return pruneLinks(root, (u) => this.served(u));
+  }
+
+  // ----- GET helpers -------------------------------------------------------
+
+  /** 200 with body and an ETag header (every resource has one). */
+  private get(body: JsonObject): Reply {
+    return { status: 200, body, headers: { ETag: presentEtag(etagOf(body), this.profile.weakEtags) } };
+  }
+
+  /** Like get(), and also `@odata.etag` in the body (systems and settings). */
+  private getTagged(body: JsonObject): Reply {
+    const tag = presentEtag(etagOf(body), this.profile.weakEtags);
+    return { status: 200, body: { ...body, "@odata.etag": tag }, headers: { ETag: tag, Allow: "GET, PATCH" } };
+  }
+
+  // ----- ComputerSystem ----------------------------------------------------
+
+  private systemResource(sys: SimSystem): JsonObject {
+    const index = this.systems.indexOf(sys);
+    const doc = mockups.system(this.profile.mockup, index, sys.id);
+    doc.UUID = sys.uuid;
+    doc.PowerState = sys.powerState;
+    doc.Manufacturer = this.profile.manufacturer;
+    doc.Model = this.profile.model;
+    doc.Boot = this.bootResource(sys.boot);
+    const target = `${SYSTEMS}/${sys.id}/Actions/ComputerSystem.Reset`;
+    doc.Actions = {
+      "#ComputerSystem.Reset": this.profile.resetListing === "inline"
+        ? { target, "ResetType@Redfish.AllowableValues": [...this.profile.resetTypes] }
+        : { target, "@Redfish.ActionInfo": `${SYSTEMS}/${sys.id}/ResetActionInfo` },
+    };
+    if (this.profile.settingsObject) {
+      doc["@Redfish.Settings"] = {
+        "@odata.type": "#Settings.v1_3_5.Settings",
+        SettingsObject: { "@odata.id": `${SYSTEMS}/${sys.id}/Settings` },
+        SupportedApplyTimes: ["OnReset"],
+      };
+    }
+    return pruneLinks(doc, (u) => this.served(u));
+  }
+
+  private bootResource(boot: Partial<BootSettings>): JsonObject {
+    const out: JsonObject = {
+      BootSourceOverrideEnabled: boot.BootSourceOverrideEnabled ?? "Disabled",
+      "BootSourceOverrideEnabled@Redfish.AllowableValues": ENABLED_VALUES,
+      BootSourceOverrideTarget: boot.BootSourceOverrideTarget ?? "None",
+      "BootSourceOverrideTarget@Redfish.AllowableValues": [...this.profile.bootTargets],
+    };
+    if (this.profile.bootModes.length > 0) {
+      out.BootSourceOverrideMode = boot.BootSourceOverrideMode ?? "UEFI";
+      out["BootSourceOverrideMode@Redfish.AllowableValues"] = [...this.profile.bootModes];
+    }
+    return out;
+  }
+
+  private settingsResource(sys: SimSystem): JsonObject {
+    return {
+      "@odata.type": "#ComputerSystem.v1_27_0.ComputerSystem",
+      "@odata.id": `${SYSTEMS}/${sys.id}/Settings`,
+      Id: "Settings", Name: "System Settings (pending, applied at the next reset)",
+      Boot: this.bootResource({ ...sys.boot, ...sys.pendingBoot }),
+    };
+  }
+
+  /** Common PATCH prologue: JSON body and the If-Match rules (428 / 412). */
+  private patchPrologue(req: IncomingRequest, current: JsonObject): { body: Record<string, unknown> } | Reply {
+    const parsed = parseJson(req.body);
+    if (!parsed.ok || !isObject(parsed.value)) return errorReply(400, msg.malformedJson());
+    const ifMatch = req.headers["if-match"];
+    if (ifMatch === undefined && this.profile.requireIfMatch) return errorReply(428, msg.preconditionRequired());
+    if (ifMatch !== undefined && !ifMatchSatisfied(ifMatch, etagOf(current))) return errorReply(412, msg.preconditionFailed());
+    if (Object.keys(parsed.value).length === 0) return errorReply(400, msg.emptyJson());
+    return { body: parsed.value };
+  }
+
+  private patchSystem(sys: SimSystem, req: IncomingRequest): Reply {
+    const current = this.systemResource(sys);
+    const pre = this.patchPrologue(req, current);
+    if ("status" in pre) return pre;
+    for (const key of Object.keys(pre.body)) {
+      if (key === "Boot" || key === "@odata.etag") continue;
+      return errorReply(400, key in current ? msg.propertyNotWritable(key) : msg.propertyUnknown(key));
+    }
+    const boot = pre.body.Boot;
+    if (boot === undefined) return errorReply(400, msg.emptyJson());
+    if (!isObject(boot)) return errorReply(400, msg.propertyValueTypeError(JSON.stringify(boot), "Boot"));
+    const vendor = this.profile.checkSystemBootPatch(boot as BootPatch);
+    if (vendor) return errorReply(400, vendor);
+    const checked = this.validateBoot(boot);
+    if ("error" in checked) return errorReply(400, checked.error);
+    sys.boot = { ...sys.boot, ...checked.ok };
+    return this.profile.patchSuccess(() => this.getTagged(this.systemResource(sys)));
+  }
+
+  private patchSettings(sys: SimSystem, req: IncomingRequest): Reply {
+    const pre = this.patchPrologue(req, this.settingsResource(sys));
+    if ("status" in pre) return pre;
+    for (const key of Object.keys(pre.body)) {
+      if (key !== "Boot" && key !== "@odata.etag") return errorReply(400, msg.propertyUnknown(key));
+    }
+    const boot = pre.body.Boot;
+    if (!isObject(boot)) return errorReply(400, msg.propertyValueTypeError(JSON.stringify(boot ?? null), "Boot"));
+    const checked = this.validateBoot(boot);
+    if ("error" in checked) return errorReply(400, checked.error);
+    sys.pendingBoot = { ...sys.pendingBoot, ...checked.ok };
+    return this.profile.patchSuccess(() => this.getTagged(this.settingsResource(sys)));
+  }
+
+  /** Boot properties against the profile's allowable values (Base PropertyValueNotInList). */
+  private validateBoot(boot: Record<string, unknown>): { ok: Partial<BootSettings> } | { error: RedfishMessage } {
+    const allowed: Record<string, readonly string[]> = {
+      BootSourceOverrideEnabled: ENABLED_VALUES,
+      BootSourceOverrideTarget: this.profile.bootTargets,
+    };
+    if (this.profile.bootModes.length > 0) allowed.BootSourceOverrideMode = this.profile.bootModes;
+    const ok: Partial<BootSettings> = {};
+    for (const [key, value] of Object.entries(boot)) {
+      const prop = `Boot/${key}`;
+      if (key === "UefiTargetBootSourceOverride" && typeof value === "string") continue;
+      const values = allowed[key];
+      if (!values) return { error: key.includes("@") ? msg.propertyNotWritable(prop) : msg.propertyUnknown(prop) };
+      if (typeof value !== "string") return { error: msg.propertyValueTypeError(JSON.stringify(value), prop) };
+      if (!values.includes(value)) return { error: msg.propertyValueNotInList(value, prop) };
+      ok[key as keyof BootSettings] = value;
+    }
+    return { ok };
+  }
+
+  private reset(index: number, req: IncomingRequest): Reply {
+    // If-Match on an action POST is ignored (DSP0266 ties it to PUT/PATCH/DELETE).
+    const action = "ComputerSystem.Reset";
+    const parsed = parseJson(req.body === "" ? "{}" : req.body);
+    if (!parsed.ok || !isObject(parsed.value)) return errorReply(400, msg.malformedJson());
+    const type = parsed.value.ResetType;
+    if (type === undefined) return errorReply(400, msg.actionParameterMissing(action, "ResetType"));
+    if (typeof type !== "string" || !this.profile.resetTypes.includes(type)) {
+      return errorReply(400, msg.actionParameterValueNotInList(String(JSON.stringify(type)).replace(/^"|"$/g, ""), "ResetType", action));
+    }
+    this.systems[index].reset(type);
+    switch (this.profile.resetSuccess) {
+      case "noContent": return { status: 204 };
+      case "hpeError": return hpeSuccess(`${BASE}.Success`);
+      case "task": return this.tasks.start(index, this.systems[index]);
+    }
+  }
+}
+
+/** Collapse trailing slashes and the query string: /redfish/v1/ and /redfish/v1 are one resource. */
+export function normalizePath(p: string): string {
+  const noQuery = p.split("?")[0];
+  const trimmed = noQuery.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+/** 405 with an Allow header when the method is not one of `methods`. */
+function only(method: string, methods: string[], handler: () => Reply): Reply {
+  if (methods.includes(method)) return handler();
+  const allow = methods.includes("GET") ? ["GET", "HEAD", ...methods.filter((m) => m !== "GET")] : methods;
+  return { ...errorReply(405, msg.operationNotAllowed()), headers: { Allow: allow.join(", ") } };
+}
+
+function collection(id: string, type: string, name: string, members: string[]): JsonObject {
+  return {
+    "@odata.type": type, "@odata.id": id, Name: name,
+    "Members@odata.count": members.length, Members: members.map((m): Json => ({ "@odata.id": m })),
+  };
+}
+
+function odataDocument(): JsonObject {
+  const entries = ["Systems", "SessionService", "Tasks"].map((name): Json => ({
+    name, kind: "Singleton", url: name === "Tasks" ? `${ROOT}/TaskService` : `${ROOT}/${name}`,
+  }));
+  return { "@odata.context": `${ROOT}/$metadata`, value: [{ name: "Service", kind: "Singleton", url: `${ROOT}/` }, ...entries] };
+}

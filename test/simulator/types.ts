@@ -1,0 +1,109 @@
+/** Public types of the Redfish BMC simulator (see index.ts for how to start it). */
+
+export type VendorProfile = "generic" | "dell" | "hpe" | "supermicro" | "openbmc" | "ami" | "lenovo" | "bladed";
+
+export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
+
+export interface BmcSpec {
+  /** A loopback address, 127.x.y.z; the BMC listens on exactly this address. */
+  address: string;
+  /** Default 443. */
+  port?: number;
+  /** Default "generic". */
+  profile?: VendorProfile;
+  /**
+   * SMBIOS UUIDs, one per ComputerSystem, reported exactly as given. The number
+   * of systems is uuids.length (bladed default: 4, others: 1). Default:
+   * `defaultUuid(address, index)`.
+   */
+  uuids?: string[];
+  /** Default "admin". */
+  user?: string;
+  /** Default "password". */
+  password?: string;
+  /** Added before every response: a fixed delay or a uniform random one in [min, max]. */
+  latencyMs?: number | [number, number];
+  /** How long PowerState takes to move after a reset; default 200. */
+  powerDelayMs?: number;
+  /** Initial PowerState of every system; default "On". */
+  initialPowerState?: "On" | "Off";
+  faults?: {
+    /** POST to Sessions answers 503 (Retry-After: 1) the first N times (number) or always (true). */
+    sessionExhaustion?: boolean | number;
+    /** URI paths (no trailing slash needed) that answer 500 with a Redfish error body, any method. */
+    error500?: string[];
+    /** Accept TCP, never answer anything (no TLS handshake either). */
+    hang?: boolean;
+    /**
+     * true or "selfSigned": serve `pki.wrongCert` (self-signed, right IP SANs).
+     * "wrongName": a CA-signed certificate whose only SAN is 127.255.255.254.
+     */
+    wrongCertificate?: boolean | "selfSigned" | "wrongName";
+    /** The first N requests of any kind answer 503 with Retry-After: 0. */
+    flaky503?: number;
+  };
+}
+
+/** One answered request, recorded when the response is finished. */
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  status: number;
+  /** Request headers, names in lower case. */
+  headers: Record<string, string>;
+  /** Request body as received (may be ""), for asserting what a client sent. */
+  body: string;
+  /** Response headers, names in lower case. */
+  responseHeaders: Record<string, string>;
+}
+
+export interface BootSettings {
+  BootSourceOverrideEnabled: string;
+  BootSourceOverrideTarget: string;
+  BootSourceOverrideMode?: string;
+}
+
+/** One boot of a system: which override (if any) it used. */
+export interface BootRecord {
+  /** The ResetType that caused it. */
+  resetType: string;
+  /** The device booted: the override target, or "None" when no override was active. */
+  target: string;
+  mode?: string;
+  /** Date.now() when the boot happened. */
+  at: number;
+}
+
+/** A snapshot (copy) of one simulated ComputerSystem; call system() again for fresh values. */
+export interface SystemSnapshot {
+  uuid: string;
+  id: string;
+  powerState: PowerState;
+  boot: BootSettings;
+  /** Every ResetType accepted, in order. */
+  resets: string[];
+  /** Every boot, in order (a reset that powers the system on or restarts it). */
+  boots: BootRecord[];
+  /** dell: boot settings PATCHed to the SettingsObject and not yet applied by a reset. */
+  pendingBoot?: Partial<BootSettings>;
+}
+
+export interface SimulatedBmc {
+  spec: BmcSpec;
+  /** https://127.x.y.z:port (no trailing slash). */
+  url: string;
+  /** Sessions created and not deleted. */
+  openSessions(): number;
+  sessionsCreated(): number;
+  requests: RecordedRequest[];
+  system(index?: number): SystemSnapshot;
+  /** Set the power state at once (no boot is counted, pending transitions are cancelled). */
+  setPowerState(state: "On" | "Off", index?: number): void;
+}
+
+export interface Simulator {
+  bmcs: SimulatedBmc[];
+  bmc(address: string): SimulatedBmc;
+  stop(): Promise<void>;
+}
