@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud, isPillarError, loadCloud } from "../pillar";
-import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
+import { declareCloud, DeclaredCloud, placeholderProvisioners, Provisioners } from "./cloud";
 import { describeMissing, formulaCatalog, FormulaLoader, plainLoader } from "./formulaCatalog";
 import { readSettings, Settings } from "./settings";
 
@@ -71,17 +71,24 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
 
 /**
  * The SDK attaches a captured stack trace to each of the dozens of promises it makes per resource
- * (leak diagnostics only), and `pulumi` formats every one through source maps. At a thousand
+ * (leak diagnostics only), and `pulumi` formats every one through source maps: at a thousand
  * endpoints that was two thirds of the time to declare the program (`npm run bench -- plan`).
- * Declaration is synchronous, so capping the depth just while it runs keeps every other error's
- * stack intact; resource source positions are unaffected (the SDK lifts the cap for those).
+ * So the stack depth is capped from declaration until the SDK has registered every resource, then
+ * restored; resource source positions are unaffected (the SDK lifts the cap for those).
  */
-function withShortStacks<T>(fn: () => T): T {
+function withShortStacks(fn: () => DeclaredCloud): DeclaredCloud {
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = 1;
+  let declared: DeclaredCloud;
   try {
-    return fn();
-  } finally {
+    declared = fn();
+  } catch (e) {
     Error.stackTraceLimit = saved;
+    throw e;
   }
+  const resources: pulumi.Resource[] = [...declared.endpoints, ...declared.steps.values()];
+  pulumi.all(resources.map((r) => r.urn)).apply(() => {
+    Error.stackTraceLimit = saved;
+  });
+  return declared;
 }
