@@ -1,7 +1,6 @@
 /**
- * Shared setup of the Redfish tests: one test PKI per process, simulators on this suite's own
- * loopback range (127.31.0.0/16, so other suites' simulators never collide), and the checks every
- * test repeats (no session left open).
+ * Shared setup of the Redfish tests: one test PKI per process, simulators on a loopback /16 of their
+ * own, and the checks every test repeats (no session left open).
  */
 import * as assert from "node:assert/strict";
 import { startSimulator } from "../simulator";
@@ -17,9 +16,21 @@ export function pki(): TestPki {
   return (shared ??= createTestPki());
 }
 
-/** `127.31.<block>.<n>`: each test file takes its own block. */
+/**
+ * Second octet of this process's addresses, 127.128.0.0-127.247.255.255 by process id: two test runs
+ * at once (a developer's and CI's, or two engineers') never bind the same address, and other suites
+ * keep 127.0-127.127.
+ */
+export const NET = 128 + (process.pid % 120);
+
+/** `127.<NET>.<block>.<n>`: each test file takes its own block. */
 export function address(block: number, n: number): string {
-  return `127.31.${block}.${n}`;
+  return `127.${NET}.${block}.${n}`;
+}
+
+/** `127.<NET>.<block>.0/<len>`. */
+export function range(block: number, len: number): string {
+  return `127.${NET}.${block}.0/${len}`;
 }
 
 export async function simulate(bmcs: BmcSpec[]): Promise<Simulator> {

@@ -42,15 +42,18 @@ async function declare(build: (parent: pulumi.ComponentResource) => void): Promi
     wires.set(req.getName(), req.getObject()?.toJavaScript() ?? {});
     return register(req, cb);
   };
-  const pending: Promise<unknown>[] = [];
+  const pending: Promise<void>[] = [];
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((t) => {
-      const s: Seen = { type: t.type, name: t.name, parent: t.opts.parent ? nameOf(t.opts.parent) : undefined, dependsOn: [], secretOutputs: t.opts.additionalSecretOutputs ?? [], inputs: {}, wire: {} };
+      const s: Seen = { type: t.type, name: t.name, parent: t.opts.parent ? nameOf(t.opts.parent) : undefined, dependsOn: [], secretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [], inputs: {}, wire: {} };
       seen.set(t.name, s);
       pending.push(
-        pulumi.output(t.opts.dependsOn as pulumi.Input<pulumi.Resource[]>).apply((d) => {
-          for (const r of Array.isArray(d) ? d : d ? [d] : []) s.dependsOn.push(nameOf(r));
-        }),
+        new Promise<void>((resolve) =>
+          pulumi.output(t.opts.dependsOn as pulumi.Input<pulumi.Resource[]>).apply((d) => {
+            for (const r of Array.isArray(d) ? d : d ? [d] : []) s.dependsOn.push(nameOf(r));
+            resolve();
+          }),
+        ),
       );
       return undefined;
     });
@@ -58,7 +61,7 @@ async function declare(build: (parent: pulumi.ComponentResource) => void): Promi
     build(parent);
     return {};
   });
-  await Promise.all(pending.map((p) => (pulumi.Output.isInstance(p) ? (p as pulumi.Output<unknown>).promise() : p)));
+  await Promise.all(pending);
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   for (const [n, s] of seen) {
     s.inputs = inputs.get(n) ?? {};
