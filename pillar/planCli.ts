@@ -8,12 +8,17 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { describeMissing, formulaCatalog, plainLoader } from "../components/formulaCatalog";
+import { virtualSpecs } from "../components/virtualSpecs";
+import { emitDomains } from "../providers/libvirt/emitDomains";
 import { writeLock } from "./addresses";
 import { isPillarError } from "./errors";
 import { toDot, toMermaid, typeLevelEdges } from "./graphFormats";
 import { Cloud, loadCloud } from "./load";
 import { criticalPath, NeedsGraph, waves } from "./needsGraph";
+
+const PROJECT_ROOT = path.join(__dirname, "..");
 
 export interface PlanArgs {
   pillarDir: string;
@@ -114,14 +119,29 @@ function main(argv: string[]): number {
   process.stdout.write(renderPlan(cloud, describeMissing(catalog.missing)));
   const files = writeGraphFiles(cloud.graph, args.outDir);
   if (args.lock) files.push(writeLock(path.resolve(args.pillarDir), cloud.lock));
-  if (args.emitDomains) files.push(...emitDomainFiles(cloud, args));
   process.stdout.write(`\nWrote ${files.join(", ")}\n`);
+  if (args.emitDomains) {
+    try {
+      const written = emitDomainFiles(cloud, args);
+      process.stdout.write(`Wrote ${written.length} files (domain.xml, user-data, meta-data, network-config per virtual endpoint) under ${path.resolve(args.emitDomains)}\n`);
+    } catch (e) {
+      process.stderr.write(`plan: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   return 0;
 }
 
-/** Filled in when the libvirt renderer lands; see components/virtualMachine.ts. */
-function emitDomainFiles(_cloud: Cloud, _args: PlanArgs): string[] {
-  throw new Error("--emit-domains is not available yet");
+/**
+ * Every rendered domain XML and cloud-init seed, for review. The orchestrator's public key is the
+ * stack's `kinetic:sshPublicKey`, read from `Pulumi.<stack>.yaml` as `pulumi up` would.
+ */
+function emitDomainFiles(cloud: Cloud, args: PlanArgs): string[] {
+  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${args.stack}.yaml`);
+  const config = fs.existsSync(stackFile) ? (parse(fs.readFileSync(stackFile, "utf8"))?.config ?? {}) : {};
+  const key = config["kinetic:sshPublicKey"];
+  if (typeof key !== "string") throw new Error(`--emit-domains needs kinetic:sshPublicKey in ${stackFile}`);
+  return emitDomains([...virtualSpecs(cloud, args.stack, [key]).values()], path.resolve(args.emitDomains!));
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -44,3 +44,18 @@ describe("offline plan (npm run plan)", function () {
     assert.match(r.stderr.toString(), /networking: is required/);
   });
 });
+
+describe("offline plan --emit-domains", function () {
+  this.timeout(120_000);
+  it("writes the domain XML and seed of every virtual endpoint of the pillar", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-domains-"));
+    const out = execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "pillar/planCli.ts", "pillar/dev", "--out", dir, "--emit-domains", path.join(dir, "d")], { cwd: ROOT }).toString();
+    assert.match(out, /Wrote 36 files \(domain\.xml, user-data, meta-data, network-config per virtual endpoint\)/);
+    const vms = fs.readdirSync(path.join(dir, "d")).sort();
+    assert.equal(vms.length, 9);
+    for (const vm of vms) {
+      assert.deepEqual(fs.readdirSync(path.join(dir, "d", vm)).sort(), ["domain.xml", "meta-data", "network-config", "user-data"]);
+      assert.match(fs.readFileSync(path.join(dir, "d", vm, "domain.xml"), "utf8"), new RegExp(`<name>${vm}</name>`));
+    }
+  });
+});
