@@ -29,7 +29,7 @@ export interface DeclaredCloud {
 /** Seconds one SSH dial may take before it counts as a failed attempt. */
 const DIAL_SECONDS = 10;
 
-function connection(e: Endpoint, settings: Settings): command.types.input.remote.ConnectionArgs {
+export function sshConnection(e: Endpoint, settings: Settings): command.types.input.remote.ConnectionArgs {
   // A physical server is reinstalling from PXE when its base phase starts: allow for that.
   const minutes = e.style === "physical" ? settings.physicalBootMinutes : 5;
   return {
@@ -66,7 +66,7 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
           formula: catalog.get(e.role, phase),
           expected: formulaLabel(e.role, phase),
           facts: facts.get(e.name)!,
-          connection: connection(e, settings),
+          connection: sshConnection(e, settings),
           sudo: settings.sshUser !== "root",
           serviceSecret: settings.serviceSecret,
         },

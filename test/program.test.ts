@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { deriveSecret } from "../components/formulaFacts";
+import { realProvisioners } from "../components/provisioners";
 import { loadCloud, PHASES } from "../pillar";
 import { stubFormulas } from "./support/formulas";
 import { Captured, Run, runProgram, SECRETS } from "./support/program";
@@ -58,7 +59,7 @@ describe("program under mocks", function () {
     "mysql/configure": "#!/usr/bin/env bash\n# kinetic-uses: NAME INDEX ADDRESSES_MYSQL SECRET_MYSQL_ROOT\nset -euo pipefail\n",
   });
   before(async () => {
-    sample = await runProgram({ program: { formulasDir: formulas } });
+    sample = await runProgram({ program: { formulasDir: formulas, provisioners: realProvisioners } });
   });
 
   it("declares exactly the sample pillar's endpoints, named <type>-<uuid>, with their steps as children", () => {
@@ -82,19 +83,21 @@ describe("program under mocks", function () {
         assert.equal(child.parent, e.name);
       }
     }
-    assert.equal(sample.resources.length, 106 + 105 + 106 * 4);
+    // components + provisioning steps + formula phases + one libvirt domain command per virtual endpoint
+    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72);
   });
 
   it("gives every step exactly the dependsOn edges of the needs graph, and no other", () => {
     const expected = expectedEdges("sample");
-    const steps = sample.resources.filter((r) => r.parent && /-(provision|base|networking|install|configure)$/.test(r.name));
+    const steps = sample.resources.filter((r) => r.parent && !r.type.startsWith("command:remote") ? r.name.endsWith("-provision") : /-(provision|base|networking|install|configure)$/.test(r.name));
     assert.equal(steps.length, expected.size);
     let edges = 0;
     for (const r of steps) {
       assert.deepEqual([...r.dependsOn].sort(), [...(expected.get(r.name) ?? ["(step not expected)"])].sort(), r.name);
       edges += r.dependsOn.length;
     }
-    for (const r of sample.resources.filter((x) => x.type.startsWith("kinetic:endpoint:") && !x.name.endsWith("-provision"))) assert.deepEqual(r.dependsOn, [], r.name);
+    const stepNames = new Set(steps.map((r) => r.name));
+    for (const r of sample.resources.filter((x) => !stepNames.has(x.name))) assert.deepEqual(r.dependsOn, [], `${r.name} has no edges of its own`);
     assert.ok(edges > 1500, `only ${edges} edges`);
   });
 
@@ -147,6 +150,53 @@ describe("program: change, determinism and safety", function () {
   const run = (dir: string, formulasDir: string, extra: { dryRun?: boolean; stack?: string } = {}) =>
     runProgram({ config: { "kinetic:pillar": dir }, program: { formulasDir }, ...extra });
   const trigger = (r: Captured) => JSON.stringify(r.inputs.triggers);
+  const domains = (r: Run) =>
+    new Map(
+      commands(r)
+        .filter((c) => c.name.endsWith("-provision-domain"))
+        .map((c) => {
+          const v = decodeStdin(c.inputs.stdin as string);
+          return [v.NAME, { controller: v.CONTROLLER, macs: [...v.DOMAIN_XML.matchAll(/<mac address='([^']+)'\/>/g)].map((m) => m[1]), address: v.SSH_ADDRESS, trigger: trigger(c) }];
+        }),
+    );
+
+  it("places each virtual type round-robin over the controllers, and keeps names, MACs and addresses across runs and a count change", async () => {
+    const formulas = stubFormulas();
+    const files = devFiles();
+    const twoControllers = files["hosts.yaml"].replace("      - 4C4C4544-0042-4810-8056-B4C04F395A31\n", "      - 4C4C4544-0042-4810-8056-B4C04F395A31\n      - 4C4C4544-0042-4810-8056-B4C04F395A32\n");
+    const real = { formulasDir: formulas, provisioners: realProvisioners };
+    const a = await runProgram({ config: { "kinetic:pillar": scratch({ ...files, "hosts.yaml": twoControllers }) }, program: real });
+    const again = await runProgram({ config: { "kinetic:pillar": scratch({ ...files, "hosts.yaml": twoControllers }) }, program: real });
+    const grown = await runProgram({ config: { "kinetic:pillar": scratch({ ...files, "hosts.yaml": twoControllers.replace(/(  mysql:\n    style: virtual\n    count:) 3/, "$1 6") }) }, program: real });
+    const [da, dAgain, dGrown] = [domains(a), domains(again), domains(grown)];
+    assert.equal(da.size, 9);
+    assert.deepEqual([...dAgain], [...da]);
+    assert.equal(dGrown.size, 12);
+    for (const [name, d] of da) assert.deepEqual(dGrown.get(name), d, `${name}: same controller, MACs, address and definition`);
+    const macs = [...dGrown.values()].flatMap((d) => d.macs);
+    assert.equal(new Set(macs).size, macs.length, "MACs unique");
+    for (const m of macs) assert.match(m, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/, "locally administered unicast");
+    const perController = new Map<string, number>();
+    for (const e of grown.outputs.endpoints.filter((x) => x.type === "mysql")) perController.set(e.controller!, (perController.get(e.controller!) ?? 0) + 1);
+    assert.deepEqual([...perController.values()], [3, 3], "6 mysql endpoints over 2 controllers");
+    for (const e of grown.outputs.endpoints.filter((x) => x.style === "virtual")) assert.equal(dGrown.get(e.name)!.controller, e.controller);
+  });
+
+  it("makes every formula phase of a virtual endpoint wait for its domain, created on its controller after the controller's configure", async () => {
+    const r = await runProgram({ config: { "kinetic:pillar": scratch(devFiles()) }, program: { formulasDir: stubFormulas(), provisioners: realProvisioners } });
+    for (const e of r.outputs.endpoints.filter((x) => x.style === "virtual")) {
+      const provision = r.byName.get(`${e.name}-provision`)!;
+      assert.equal(provision.type, "kinetic:libvirt:Domain");
+      assert.deepEqual(provision.dependsOn, [`${e.controller}-configure`]);
+      const domain = r.byName.get(`${e.name}-provision-domain`)!;
+      assert.equal(domain.parent, `${e.name}-provision`);
+      const controller = r.outputs.endpoints.find((x) => x.name === e.controller)!;
+      assert.equal((plain(domain.inputs.connection) as { host: string }).host, controller.address);
+      // dependsOn a component waits for all of its children: the domain command.
+      assert.deepEqual(r.byName.get(`${e.name}-base`)!.dependsOn, [`${e.name}-provision`]);
+      for (const [prev, phase] of [["base", "networking"], ["networking", "install"], ["install", "configure"]]) assert.ok(r.byName.get(`${e.name}-${phase}`)!.dependsOn.includes(`${e.name}-${prev}`));
+    }
+  });
 
   it("yields the same names and inputs on every run, and a count change only adds endpoints", async () => {
     const formulas = stubFormulas();
