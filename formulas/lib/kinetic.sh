@@ -1,0 +1,260 @@
+# shellcheck shell=bash
+# Shared helpers for every formula. A formula pulls this file in with the line
+#   # kinetic-include: lib/kinetic.sh
+# which formulas/load.ts replaces with this text before the script is sent (one self-contained
+# script per phase). Nothing here evaluates a value as shell: values are only ever expanded in
+# double quotes and written with printf '%s'.
+
+set -Eeuo pipefail
+shopt -s inherit_errexit
+export LC_ALL=C
+export DEBIAN_FRONTEND=noninteractive
+umask 022
+
+KINETIC_FORMULA=${KINETIC_FORMULA:-${0##*/}}
+KINETIC_STEP=start
+KINETIC_CHANGES=0
+
+# A failure names the formula and the step it happened in.
+kinetic_on_error() {
+  local rc=$1 line=$2 cmd=$3
+  printf 'kinetic: %s: step "%s" failed (exit %s at line %s: %s)\n' \
+    "$KINETIC_FORMULA" "$KINETIC_STEP" "$rc" "$line" "$cmd" >&2
+  exit "$rc"
+}
+trap 'kinetic_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+# step NAME: announce the step a failure will be reported against.
+step() {
+  KINETIC_STEP=$1
+  printf 'step: %s\n' "$1"
+}
+
+# die MESSAGE: fail the current step with a message (exit 1).
+die() {
+  printf 'kinetic: %s: step "%s" failed: %s\n' "$KINETIC_FORMULA" "$KINETIC_STEP" "$1" >&2
+  exit 1
+}
+
+# warn MESSAGE
+warn() {
+  printf 'warning: %s\n' "$1" >&2
+}
+
+# changed WHAT: record and print one change.
+changed() {
+  KINETIC_CHANGES=$((KINETIC_CHANGES + 1))
+  printf 'changed: %s\n' "$1"
+}
+
+# finish: the last line of every formula.
+finish() {
+  KINETIC_STEP=finish
+  if [ "$KINETIC_CHANGES" -eq 0 ]; then
+    printf 'kinetic: %s: nothing changed\n' "$KINETIC_FORMULA"
+  else
+    printf 'kinetic: %s: %s change(s)\n' "$KINETIC_FORMULA" "$KINETIC_CHANGES"
+  fi
+}
+
+# put_file PATH [MODE] [OWNER:GROUP] < content
+# Replaces PATH with stdin only when content, mode or owner differ; prints `changed: PATH` then.
+put_file() {
+  local path=$1 mode=${2:-0644} owner=${3:-root:root} dir tmp want
+  dir=$(dirname -- "$path")
+  ensure_dir "$dir"
+  tmp=$(mktemp "$dir/.kinetic.XXXXXX")
+  cat > "$tmp"
+  chmod "$mode" "$tmp"
+  chown "$owner" "$tmp"
+  want=$(printf '%o %s' "$((8#$mode))" "$owner")
+  if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" \
+    && [ "$(stat -c '%a %U:%G' -- "$path")" = "$want" ]; then
+    rm -f -- "$tmp"
+    return 0
+  fi
+  mv -f -- "$tmp" "$path"
+  changed "$path"
+}
+
+# ensure_dir PATH [MODE] [OWNER:GROUP]
+ensure_dir() {
+  local path=$1 mode=${2:-} owner=${3:-}
+  if [ ! -d "$path" ]; then
+    mkdir -p -- "$path"
+    changed "$path/"
+  fi
+  if [ -n "$mode" ] && [ "$(stat -c '%a' -- "$path")" != "$(printf '%o' "$((8#$mode))")" ]; then
+    chmod "$mode" "$path"
+    changed "$path/ (mode $mode)"
+  fi
+  if [ -n "$owner" ] && [ "$(stat -c '%U:%G' -- "$path")" != "$owner" ]; then
+    chown "$owner" "$path"
+    changed "$path/ (owner $owner)"
+  fi
+}
+
+# remove_file PATH: delete PATH if it exists.
+remove_file() {
+  if [ -e "$1" ] || [ -L "$1" ]; then
+    rm -f -- "$1"
+    changed "removed $1"
+  fi
+}
+
+# ensure_symlink TARGET LINK
+ensure_symlink() {
+  if [ -L "$2" ] && [ "$(readlink -- "$2")" = "$1" ]; then return 0; fi
+  ln -sfn -- "$1" "$2"
+  changed "$2 -> $1"
+}
+
+# installed PACKAGE: true when dpkg has it fully installed.
+installed() {
+  [ "$(dpkg-query -W -f='${Status}' -- "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+KINETIC_APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+# pkg_install PACKAGE...: install the missing ones (without recommends). Refreshes the package
+# lists first when there are none, and once more when an install fails (stale lists).
+pkg_install() {
+  local missing=() p
+  for p in "$@"; do installed "$p" || missing+=("$p"); done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  if ! compgen -G '/var/lib/apt/lists/*_Packages' > /dev/null; then
+    apt-get update -q
+  fi
+  if ! apt-get install "${KINETIC_APT_OPTS[@]}" "${missing[@]}"; then
+    apt-get update -q
+    apt-get install "${KINETIC_APT_OPTS[@]}" "${missing[@]}"
+  fi
+  for p in "${missing[@]}"; do changed "package $p installed"; done
+}
+
+# pkg_purge PACKAGE...: purge the installed ones.
+pkg_purge() {
+  local present=() p
+  for p in "$@"; do installed "$p" && present+=("$p"); done
+  [ "${#present[@]}" -gt 0 ] || return 0
+  apt-get purge -y -q "${present[@]}"
+  for p in "${present[@]}"; do changed "package $p purged"; done
+}
+
+# unit_exists UNIT
+unit_exists() {
+  [ -n "$(systemctl list-unit-files --no-legend --no-pager -- "$1" 2>/dev/null)" ]
+}
+
+# enable_unit UNIT...: `systemctl enable` (works without a running systemd).
+enable_unit() {
+  local u
+  for u in "$@"; do
+    if [ "$(systemctl is-enabled -- "$u" 2>/dev/null || true)" != enabled ]; then
+      systemctl enable --quiet -- "$u"
+      changed "unit $u enabled"
+    fi
+  done
+}
+
+# disable_unit UNIT...: disable (and mask nothing) when the unit exists and is enabled.
+disable_unit() {
+  local u state
+  for u in "$@"; do
+    state=$(systemctl is-enabled -- "$u" 2>/dev/null || true)
+    case $state in
+      enabled | enabled-runtime | alias | static | indirect | linked)
+        if [ "$state" != static ]; then
+          systemctl disable --quiet -- "$u"
+          changed "unit $u disabled"
+        fi
+        ;;
+    esac
+  done
+}
+
+# systemd_running: true on a host booted with systemd (false in a chroot or container build).
+systemd_running() {
+  [ -d /run/systemd/system ]
+}
+
+# restart_if_running UNIT: restart a service after its configuration changed, when systemd runs.
+restart_if_running() {
+  if systemd_running; then
+    systemctl restart -- "$1"
+    printf 'restarted: %s\n' "$1"
+  fi
+}
+
+# words VALUE: print the whitespace-separated words of VALUE one per line (no globbing).
+words() {
+  local w arr
+  read -r -d '' -a arr < <(printf '%s\0' "$1") || true
+  for w in "${arr[@]}"; do printf '%s\n' "$w"; done
+}
+
+# Validators: a value that must be a token is checked, never repaired.
+is_ipv4() {
+  local re='^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'
+  [[ $1 =~ $re ]]
+}
+is_cidr4() {
+  local re='^([0-9.]+)/([0-9]|[12][0-9]|3[0-2])$'
+  [[ $1 =~ $re ]] && is_ipv4 "${BASH_REMATCH[1]}"
+}
+is_hostname() {
+  local re='^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$'
+  [[ ${#1} -le 253 && $1 =~ $re ]]
+}
+is_ifname() {
+  local re='^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$'
+  [[ $1 =~ $re ]]
+}
+is_uuid() {
+  local re='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+  [[ $1 =~ $re ]]
+}
+# need_valid CHECK NAME VALUE: fail the step naming the value (not echoing a secret: callers never pass one).
+need_valid() {
+  "$1" "$3" || die "KINETIC_$2 is not a valid ${1#is_}: $(printf '%q' "$3")"
+}
+
+# json_str VALUE: VALUE as a JSON (and YAML double-quoted) string literal.
+json_str() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  s=${s//[$'\001'-$'\037'$'\177']/}
+  printf '"%s"' "$s"
+}
+
+# sql_str VALUE: VALUE as a single-quoted SQL string literal (MariaDB escaping).
+sql_str() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\'/\\\'}
+  s=${s//$'\n'/\\n}
+  printf "'%s'" "$s"
+}
+
+# url_encode VALUE: percent-encode everything but unreserved characters (RFC 3986).
+url_encode() {
+  local s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+      [A-Za-z0-9._~-]) out+=$c ;;
+      *) out+=$(printf '%%%02X' "'$c") ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
+# tcp_open HOST PORT: true when a TCP connection to HOST:PORT succeeds within 3 seconds.
+tcp_open() {
+  # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner bash, as arguments
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tcp_open "$1" "$2" 2> /dev/null
+}
