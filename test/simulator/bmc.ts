@@ -83,6 +83,7 @@ export class BmcService {
     if (path === "/redfish") return only(method, ["GET"], () => ({ status: 200, body: { v1: `${ROOT}/` } }));
     if (path === ROOT) return only(method, ["GET"], () => this.get(this.serviceRoot()));
     if (path === `${ROOT}/odata`) return only(method, ["GET"], () => this.get(odataDocument()));
+    if (path === `${ROOT}/$metadata`) return only(method, ["GET"], () => ({ status: 200, raw: { contentType: "application/xml", data: mockups.metadata() } }));
     if (path === SESSIONS && method === "POST") {
       const parsed = parseJson(req.body);
       return this.sessions.login(parsed.ok ? parsed.value : undefined);

@@ -62,6 +62,7 @@ async function startBmc(spec: BmcSpec, pki: TestPki): Promise<Running> {
     openSessions: () => service.sessions.open,
     sessionsCreated: () => service.sessions.createdCount,
     system: (index) => systemAt(index).snapshot(),
+    systems: () => service.systems.map((s) => s.snapshot()),
     setPowerState: (state, index) => systemAt(index).setPowerState(state),
   };
   return { bmc, listening, service };

@@ -77,13 +77,13 @@ export async function listenHttps(spec: BmcSpec, tls: { key: string; cert: strin
         const path = (req.url ?? "/").split("?")[0];
         const reply = service.handle({ method: req.method ?? "GET", path, headers: flatHeaders(req.headers), body });
         // Never compressed, whatever Accept-Encoding says: compression makes ETags weak.
-        const payload = reply.body === undefined ? undefined : JSON.stringify(reply.body, null, 2);
+        const payload = reply.raw?.data ?? (reply.body === undefined ? undefined : JSON.stringify(reply.body, null, 2));
         res.statusCode = reply.status;
         res.setHeader("OData-Version", "4.0");
         res.setHeader("Cache-Control", "no-cache");
         for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
         if (payload !== undefined) {
-          res.setHeader("Content-Type", "application/json; charset=utf-8");
+          res.setHeader("Content-Type", `${reply.raw?.contentType ?? "application/json"}; charset=utf-8`);
           res.setHeader("Content-Length", Buffer.byteLength(payload));
         }
         res.on("finish", () => requests.push({

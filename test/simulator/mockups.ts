@@ -27,6 +27,15 @@ function rebased(rel: string, from: string, to: string): JsonObject {
 }
 
 export const mockups = {
+  /** The CSDL document of public-rackmount1 (it names more schemas than the simulator serves; clients only parse it). */
+  metadata: (): string => {
+    let xml = cache.get("$metadata");
+    if (xml === undefined) {
+      xml = fs.readFileSync(path.join(DIR, "public-rackmount1", "$metadata", "index.xml"), "utf8");
+      cache.set("$metadata", xml);
+    }
+    return xml;
+  },
   serviceRoot: (): JsonObject => load("public-rackmount1"),
   sessionService: (): JsonObject => load("public-rackmount1/SessionService"),
   taskService: (): JsonObject => load("public-rackmount1/TaskService"),

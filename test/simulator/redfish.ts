@@ -25,6 +25,8 @@ export interface Reply {
   status: number;
   headers?: Record<string, string>;
   body?: JsonObject;
+  /** A non-JSON body (only $metadata, which is CSDL XML). */
+  raw?: { contentType: string; data: string };
 }
 
 export function message(id: string, text: string, args: string[] = [], severity = "Warning", resolution = "None.", related?: string[]): RedfishMessage {

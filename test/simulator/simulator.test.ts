@@ -176,6 +176,16 @@ describe("Redfish simulator: protocol", function () {
     assert.equal((await call(bmc, "GET", "/redfish/v1", { auth: "none" })).status, 200);
   });
 
+  it("serves $metadata (CSDL) and the OData service document without credentials", async function () {
+    const meta = await call(bmc, "GET", "/redfish/v1/$metadata", { auth: "none" });
+    assert.equal(meta.status, 200);
+    assert.match(meta.headers["content-type"], /^application\/xml/);
+    assert.match(meta.text, /<edmx:Edmx/);
+    const odata = await call(bmc, "GET", "/redfish/v1/odata", { auth: "none" });
+    assert.equal(odata.status, 200);
+    assert.ok((odata.json.value as { url: string }[]).some((v) => v.url === "/redfish/v1/Systems"));
+  });
+
   it("answers 401 with a Basic challenge and ExtendedInfo to anything else without credentials", async function () {
     const r = await call(bmc, "GET", "/redfish/v1/Systems", { auth: "none" });
     assert.equal(r.status, 401);

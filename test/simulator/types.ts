@@ -98,6 +98,8 @@ export interface SimulatedBmc {
   sessionsCreated(): number;
   requests: RecordedRequest[];
   system(index?: number): SystemSnapshot;
+  /** Snapshots of every system, in Systems collection order. */
+  systems(): SystemSnapshot[];
   /** Set the power state at once (no boot is counted, pending transitions are cancelled). */
   setPowerState(state: "On" | "Off", index?: number): void;
 }

@@ -110,15 +110,18 @@ const issued = new Map<string, Promise<string>>();
 
 /**
  * A CA-signed certificate (PEM) for exactly one IP address, with `pki.serverKey`
- * as its key. Cached in memory and in `pki.dir/addr-<address>.pem`; concurrent
- * calls run openssl in parallel (one process each, about 10 ms).
+ * as its key. Cached in memory and in `pki.dir/addr-<CA fingerprint>-<address>.pem`
+ * (the fingerprint keeps a re-created CA in the same dir from reusing
+ * certificates of the old one); concurrent calls run openssl in parallel (one
+ * process each, about 10 ms).
  */
 export function issueServerCert(pki: TestPki, address: string): Promise<string> {
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) {
     return Promise.reject(new Error(`issueServerCert: ${address} is not a 127.0.0.0/8 address`));
   }
-  const file = path.join(pki.dir, `addr-${address}.pem`);
-  const key = `${pki.dir}|${address}`;
+  const ca = new X509Certificate(pki.caCert).fingerprint256.replace(/:/g, "").slice(0, 12);
+  const file = path.join(pki.dir, `addr-${ca}-${address}.pem`);
+  const key = `${pki.dir}|${ca}|${address}`;
   let cert = issued.get(key);
   if (!cert) {
     cert = (async () => {
