@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { AuthMode, RedfishClient } from "./client";
 import { expandCidrs } from "./cidr";
-import { isRedfishError, UuidAmbiguousError, UuidNotFoundError } from "./errors";
+import { isRedfishAuthError, isRedfishError, UuidAmbiguousError, UuidNotFoundError } from "./errors";
 import { mapConcurrent } from "./limiter";
 import { RedfishLogger, silentLogger } from "./log";
 import { describeService } from "./oem/vendor";
@@ -33,7 +33,13 @@ export interface DiscoveryOptions {
   connectTimeoutMs?: number;
   /** Per-request deadline in ms. Default `15000`. */
   requestTimeoutMs?: number;
-  /** Default `auto` (session, falling back to Basic); see `RedfishClientOptions.auth`. */
+  /**
+   * How the Systems walk authenticates. Default `basic`, retried once with a session when Basic is
+   * refused (401/403; some BMCs disable Basic). Why Basic for a scan: it reads three resources per BMC
+   * and writes nothing, so a session would add two round trips (login, logout) to each BMC and take a
+   * slot of its small session table (iLO, iDRAC: a handful) while operators may be logged in. Every
+   * write (boot override, reset) uses a session. `session` or `auto` force the session flow.
+   */
   auth?: AuthMode;
   retry?: Partial<RetryPolicy>;
   log?: RedfishLogger;
@@ -98,12 +104,22 @@ function uuidKey(uuid: string): string {
 }
 
 async function readBmc(address: string, opts: DiscoveryOptions): Promise<DiscoveredSystem[]> {
+  try {
+    return await readBmcWith(address, opts, opts.auth ?? "basic");
+  } catch (e) {
+    if (opts.auth !== undefined || !isRedfishAuthError(e)) throw e;
+    (opts.log ?? silentLogger).debug(`discovery: ${address} refused Basic auth; trying a session`);
+    return readBmcWith(address, opts, "session");
+  }
+}
+
+async function readBmcWith(address: string, opts: DiscoveryOptions, auth: AuthMode): Promise<DiscoveredSystem[]> {
   const client = new RedfishClient({
     address,
     user: opts.user,
     password: opts.password,
     tls: opts.tls,
-    auth: opts.auth ?? "auto",
+    auth,
     connectTimeoutMs: opts.connectTimeoutMs ?? 3000,
     requestTimeoutMs: opts.requestTimeoutMs ?? 15000,
     ...(opts.retry ? { retry: opts.retry } : {}),
@@ -195,7 +211,7 @@ const cache = new Map<string, { at: number; result: Promise<DiscoveryResult> }>(
 function cacheKey(opts: DiscoveryOptions): string {
   // Hash, so the password is never kept as a map key in clear.
   return createHash("sha256")
-    .update(JSON.stringify([[...opts.cidrs].sort(), opts.port ?? 443, opts.user, opts.password, opts.tls ?? {}, opts.auth ?? "auto"]))
+    .update(JSON.stringify([[...opts.cidrs].sort(), opts.port ?? 443, opts.user, opts.password, opts.tls ?? {}, opts.auth ?? "default"]))
     .digest("hex");
 }
 

@@ -185,7 +185,7 @@ export async function discoverLocation(i: DiscoveryInputs, log?: RedfishLogger):
     ...(i.probeTimeoutMs !== undefined ? { probeTimeoutMs: i.probeTimeoutMs } : {}),
     ...(i.timeouts?.connectMs !== undefined ? { connectTimeoutMs: i.timeouts.connectMs } : {}),
     ...(i.timeouts?.requestMs !== undefined ? { requestTimeoutMs: i.timeouts.requestMs } : {}),
-    auth: i.auth ?? "auto",
+    ...(i.auth !== undefined ? { auth: i.auth } : {}),
     ...(log ? { log } : {}),
   });
   const s = findSystem(result, i.uuid, i.endpointType);

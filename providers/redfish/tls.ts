@@ -1,5 +1,6 @@
 /** TLS settings for BMC connections: verified by default, anything weaker is an explicit opt-in. */
-import type { ConnectionOptions } from "node:tls";
+import { createHash } from "node:crypto";
+import { ConnectionOptions, createSecureContext, SecureContext, SecureContextOptions } from "node:tls";
 
 export interface BmcTlsOptions {
   /**
@@ -20,15 +21,33 @@ export interface BmcTlsOptions {
   legacyCiphers?: boolean;
 }
 
-/** Node/undici connect options for one BMC connection. */
-export function tlsConnectOptions(tls: BmcTlsOptions = {}): ConnectionOptions {
-  const out: ConnectionOptions = { rejectUnauthorized: tls.insecure !== true };
-  if (tls.caBundle !== undefined && tls.caBundle.trim() !== "") out.ca = tls.caBundle;
+/**
+ * One secure context per distinct settings, shared by every connection of the process. Without it
+ * Node parses the CA bundle again for each TLS connection, which dominated the CPU time of a scan.
+ */
+const contexts = new Map<string, SecureContext>();
+
+function secureContextFor(tls: BmcTlsOptions): SecureContext {
+  const options: SecureContextOptions = {};
+  if (tls.caBundle !== undefined && tls.caBundle.trim() !== "") options.ca = tls.caBundle;
   if (tls.legacyCiphers === true) {
     // Old iDRAC 7/8 and iLO 4 firmware only speak TLS 1.0/1.1 with RSA key exchange.
-    out.minVersion = "TLSv1";
-    out.ciphers = "DEFAULT:@SECLEVEL=0";
+    options.minVersion = "TLSv1";
+    options.ciphers = "DEFAULT:@SECLEVEL=0";
   }
+  const key = createHash("sha256").update(JSON.stringify(options)).digest("hex");
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    ctx = createSecureContext(options);
+    contexts.set(key, ctx);
+  }
+  return ctx;
+}
+
+/** Node/undici connect options for one BMC connection. */
+export function tlsConnectOptions(tls: BmcTlsOptions = {}): ConnectionOptions {
+  const out: ConnectionOptions = { rejectUnauthorized: tls.insecure !== true, secureContext: secureContextFor(tls) };
+  if (tls.legacyCiphers === true) out.minVersion = "TLSv1";
   return out;
 }
 
