@@ -11,12 +11,13 @@
  *   await sim.stop();
  *
  * Certificates: BMCs inside DEFAULT_SERVER_RANGES (127.0.0.1, 127.0.0.0/22,
- * 127.20.0.0/24) present `pki.serverCert`; others get a per-address
- * certificate signed by the same CA, issued once with openssl and cached.
+ * 127.20.0.0/24) present `pki.serverCert`; the others share one certificate
+ * signed by the same CA for exactly their addresses, issued with openssl at
+ * start (one run, cached in pki.dir).
  */
 import type { TestPki } from "../support/tls";
 import { BmcService } from "./bmc";
-import { certificateFor, listenHanging, listenHttps, type Listening } from "./listener";
+import { certificatesFor, listenHanging, listenHttps, type Listening } from "./listener";
 import { profiles } from "./profiles";
 import type { BmcSpec, RecordedRequest, SimulatedBmc, Simulator } from "./types";
 
@@ -44,14 +45,14 @@ function checkSpecs(specs: BmcSpec[]): void {
   }
 }
 
-async function startBmc(spec: BmcSpec, pki: TestPki): Promise<Running> {
+async function startBmc(spec: BmcSpec, tls: { key: string; cert: string }): Promise<Running> {
   const port = spec.port ?? 443;
   const url = `https://${spec.address}:${port}`;
   const service = new BmcService(spec, profiles[spec.profile ?? "generic"], url);
   const requests: RecordedRequest[] = [];
   const listening = spec.faults?.hang
     ? await listenHanging(spec)
-    : await listenHttps(spec, await certificateFor(spec, pki), service, requests);
+    : await listenHttps(spec, tls, service, requests);
   const systemAt = (index = 0) => {
     const s = service.systems[index];
     if (!s) throw new Error(`simulator: ${spec.address} has ${service.systems.length} system(s), no index ${index}`);
@@ -71,7 +72,8 @@ async function startBmc(spec: BmcSpec, pki: TestPki): Promise<Running> {
 /** Start every BMC in parallel; if any fails to start, the others are stopped and the error is thrown. */
 export async function startSimulator(opts: { bmcs: BmcSpec[]; tls: TestPki }): Promise<Simulator> {
   checkSpecs(opts.bmcs);
-  const results = await Promise.allSettled(opts.bmcs.map((spec) => startBmc(spec, opts.tls)));
+  const certs = await certificatesFor(opts.bmcs, opts.tls);
+  const results = await Promise.allSettled(opts.bmcs.map((spec, i) => startBmc(spec, certs[i])));
   const running = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const stop = async (): Promise<void> => {
     for (const r of running) r.service.stop();

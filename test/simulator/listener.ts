@@ -7,7 +7,7 @@
 import * as https from "node:https";
 import * as net from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { certCovers, issueServerCert, WRONG_NAME_ADDRESS, type TestPki } from "../support/tls";
+import { certCovers, issueServerCert, issueServerCertFor, WRONG_NAME_ADDRESS, type TestPki } from "../support/tls";
 import type { BmcService } from "./bmc";
 import type { BmcSpec, RecordedRequest } from "./types";
 
@@ -15,13 +15,27 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Key and certificate the BMC presents, after the wrongCertificate fault. */
-export async function certificateFor(spec: BmcSpec, pki: TestPki): Promise<{ key: string; cert: string }> {
-  const wrong = spec.faults?.wrongCertificate;
-  if (wrong === true || wrong === "selfSigned") return { key: pki.wrongKey, cert: pki.wrongCert };
-  if (wrong === "wrongName") return { key: pki.serverKey, cert: await issueServerCert(pki, WRONG_NAME_ADDRESS) };
-  if (certCovers(pki.serverCert, spec.address)) return { key: pki.serverKey, cert: pki.serverCert };
-  return { key: pki.serverKey, cert: await issueServerCert(pki, spec.address) };
+/** BMCs that present a CA-signed certificate for their own address (no hang, no wrongCertificate). */
+function needsOwnName(spec: BmcSpec): boolean {
+  return !spec.faults?.hang && !spec.faults?.wrongCertificate;
+}
+
+/**
+ * Key and certificate each BMC presents: `pki.serverCert` when it names the
+ * address, else one extra certificate issued for all such addresses together;
+ * the wrongCertificate fault overrides both.
+ */
+export async function certificatesFor(specs: BmcSpec[], pki: TestPki): Promise<{ key: string; cert: string }[]> {
+  const uncovered = specs.filter((s) => needsOwnName(s) && !certCovers(pki.serverCert, s.address)).map((s) => s.address);
+  const extra = uncovered.length > 0 ? await issueServerCertFor(pki, uncovered) : undefined;
+  const wrongName = specs.some((s) => s.faults?.wrongCertificate === "wrongName") ? await issueServerCert(pki, WRONG_NAME_ADDRESS) : undefined;
+  return specs.map((spec) => {
+    const wrong = spec.faults?.wrongCertificate;
+    if (wrong === true || wrong === "selfSigned") return { key: pki.wrongKey, cert: pki.wrongCert };
+    if (wrong === "wrongName" && wrongName) return { key: pki.serverKey, cert: wrongName };
+    if (extra && uncovered.includes(spec.address)) return { key: pki.serverKey, cert: extra };
+    return { key: pki.serverKey, cert: pki.serverCert };
+  });
 }
 
 function delayFor(latency: BmcSpec["latencyMs"]): number {
