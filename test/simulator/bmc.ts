@@ -59,7 +59,8 @@ export class BmcService {
     const exhaustion = spec.faults?.sessionExhaustion;
     this.sessions = new SessionStore({
       user: spec.user ?? "admin", password: spec.password ?? "password",
-      absoluteOrigin: profile.sessionLocation === "absolute" ? url : undefined,
+      absoluteLocation: profile.sessionLocation === "absolute",
+      timeoutSeconds: spec.sessionTimeoutS ?? 1800,
       exhaustedLogins: exhaustion === true ? Infinity : typeof exhaustion === "number" ? exhaustion : 0,
     });
     this.flakyLeft = spec.faults?.flaky503 ?? 0;
@@ -78,6 +79,13 @@ export class BmcService {
     const path = normalizePath(req.path);
     if (this.error500.has(path)) return errorReply(500, msg.internalError());
     const method = req.method === "HEAD" ? "GET" : req.method;
+    // DSP0266: a request for an OData version the service does not support gets 412.
+    const odata = req.headers["odata-version"];
+    if (odata !== undefined && odata.trim() !== "4.0") return errorReply(412, msg.preconditionFailed());
+    // A body must be JSON and say so; like bmcweb, anything else is an unrecognised body.
+    if ((method === "POST" || method === "PATCH") && req.body.trim() !== "" && !/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
+      return errorReply(400, msg.unrecognizedRequestBody());
+    }
 
     // Unauthenticated: the service root, the OData service document, and login.
     if (path === "/redfish") return only(method, ["GET"], () => ({ status: 200, body: { v1: `${ROOT}/` } }));
@@ -86,7 +94,7 @@ export class BmcService {
     if (path === `${ROOT}/$metadata`) return only(method, ["GET"], () => ({ status: 200, raw: { contentType: "application/xml", data: mockups.metadata() } }));
     if (path === SESSIONS && method === "POST") {
       const parsed = parseJson(req.body);
-      return this.sessions.login(parsed.ok ? parsed.value : undefined);
+      return this.sessions.login(parsed.ok ? parsed.value : undefined, req.headers.host);
     }
 
     const denied = this.sessions.authenticate(req.headers, path);
@@ -95,7 +103,13 @@ export class BmcService {
   }
 
   private route(method: string, path: string, req: IncomingRequest): Reply | undefined {
-    if (path === `${ROOT}/SessionService`) return only(method, ["GET"], () => this.get(pruneLinks(mockups.sessionService(), (u) => this.served(u))));
+    if (path === `${ROOT}/SessionService`) {
+      return only(method, ["GET"], () => {
+        const doc = pruneLinks(mockups.sessionService(), (u) => this.served(u));
+        doc.SessionTimeout = this.spec.sessionTimeoutS ?? 1800;
+        return this.get(doc);
+      });
+    }
     if (path === SESSIONS) return only(method, ["GET", "POST"], () => this.get(collection(SESSIONS, "#SessionCollection.SessionCollection", "Session Collection", this.sessions.ids().map((id) => `${SESSIONS}/${id}`))));
     if (path.startsWith(`${SESSIONS}/`)) {
       const id = path.slice(SESSIONS.length + 1);
@@ -160,7 +174,7 @@ export class BmcService {
   /** Like get(), and also `@odata.etag` in the body (systems and settings). */
   private getTagged(body: JsonObject): Reply {
     const tag = presentEtag(etagOf(body), this.profile.weakEtags);
-    return { status: 200, body: { ...body, "@odata.etag": tag }, headers: { ETag: tag, Allow: "GET, PATCH" } };
+    return { status: 200, body: { ...body, "@odata.etag": tag }, headers: { ETag: tag, Allow: "GET, HEAD, PATCH" } };
   }
 
   // ----- ComputerSystem ----------------------------------------------------

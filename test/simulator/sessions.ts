@@ -12,13 +12,17 @@ export interface Session {
   id: string;
   token: string;
   user: string;
+  /** Date.now() of the last request made with the session's token. */
+  lastUsed: number;
 }
 
 export interface LoginOptions {
   user: string;
   password: string;
-  /** `Location` as an absolute URL (prefix it with this origin) or a path (undefined). */
-  absoluteOrigin: string | undefined;
+  /** `Location` as an absolute URL (https://<Host header>/...) or a path only. */
+  absoluteLocation: boolean;
+  /** Idle time after which a session ends (SessionService.SessionTimeout). */
+  timeoutSeconds: number;
   /** sessionExhaustion fault: how many more logins answer 503 (Infinity: always). */
   exhaustedLogins: number;
 }
@@ -36,7 +40,14 @@ export class SessionStore {
   constructor(private readonly opts: LoginOptions) {}
 
   get open(): number {
+    this.expire();
     return this.sessions.size;
+  }
+
+  /** Drop sessions idle for longer than the timeout, as a BMC does. */
+  private expire(): void {
+    const limit = Date.now() - this.opts.timeoutSeconds * 1000;
+    for (const [id, s] of this.sessions) if (s.lastUsed < limit) this.sessions.delete(id);
   }
 
   get createdCount(): number {
@@ -44,10 +55,12 @@ export class SessionStore {
   }
 
   has(id: string): boolean {
+    this.expire();
     return this.sessions.has(id);
   }
 
   ids(): string[] {
+    this.expire();
     return [...this.sessions.keys()];
   }
 
@@ -55,7 +68,13 @@ export class SessionStore {
   authenticate(headers: Record<string, string>, uri: string): Reply | undefined {
     const token = headers["x-auth-token"];
     if (token !== undefined) {
-      for (const s of this.sessions.values()) if (s.token === token) return undefined;
+      this.expire();
+      for (const s of this.sessions.values()) {
+        if (s.token === token) {
+          s.lastUsed = Date.now();
+          return undefined;
+        }
+      }
       return unauthorized();
     }
     const auth = headers["authorization"];
@@ -72,7 +91,7 @@ export class SessionStore {
   }
 
   /** POST to the Sessions collection: no authentication needed, only the body's credentials. */
-  login(body: unknown): Reply {
+  login(body: unknown, host: string | undefined): Reply {
     if (this.exhaustedSoFar < this.opts.exhaustedLogins) {
       this.exhaustedSoFar++;
       return { ...errorReply(503, msg.sessionLimitExceeded()), headers: { "Retry-After": "1" } };
@@ -82,13 +101,13 @@ export class SessionStore {
     if (UserName === undefined) return errorReply(400, msg.propertyMissing("UserName"));
     if (Password === undefined) return errorReply(400, msg.propertyMissing("Password"));
     if (UserName !== this.opts.user || Password !== this.opts.password) return unauthorized(msg.unauthorized(SESSIONS));
-    const session: Session = { id: randomBytes(8).toString("hex").toUpperCase(), token: randomBytes(16).toString("hex"), user: UserName };
+    const session: Session = { id: randomBytes(8).toString("hex").toUpperCase(), token: randomBytes(16).toString("hex"), user: UserName, lastUsed: Date.now() };
     this.sessions.set(session.id, session);
     this.created++;
     const uri = `${SESSIONS}/${session.id}`;
     return {
       status: 201,
-      headers: { "X-Auth-Token": session.token, Location: (this.opts.absoluteOrigin ?? "") + uri },
+      headers: { "X-Auth-Token": session.token, Location: this.opts.absoluteLocation && host ? `https://${host}${uri}` : uri },
       body: this.resource(session),
     };
   }

@@ -43,7 +43,7 @@ function call(bmc: SimulatedBmc, method: string, uri: string, opts: CallOptions 
   else if (auth !== "none" && "token" in auth) headers["X-Auth-Token"] = auth.token;
   else if (auth !== "none") headers.Authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}`;
   const payload = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-  if (payload !== undefined) headers["Content-Type"] = "application/json";
+  if (payload !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["Content-Type"] = "application/json";
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method, headers, ca: opts.ca ?? pki.caCert, agent: false, timeout: opts.timeoutMs ?? 5000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -216,6 +216,30 @@ describe("Redfish simulator: protocol", function () {
     assert.equal((await call(bmc, "GET", "/redfish/v1/Systems", { auth: { token } })).status, 401, "the token died with the session");
   });
 
+  it("ends sessions idle for longer than sessionTimeoutS", async function () {
+    const short = await startSimulator({ tls: pki, bmcs: [{ address: "127.0.3.2", sessionTimeoutS: 0.2 }] });
+    try {
+      const b = short.bmc("127.0.3.2");
+      assert.equal((await call(b, "GET", "/redfish/v1/SessionService")).json.SessionTimeout, 0.2);
+      const login = await call(b, "POST", "/redfish/v1/SessionService/Sessions", { auth: "none", body: { UserName: "admin", Password: "password" } });
+      const token = login.headers["x-auth-token"];
+      assert.equal((await call(b, "GET", "/redfish/v1/Systems", { auth: { token } })).status, 200);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await call(b, "GET", "/redfish/v1/Systems", { auth: { token } })).status, 401);
+      assert.equal(b.openSessions(), 0);
+      assert.equal(b.sessionsCreated(), 1);
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it("rejects a body that is not declared JSON, and an OData-Version other than 4.0", async function () {
+    const r = await call(bmc, "POST", `${SYS}/Actions/ComputerSystem.Reset`, { body: '{"ResetType":"Nmi"}', headers: { "Content-Type": "text/plain" } });
+    assert.equal(r.status, 400);
+    assert.deepEqual(messageIds(r.json), ["Base.1.16.UnrecognizedRequestBody"]);
+    assert.equal((await call(bmc, "GET", SYS, { headers: { "OData-Version": "5.0" } })).status, 412);
+  });
+
   it("refuses wrong session credentials with 401 and ExtendedInfo", async function () {
     const r = await call(bmc, "POST", "/redfish/v1/SessionService/Sessions", { auth: "none", body: { UserName: "admin", Password: "wrong" } });
     assert.equal(r.status, 401);
@@ -382,7 +406,8 @@ describe("Redfish simulator: vendor profiles", function () {
     assert.equal(reset.status, 200);
     assert.deepEqual(messageIds(reset.json), ["Base.1.16.Success"]);
     const login = await call(h, "POST", "/redfish/v1/SessionService/Sessions", { auth: "none", body: { UserName: "admin", Password: "password" } });
-    assert.match(login.headers.location, /^https:\/\/127\.0\.3\.22:443\/redfish\/v1\/SessionService\/Sessions\/\w+$/);
+    // Absolute, built from the Host the client used (node sends no :443 for the default port).
+    assert.match(login.headers.location, /^https:\/\/127\.0\.3\.22\/redfish\/v1\/SessionService\/Sessions\/\w+$/);
     assert.equal((await call(h, "DELETE", login.headers.location, { auth: { token: login.headers["x-auth-token"] } })).status, 204);
   });
 

@@ -25,6 +25,8 @@ export interface BmcSpec {
   latencyMs?: number | [number, number];
   /** How long PowerState takes to move after a reset; default 200. */
   powerDelayMs?: number;
+  /** Idle seconds after which a session ends (SessionService.SessionTimeout); default 1800. */
+  sessionTimeoutS?: number;
   /** Initial PowerState of every system; default "On". */
   initialPowerState?: "On" | "Off";
   faults?: {
