@@ -258,3 +258,15 @@ tcp_open() {
   # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner bash, as arguments
   timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tcp_open "$1" "$2" 2> /dev/null
 }
+
+# split_tabs LINE: FIELDS=(the tab-separated fields of LINE), empty fields kept.
+FIELDS=()
+split_tabs() {
+  local rest=$1
+  FIELDS=()
+  while [[ $rest == *$'\t'* ]]; do
+    FIELDS+=("${rest%%$'\t'*}")
+    rest=${rest#*$'\t'}
+  done
+  FIELDS+=("$rest")
+}

@@ -86,12 +86,19 @@ export function assertInstalled(host: DebianHost, packages: string[]): void {
   }
 }
 
-/** A unit is enabled when a symlink to it exists in some /etc/systemd/system/<target>.wants/. */
+/**
+ * A unit is enabled when a symlink to it exists in some /etc/systemd/system/<target>.wants/; a
+ * service that only ships a SysV init script (tftpd-hpa) is enabled by its /etc/rc2.d/S* link, which
+ * `systemctl enable` creates through systemd-sysv-install.
+ */
 export function assertEnabled(host: DebianHost, units: string[]): void {
   const base = host.path("/etc/systemd/system");
   for (const u of units) {
     const wants = fs.readdirSync(base).filter((d) => d.endsWith(".wants") && isLink(`${base}/${d}/${u}`));
-    assert.ok(wants.length > 0, `unit ${u} is not enabled (no /etc/systemd/system/*.wants/${u})`);
+    const sysv = u.replace(/\.service$/, "");
+    const rc = fs.existsSync(host.path("/etc/rc2.d")) ? fs.readdirSync(host.path("/etc/rc2.d")).filter((f) => f === `S01${sysv}` || new RegExp(`^S\\d\\d${sysv}$`).test(f)) : [];
+    const native = host.exists(`/lib/systemd/system/${u}`) || host.exists(`/etc/systemd/system/${u}`);
+    assert.ok(wants.length > 0 || (!native && rc.length > 0), `unit ${u} is not enabled (no /etc/systemd/system/*.wants/${u}${native ? "" : ` nor /etc/rc2.d/S??${sysv}`})`);
   }
 }
 

@@ -1,0 +1,104 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { parse } from "yaml";
+import { FormulaValues } from "../../components/formulaEnvelope";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
+
+const U1 = "4c4c4544-0042-3610-8058-b4c04f4e3332";
+/** The first three groups byte-swapped. */
+const swap = (u: string) => u.split("-").map((g, i) => (i < 3 ? g.match(/../g)!.reverse().join("") : g)).join("-");
+const U1_SWAPPED = swap(U1);
+const U2 = "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90";
+const KEYS = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPxeKeyOne op@site\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPxeKeyTwo ${EVIL}`;
+/** A disk model is a field of a tab-separated line: it can carry everything but a tab or a newline. */
+const ONE_LINE_EVIL = EVIL.replace(/\n/g, " ");
+const DISK = `Samsung SSD 980 ${ONE_LINE_EVIL}`;
+const assignment = (u: string, name: string, iface: string, disk: string, addr: string) => [u, name, iface, "ubuntu2204", disk, addr].join("\t");
+
+const values = (over: FormulaValues = {}): FormulaValues => ({
+  NAME: "pxe-0b9e2f0e-5d86-4b4a-9a5d-4a54b7c4f0a1",
+  ADDRESS: "127.0.10.5",
+  SUBNET_MANAGEMENT: "127.0.10.0/24",
+  GATEWAY: "127.0.10.1",
+  NAMESERVERS: "127.0.10.2 127.0.10.3",
+  DOMAIN: "site.example.test",
+  AUTHORIZED_KEYS: KEYS,
+  PXE_ASSIGNMENTS: [
+    assignment(U1, `controller-${U1}`, "eno1", DISK, "127.0.10.50"),
+    assignment(U2, `storage-${U2}`, "enp65s0f0", "INTEL SSDSC2KB48", "127.0.10.51"),
+  ].join("\n"),
+  ...over,
+});
+
+describe("formulas/pxe on a Debian host", function () {
+  this.timeout(10 * 60_000);
+  const { host } = withHost();
+  const www = "/var/www/kinetic";
+
+  it("install: Kea, tftpd-hpa, iPXE and nginx, enabled", async () => {
+    const h = host();
+    await runOk(h, "pxe/install", { NAME: values().NAME });
+    assertInstalled(h, ["kea-dhcp4-server", "tftpd-hpa", "ipxe", "nginx-light"]);
+    assertEnabled(h, ["kea-dhcp4-server.service", "tftpd-hpa.service", "nginx.service"]);
+    await assertIdempotent(h, "pxe/install", { NAME: values().NAME });
+  });
+
+  it("configure: DHCP reservations by SMBIOS UUID (both byte orders) that Kea accepts", async () => {
+    const h = host();
+    await runOk(h, "pxe/configure", values());
+    const check = h.tryExec(["kea-dhcp4", "-t", "/etc/kea/kea-dhcp4.conf"]);
+    assert.equal(check.code, 0, `kea-dhcp4 -t refused the configuration:\n${check.stdout}${check.stderr}\n${h.read("/etc/kea/kea-dhcp4.conf")}`);
+    const kea = h.read("/etc/kea/kea-dhcp4.conf");
+    assert.ok(kea.includes(`option[97].hex == 0x00${U1.replace(/-/g, "").toUpperCase()} or option[97].hex == 0x00${U1_SWAPPED.replace(/-/g, "").toUpperCase()}`), kea);
+    assert.ok(kea.includes(`{ "pool": "127.0.10.50 - 127.0.10.50", "client-class": "kinetic-host-${U1.replace(/-/g, "")}" }`), kea);
+    assert.ok(kea.includes(`{ "pool": "127.0.10.51 - 127.0.10.51", "client-class": "kinetic-host-${U2.replace(/-/g, "")}" }`), kea);
+    assert.ok(kea.includes('"boot-file-name": "http://127.0.10.5/boot.ipxe"'));
+    assert.ok(kea.includes('{ "name": "routers", "data": "127.0.10.1" }'));
+  });
+
+  it("configure: TFTP serves the iPXE binaries, HTTP the boot script and per-UUID assignments", async () => {
+    const h = host();
+    // Compared inside the host: /usr/lib/ipxe/* may be symlinks to absolute paths.
+    const sum = (p: string) => h.exec(["sha256sum", p]).split(" ")[0];
+    assert.equal(sum("/srv/tftp/ipxe.efi"), sum("/usr/lib/ipxe/ipxe.efi"));
+    assert.equal(sum("/srv/tftp/undionly.kpxe"), sum("/usr/lib/ipxe/undionly.kpxe"));
+    assert.match(h.read("/etc/default/tftpd-hpa"), /^TFTP_DIRECTORY="\/srv\/tftp"$/m);
+    assert.equal(h.exists("/etc/nginx/sites-enabled/default"), false);
+    assert.equal(h.exec(["readlink", "/etc/nginx/sites-enabled/kinetic-pxe"]).trim(), "../sites-available/kinetic-pxe");
+    assert.match(h.read(`${www}/boot.ipxe`), /^chain http:\/\/127\.0\.10\.5\/assignments\/\$\{uuid\}\/boot\.ipxe \|\| goto unknown$/m);
+    assert.match(h.read(`${www}/assignments/${U1}/boot.ipxe`), /ds=nocloud-net;s=http:\/\/127\.0\.10\.5\/assignments\/4c4c4544-0042-3610-8058-b4c04f4e3332\//);
+    // The byte-swapped fallback answers with the same assignment.
+    assert.equal(h.exec(["readlink", `${www}/assignments/${U1_SWAPPED}`]).trim(), U1);
+    const ud = h.read(`${www}/assignments/${U1}/user-data`);
+    assert.match(ud, /^#cloud-config\n/);
+    const doc = parse(ud) as { autoinstall: Record<string, any> };
+    assert.equal(doc.autoinstall.version, 1);
+    assert.equal(doc.autoinstall.storage.layout.match.model, DISK, "the disk model is carried literally");
+    assert.deepEqual(doc.autoinstall.network.ethernets, { eno1: { dhcp4: true } });
+    assert.equal(doc.autoinstall["user-data"].hostname, `controller-${U1}`);
+    assert.deepEqual(doc.autoinstall["user-data"].users[0].ssh_authorized_keys, KEYS.split("\n"));
+    assert.deepEqual(parse(h.read(`${www}/assignments/${U1}/meta-data`)), { "instance-id": U1, "local-hostname": `controller-${U1}` });
+  });
+
+  it("changes nothing on a second run", async () => {
+    await assertIdempotent(host(), "pxe/configure", values());
+  });
+
+  it("removes the assignment of an endpoint dropped from the pillar", async () => {
+    const h = host();
+    const r = await runOk(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U2, `storage-${U2}`, "enp65s0f0", "INTEL SSDSC2KB48", "127.0.10.51") }));
+    assert.ok(changes(r).includes(`removed ${www}/assignments/${U1}`), r.stdout);
+    assert.ok(changes(r).includes(`removed ${www}/assignments/${U1_SWAPPED}`), r.stdout);
+    assert.deepEqual(fs.readdirSync(h.path(`${www}/assignments`)).sort(), [U2, swap(U2)].sort());
+    assert.doesNotMatch(h.read("/etc/kea/kea-dhcp4.conf"), /127\.0\.10\.50/);
+  });
+
+  it("refuses malformed assignment fields without executing them", async () => {
+    const h = host();
+    await assertRejects(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U1, EVIL.split("\n")[0], "eno1", "d", "127.0.10.50") }), "check values", /PXE_ASSIGNMENTS name is not a valid hostname/);
+    await assertRejects(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(EVIL.split("\n")[0], "n", "eno1", "d", "127.0.10.50") }), "check values", /PXE_ASSIGNMENTS uuid is not a valid uuid/);
+    await assertRejects(h, "pxe/configure", values({ DOMAIN: EVIL }), "check values", /KINETIC_DOMAIN is not a valid hostname/);
+    // A newline inside a field splits the line: refused by field count, never half-parsed.
+    await assertRejects(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U1, "n", "eno1", EVIL, "127.0.10.50") }), "check values", /KINETIC_PXE_ASSIGNMENTS line 1 has 5 tab-separated fields, not 6/);
+  });
+});
