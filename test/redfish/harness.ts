@@ -65,3 +65,40 @@ export async function rejection(fn: () => Promise<unknown>): Promise<Error & Rec
   }
   assert.fail("expected a rejection");
 }
+
+/**
+ * A bare HTTPS server on `address` for behaviours the simulator has no fault for (a connection reset
+ * mid-request, an expired session, a 2xx carrying a real error). `handle` answers each request; its
+ * `n` counts requests from 1.
+ */
+export async function quirkyServer(
+  address: string,
+  handle: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse, n: number, body: string) => void,
+): Promise<{ close(): Promise<void> }> {
+  const https = await import("node:https");
+  const { issueServerCert } = await import("../support/tls");
+  const cert = await issueServerCert(pki(), address);
+  let n = 0;
+  const server = https.createServer({ key: pki().serverKey, cert }, (req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => handle(req, res, ++n, body));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: address, port: 443 }, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Send `body` as Redfish JSON. */
+export function reply(res: import("node:http").ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "Content-Type": "application/json", ...headers });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
