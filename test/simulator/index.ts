@@ -42,6 +42,8 @@ function checkSpecs(specs: BmcSpec[]): void {
     if (seen.has(key)) throw new Error(`simulator: two BMCs on ${key}`);
     seen.add(key);
     if (spec.profile && !(spec.profile in profiles)) throw new Error(`simulator: unknown profile ${spec.profile}`);
+    if (spec.port !== undefined && !(Number.isInteger(spec.port) && spec.port > 0 && spec.port < 65536)) throw new Error(`simulator: ${spec.address}: bad port ${spec.port}`);
+    if (spec.uuids !== undefined && spec.uuids.length === 0) throw new Error(`simulator: ${spec.address}: uuids is empty (leave it out for the profile's default systems)`);
   }
 }
 

@@ -347,6 +347,13 @@ describe("Redfish BMC simulator", function () {
       assert.equal(del.headers.allow, "GET, HEAD, PATCH");
     });
 
+    it("answers HEAD like GET, without a body", async function () {
+      const head = await call(bmc, "HEAD", SYS);
+      assert.equal(head.status, 200);
+      assert.ok(head.headers.etag);
+      assert.equal(head.text, "");
+    });
+
     it("records every request with its status and headers", async function () {
       await call(bmc, "GET", "/redfish/v1/Systems?$top=1", { headers: { "X-Probe": "yes" } });
       const last = bmc.requests[bmc.requests.length - 1];
@@ -601,6 +608,7 @@ describe("Redfish BMC simulator", function () {
     it("refuses non-loopback and duplicate addresses", async function () {
       await assert.rejects(startSimulator({ tls: pki, bmcs: [{ address: "10.0.0.1" }] }), /127\.0\.0\.0\/8/);
       await assert.rejects(startSimulator({ tls: pki, bmcs: [{ address: "127.0.3.60" }, { address: "127.0.3.60" }] }), /two BMCs/);
+      await assert.rejects(startSimulator({ tls: pki, bmcs: [{ address: "127.0.3.60", uuids: [] }] }), /uuids is empty/);
     });
   });
 });
