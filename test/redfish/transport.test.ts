@@ -112,4 +112,53 @@ describe("redfish client transport (bare HTTPS server)", function () {
       await server.close();
     }
   });
+
+  it("gives up on a response that never comes at the request deadline", async () => {
+    const server = await quirkyServer(address(7, 6), () => undefined);
+    try {
+      const c = new RedfishClient(clientOptions(address(7, 6), { auth: "basic", requestTimeoutMs: 300 }));
+      const started = Date.now();
+      const e = await rejection(() => c.get("/redfish/v1/Systems"));
+      assert.ok(errors.isRedfishTimeoutError(e), String(e));
+      assert.match(e.message, /response to GET \/redfish\/v1\/Systems/);
+      assert.ok(Date.now() - started < 2000);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("stops following a task monitor at its deadline", async () => {
+    const server = await quirkyServer(address(7, 7), (req, res) => {
+      if (req.method === "POST") return reply(res, 202, {}, { Location: "/redfish/v1/TaskService/TaskMonitors/1" });
+      reply(res, 202, { TaskState: "Running" }, { Location: "/redfish/v1/TaskService/TaskMonitors/1" });
+    });
+    try {
+      const c = new RedfishClient(clientOptions(address(7, 7), { auth: "basic", taskTimeoutMs: 300, taskPollMs: 50 }));
+      const e = await rejection(() => c.action("/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", { ResetType: "On" }));
+      assert.ok(errors.isRedfishTimeoutError(e), String(e));
+      assert.match(e.message, /task \/redfish\/v1\/TaskService\/TaskMonitors\/1/);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("raises a task that ends in Exception with its messages", async () => {
+    let polls = 0;
+    const server = await quirkyServer(address(7, 8), (req, res) => {
+      if (req.method === "POST") return reply(res, 202, {}, { Location: "/redfish/v1/TaskService/TaskMonitors/2" });
+      if (++polls < 2) return reply(res, 202, { TaskState: "Running" });
+      reply(res, 200, { TaskState: "Exception", Messages: [{ MessageId: "Base.1.8.InternalError", Message: "power controller fault" }] });
+    });
+    try {
+      const c = new RedfishClient(clientOptions(address(7, 8), { auth: "basic" }));
+      const e = await rejection(() => c.action("/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", { ResetType: "On" }));
+      assert.ok(errors.isRedfishTaskError(e), String(e));
+      assert.match(e.message, /Exception: \[Base\.1\.8\.InternalError\] power controller fault/);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { findSystem, DiscoveryResult } from "../../providers/redfish/discovery";
 import * as errors from "../../providers/redfish/errors";
 import { checkBootOnce, checkDiscovery, checkPowerCycle, changedKeys } from "../../providers/redfish/operations";
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, retryPolicy, shouldRetryStatus, shouldRetryTransport } from "../../providers/redfish/retry";
+import { tlsConnectOptions } from "../../providers/redfish/tls";
 import { byteSwappedUuid, isPlaceholderUuid, normalizeUuid, sameUuid, uuidForms } from "../../providers/redfish/uuid";
 
 describe("redfish units", () => {
@@ -99,6 +100,14 @@ describe("redfish units", () => {
       assert.ok(isSuccessMessage({ MessageId: "iLO.2.14.SystemResetRequired" }));
       assert.ok(!isSuccessMessage({ MessageId: "Base.1.16.PropertyNotWritable" }));
     });
+  });
+
+  it("verifies TLS by default; skipping verification and legacy ciphers are explicit opt-ins", () => {
+    assert.equal(tlsConnectOptions({}).rejectUnauthorized, true);
+    assert.equal(tlsConnectOptions({ caBundle: "x" }).minVersion, undefined);
+    assert.equal(tlsConnectOptions({ insecure: true }).rejectUnauthorized, false);
+    assert.equal(tlsConnectOptions({ legacyCiphers: true }).minVersion, "TLSv1");
+    assert.equal(tlsConnectOptions({}).secureContext, tlsConnectOptions({}).secureContext, "one secure context per settings");
   });
 
   it("parses BMC addresses", () => {
