@@ -10,9 +10,12 @@ import type { AuthMode } from "./redfish/client";
 import type { TimeoutInputs } from "./redfish/operations";
 import type { PowerCycleMethod } from "./redfish/power";
 
-export { BootOnce, BootOnceArgs } from "./bootOnce";
-export { PowerCycle, PowerCycleArgs } from "./powerCycle";
-export { RedfishDiscovery, RedfishDiscoveryArgs } from "./redfishDiscovery";
+export { BootOnce } from "./bootOnce";
+export type { BootOnceArgs } from "./bootOnce";
+export { PowerCycle } from "./powerCycle";
+export type { PowerCycleArgs } from "./powerCycle";
+export { RedfishDiscovery } from "./redfishDiscovery";
+export type { RedfishDiscoveryArgs } from "./redfishDiscovery";
 export type { PowerCycleMethod } from "./redfish/power";
 export type { TimeoutInputs } from "./redfish/operations";
 
@@ -70,10 +73,15 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
     ...(args.auth !== undefined ? { auth: args.auth } : {}),
     ...(args.timeouts !== undefined ? { timeouts: args.timeouts } : {}),
   };
-  const after = (r: pulumi.Resource): pulumi.CustomResourceOptions => ({
-    ...opts,
-    dependsOn: pulumi.output(opts.dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), r]),
-  });
+  // The caller's dependsOn (e.g. the PXE server) is kept on every step, and each step waits for the previous one.
+  const after = (r: pulumi.Resource): pulumi.CustomResourceOptions => {
+    const d = opts.dependsOn;
+    if (d === undefined) return { ...opts, dependsOn: [r] };
+    if (Array.isArray(d)) return { ...opts, dependsOn: [...d, r] };
+    if (pulumi.Resource.isInstance(d)) return { ...opts, dependsOn: [d, r] };
+    const later = pulumi.output(d as pulumi.Input<pulumi.Input<pulumi.Resource>[]>);
+    return { ...opts, dependsOn: later.apply((x) => [...(Array.isArray(x) ? x : [x]), r]) };
+  };
 
   const discovery = new RedfishDiscovery(
     `${name}-discovery`,

@@ -360,7 +360,7 @@ export class RedfishClient {
       const task = last.body as RedfishResource | undefined;
       const state = typeof task?.TaskState === "string" ? task.TaskState : undefined;
       if (state && ["Exception", "Killed", "Cancelled", "Interrupted"].includes(state)) {
-        throw new RedfishTaskError(this.bmc, monitor, state, extendedInfo(task) .concat((task?.Messages as RedfishMessage[]) ?? []));
+        throw new RedfishTaskError(this.bmc, monitor, state, extendedInfo(task).concat((task?.Messages as RedfishMessage[]) ?? []));
       }
       if (last.status === 202 && state !== "Completed") continue;
       if (state && state !== "Completed") continue;
@@ -492,8 +492,6 @@ export class RedfishClient {
     return this.request("POST", target, { body: parameters });
   }
 }
-
-export type ClientFactoryOptions = RedfishClientOptions;
 
 /**
  * Open a client, log in, run `fn`, and always delete the session and close the connections, also

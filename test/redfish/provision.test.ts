@@ -104,6 +104,16 @@ describe("provisionPhysical (mocks)", () => {
     assert.equal(d.inputs.endpointType, "compute");
   });
 
+  it("keeps the caller's dependsOn on every step", async () => {
+    const seen = await declare((parent) => {
+      const pxe = new (class extends pulumi.CustomResource {})("test:index:Pxe", "pxe", {}, { parent });
+      provisionPhysical("d", args, { parent, dependsOn: [pxe] });
+    });
+    assert.deepEqual(seen.get("d-discovery")!.dependsOn, ["pxe"]);
+    assert.deepEqual(seen.get("d-boot-once")!.dependsOn, ["pxe", "d-discovery"]);
+    assert.deepEqual(seen.get("d-power-cycle")!.dependsOn, ["pxe", "d-boot-once"]);
+  });
+
   it("passes boot mode, reset type and zeroize permission through", async () => {
     const seen = await declare((parent) => provisionPhysical("c", { ...args, bootMode: "UEFI", bootTarget: "UefiHttp", resetType: "GracefulRestart", allowZeroize: true }, { parent }));
     assert.equal(seen.get("c-boot-once")!.inputs.mode, "UEFI");
