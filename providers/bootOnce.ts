@@ -16,11 +16,13 @@ export interface BootOnceArgs extends SystemArgs {
   /**
    * `BootSourceOverrideTarget`. Default `Pxe`. Checked against the BMC's
    * `BootSourceOverrideTarget@Redfish.AllowableValues` before writing.
+   * See https://redfish.dmtf.org/schemas/v1/ComputerSystem.json#/definitions/BootSource
    */
   target?: pulumi.Input<string>;
   /**
    * `BootSourceOverrideMode` (`UEFI` or `Legacy`). Default: not sent, so the server keeps its mode;
-   * set it only when the pillar asks (HPE iLO rejects writing it).
+   * set it only when the pillar asks (HPE iLO rejects writing it; Dell takes it in the settings object).
+   * See https://redfish.dmtf.org/schemas/v1/ComputerSystem.json#/definitions/BootSourceOverrideMode
    */
   mode?: pulumi.Input<string>;
 }

@@ -16,6 +16,7 @@ export interface PowerCycleArgs extends SystemArgs {
   /**
    * `ForceOffOn` (default): ForceOff, wait for `Off`, On, wait for `On`. `ForceRestart` or
    * `GracefulRestart`: that reset type (or `On` when the server is off), then wait for `On`.
+   * Reset types: https://redfish.dmtf.org/schemas/v1/Resource.json#/definitions/ResetType
    */
   method?: pulumi.Input<PowerCycleMethod>;
   /** Values that, when they change, cycle the server again (e.g. the boot override just written). */

@@ -11,7 +11,11 @@ import { loadModule } from "./redfish/load";
 export const REDFISH_DISCOVERY_VERSION = "1";
 
 export interface RedfishDiscoveryArgs extends BmcConnectionArgs {
-  /** SMBIOS UUID from the pillar (`hosts.<type>.uuids`); matched case-insensitively and byte-swapped. */
+  /**
+   * SMBIOS UUID from the pillar (`hosts.<type>.uuids`); matched case-insensitively and with its first
+   * three groups byte-swapped (DSP0134 §7.2.1, https://www.dmtf.org/dsp/DSP0134), against the
+   * ComputerSystem `UUID` (https://redfish.dmtf.org/schemas/v1/ComputerSystem.json).
+   */
   uuid: pulumi.Input<string>;
   /** Endpoint type (pillar `hosts.<type>` key), named in errors. */
   endpointType: pulumi.Input<string>;
