@@ -1,0 +1,65 @@
+import * as assert from "node:assert/strict";
+import { FormulaValues } from "../../components/formulaEnvelope";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
+
+const NAMES = ["mysql-3d0c6c1e-64a4-4b39-8c1f-6d7b6f2f4a01", "mysql-8b1f0d52-1b8e-4d0a-9b55-2f9f7e1f2a02", "mysql-c2e9b7a4-0f1d-4c67-a0f2-5a6b7c8d9e03"];
+const ADDRS = ["127.0.10.41", "127.0.10.42", "127.0.10.43"];
+const values = (i: number, over: FormulaValues = {}): FormulaValues => ({
+  NAME: NAMES[i],
+  ADDRESS: ADDRS[i],
+  INDEX: String(i),
+  ADDRESSES_MYSQL: ADDRS.join(" "),
+  SECRET_MYSQL_ROOT: `root-${EVIL}`,
+  SECRET_KEYSTONE_DB: `ks-${EVIL}`,
+  ...over,
+});
+
+describe("formulas/mysql on a Debian host", function () {
+  this.timeout(10 * 60_000);
+  const { host } = withHost();
+
+  it("install: MariaDB server and client, Galera 4, rsync; mariadb enabled", async () => {
+    const h = host();
+    await runOk(h, "mysql/install", { NAME: NAMES[0] });
+    assertInstalled(h, ["mariadb-server", "mariadb-client", "galera-4", "rsync"]);
+    assertEnabled(h, ["mariadb.service"]);
+    await assertIdempotent(h, "mysql/install", { NAME: NAMES[0] });
+  });
+
+  it("configure on INDEX 0: Galera configuration over every mysql endpoint, bootstrap decided", async () => {
+    const h = host();
+    const r = await runOk(h, "mysql/configure", values(0));
+    const cnf = h.read("/etc/mysql/mariadb.conf.d/60-kinetic-galera.cnf");
+    assert.match(cnf, /^wsrep_cluster_address = gcomm:\/\/127\.0\.10\.41,127\.0\.10\.42,127\.0\.10\.43$/m);
+    assert.match(cnf, /^wsrep_provider = \/usr\/lib\/galera\/libgalera_smm\.so$/m);
+    assert.match(cnf, /^wsrep_node_address = 127\.0\.10\.41$/m);
+    assert.match(cnf, new RegExp(`^wsrep_node_name = ${NAMES[0]}$`, "m"));
+    assert.match(cnf, /^bind-address = 127\.0\.10\.41$/m);
+    assert.ok(h.exists("/usr/lib/galera/libgalera_smm.so"), "the provider the configuration names exists");
+    assert.match(r.stdout, /galera: INDEX 0 bootstraps the cluster \(--wsrep-new-cluster\)/);
+    assert.match(r.stdout, /skipped: cluster start \(systemd is not running here; configuration only\)/);
+    // The root password reaches MariaDB's option parser intact, from a 0600 file.
+    assert.equal(h.exec(["stat", "-c", "%a %U", "/root/.my.cnf"]).trim(), "600 root");
+    const parsed = h.exec(["my_print_defaults", "--defaults-file=/root/.my.cnf", "client"]);
+    assert.ok(parsed.includes(`--password=root-${EVIL}\n`), "password round-trips through my.cnf escaping");
+    assert.doesNotMatch(r.stdout + r.stderr, /root-x \$\(touch/, "the secret is never printed");
+  });
+
+  it("changes nothing on a second run", async () => {
+    await assertIdempotent(host(), "mysql/configure", values(0));
+  });
+
+  it("configure on another INDEX joins instead of bootstrapping", async () => {
+    const h = host();
+    const r = await runOk(h, "mysql/configure", values(1));
+    assert.match(r.stdout, /galera: INDEX 1 joins the cluster at 127\.0\.10\.41,127\.0\.10\.42,127\.0\.10\.43/);
+    assert.doesNotMatch(r.stdout, /bootstraps/);
+    assert.match(h.read("/etc/mysql/mariadb.conf.d/60-kinetic-galera.cnf"), /^wsrep_node_address = 127\.0\.10\.42$/m);
+  });
+
+  it("refuses malformed addresses without executing them", async () => {
+    const h = host();
+    await assertRejects(h, "mysql/configure", values(0, { ADDRESSES_MYSQL: EVIL }), "check values", /KINETIC_ADDRESSES_MYSQL is not a valid ipv4/);
+    await assertRejects(h, "mysql/configure", values(0, { INDEX: EVIL }), "check values", /KINETIC_INDEX is not a number/);
+  });
+});

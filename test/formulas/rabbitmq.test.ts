@@ -1,0 +1,60 @@
+import * as assert from "node:assert/strict";
+import { FormulaValues } from "../../components/formulaEnvelope";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
+
+const NAMES = ["rabbitmq-0d4f7a2e-1c3b-4e5d-8f6a-7b8c9d0e1f01", "rabbitmq-1e5a8b3f-2d4c-4f6e-9a7b-8c9d0e1f2a02"];
+const ADDRS = ["127.0.10.61", "127.0.10.62"];
+const COOKIE = `Cookie0123456789abcdefXYZ ${EVIL}`;
+const values = (i: number, over: FormulaValues = {}): FormulaValues => ({
+  NAME: NAMES[i],
+  ADDRESS: ADDRS[i],
+  INDEX: String(i),
+  NAMES_RABBITMQ: NAMES.join(" "),
+  ADDRESSES_RABBITMQ: ADDRS.join(" "),
+  SECRET_RABBITMQ: `pw-${EVIL}`,
+  SECRET_RABBITMQ_COOKIE: COOKIE,
+  ...over,
+});
+
+describe("formulas/rabbitmq on a Debian host", function () {
+  this.timeout(10 * 60_000);
+  const { host } = withHost();
+
+  it("install: rabbitmq-server, enabled", async () => {
+    const h = host();
+    await runOk(h, "rabbitmq/install", { NAME: NAMES[1] });
+    assertInstalled(h, ["rabbitmq-server"]);
+    assertEnabled(h, ["rabbitmq-server.service"]);
+    await assertIdempotent(h, "rabbitmq/install", { NAME: NAMES[1] });
+  });
+
+  it("configure: shared cookie, every node resolvable, classic peer discovery, joins endpoint 0", async () => {
+    const h = host();
+    h.exec(["sh", "-c", "printf '127.0.0.1\\tlocalhost\\n' > /etc/hosts"]);
+    const r = await runOk(h, "rabbitmq/configure", values(1));
+    // The cookie is the secret's letters and digits: the same on every node, never shell-interpreted.
+    assert.equal(h.read("/var/lib/rabbitmq/.erlang.cookie"), COOKIE.replace(/[^A-Za-z0-9]/g, ""));
+    assert.equal(h.exec(["stat", "-c", "%a %U:%G", "/var/lib/rabbitmq/.erlang.cookie"]).trim(), "400 rabbitmq:rabbitmq");
+    assert.match(h.read("/etc/hosts"), new RegExp(`# BEGIN kinetic rabbitmq\\n127\\.0\\.10\\.61 ${NAMES[0]}\\n127\\.0\\.10\\.62 ${NAMES[1]}\\n# END kinetic rabbitmq`));
+    assert.match(h.read("/etc/hosts"), /^127\.0\.0\.1\tlocalhost$/m);
+    const conf = h.read("/etc/rabbitmq/rabbitmq.conf");
+    assert.match(conf, /^cluster_formation\.peer_discovery_backend = classic_config$/m);
+    assert.match(conf, new RegExp(`^cluster_formation\\.classic_config\\.nodes\\.1 = rabbit@${NAMES[0]}$`, "m"));
+    assert.match(conf, new RegExp(`^cluster_formation\\.classic_config\\.nodes\\.2 = rabbit@${NAMES[1]}$`, "m"));
+    assert.match(conf, /^listeners\.tcp\.default = 127\.0\.10\.62:5672$/m);
+    assert.match(h.read("/etc/rabbitmq/rabbitmq-env.conf"), new RegExp(`^NODENAME=rabbit@${NAMES[1]}$`, "m"));
+    assert.match(r.stdout, new RegExp(`rabbitmq: INDEX 1 joins rabbit@${NAMES[0]}`));
+    assert.match(r.stdout, /skipped: cluster join and users/);
+  });
+
+  it("changes nothing on a second run", async () => {
+    await assertIdempotent(host(), "rabbitmq/configure", values(1));
+  });
+
+  it("refuses mismatched or malformed endpoint lists and a weak cookie", async () => {
+    const h = host();
+    await assertRejects(h, "rabbitmq/configure", values(1, { NAMES_RABBITMQ: `${NAMES[0]} ${EVIL}` }), "check values", /NAMES_RABBITMQ/);
+    await assertRejects(h, "rabbitmq/configure", values(1, { ADDRESSES_RABBITMQ: ADDRS[0] }), "check values", /differ in length/);
+    await assertRejects(h, "rabbitmq/configure", values(1, { SECRET_RABBITMQ_COOKIE: "$(touch /tmp/pwned)" }), "check values", /fewer than 20 letters/);
+  });
+});
