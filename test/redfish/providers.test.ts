@@ -221,6 +221,24 @@ describe("redfish dynamic providers (simulator)", function () {
   });
 });
 
+describe("redfish dynamic providers: a checkout that moved", () => {
+  it("a serialized provider whose recorded path is gone loads the operations from the project directory", async () => {
+    const provider = bootOnceProvider();
+    const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+    const real = require.resolve("../../providers/redfish/operations");
+    assert.ok(sf.text.includes(JSON.stringify(real).slice(1, -1)), "the absolute path is recorded");
+    const moved = sf.text.split(JSON.stringify(real).slice(1, -1)).join("/old/checkout/providers/redfish/operations.ts");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-moved-"));
+    fs.writeFileSync(path.join(dir, "provider.js"), moved);
+    const script = `
+      const requireFromString = require(${JSON.stringify(require.resolve("require-from-string"))});
+      const provider = requireFromString(require("fs").readFileSync(process.argv[1] + "/provider.js", "utf8")).handler();
+      provider.check({}, { uuid: "bad" }).then((r) => console.log(JSON.stringify(r.failures.map((f) => f.property))));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script, dir], { cwd: path.resolve(__dirname, "../..") });
+    assert.deepEqual(JSON.parse(stdout.trim()), ["uuid", "bmcAddress", "systemUri", "user", "password", "target"]);
+  });
+});
+
 function byteSwap(u: string): string {
   const [a, b, c, d, e] = u.split("-");
   const s = (h: string) => h.match(/../g)!.reverse().join("");
