@@ -81,6 +81,7 @@ export async function benchDiscovery(args: string[]): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  removeStaleNamespaces();
   try {
     execFileSync("ip", ["netns", "add", ns]);
     execFileSync("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
@@ -100,6 +101,21 @@ export async function benchDiscovery(args: string[]): Promise<void> {
     cleanup();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+/** Namespaces of earlier runs that were killed before their cleanup (SIGKILL): their process is gone. */
+function removeStaleNamespaces(): void {
+  const list = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+  for (const m of list.matchAll(/^kinetic-bench-(\d+)/gm)) {
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) execFileSync("ip", ["netns", "del", m[0]], { stdio: "ignore" });
   }
 }
 
