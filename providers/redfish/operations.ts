@@ -81,10 +81,18 @@ export function providerLogger(resource: string): RedfishLogger {
 
 // ---------------------------------------------------------------- checks
 
+/**
+ * What a dynamic provider's `check` receives for a value not known yet during a preview (e.g. the
+ * BMC address that discovery has not found yet): Pulumi's `rpc.unknownValue`. Such values are not
+ * judged; `check` runs again with the real value before `create`.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const known = (v: unknown): boolean => v !== UNKNOWN;
+
 function checkConnection(n: Partial<BmcConnectionInputs>, out: CheckFailure[]): void {
-  if (typeof n.user !== "string" || n.user === "") out.push({ property: "user", reason: "a BMC user is required (pillar api_user)" });
-  if (typeof n.password !== "string" || n.password === "") out.push({ property: "password", reason: "a BMC password is required (stack config kinetic:bmcPassword)" });
-  if (n.caBundle !== undefined && typeof n.caBundle === "string" && n.caBundle !== "" && !n.caBundle.includes("-----BEGIN CERTIFICATE-----")) {
+  if (known(n.user) && (typeof n.user !== "string" || n.user === "")) out.push({ property: "user", reason: "a BMC user is required (pillar api_user)" });
+  if (known(n.password) && (typeof n.password !== "string" || n.password === "")) out.push({ property: "password", reason: "a BMC password is required (stack config kinetic:bmcPassword)" });
+  if (known(n.caBundle) && typeof n.caBundle === "string" && n.caBundle !== "" && !n.caBundle.includes("-----BEGIN CERTIFICATE-----")) {
     out.push({ property: "caBundle", reason: "must be PEM text containing at least one -----BEGIN CERTIFICATE----- block" });
   }
   if (n.auth !== undefined && !AUTH_MODES.includes(n.auth)) out.push({ property: "auth", reason: `must be one of ${AUTH_MODES.join(", ")}` });
@@ -94,13 +102,13 @@ function checkConnection(n: Partial<BmcConnectionInputs>, out: CheckFailure[]): 
 }
 
 function checkUuid(v: unknown, out: CheckFailure[]): void {
-  if (typeof v !== "string" || !normalizeUuid(v)) out.push({ property: "uuid", reason: `"${String(v)}" is not a UUID (8-4-4-4-12 hex digits)` });
+  if (known(v) && (typeof v !== "string" || !normalizeUuid(v))) out.push({ property: "uuid", reason: `"${String(v)}" is not a UUID (8-4-4-4-12 hex digits)` });
 }
 
 function checkSystem(n: Partial<SystemInputs>, out: CheckFailure[]): void {
   checkUuid(n.uuid, out);
-  if (typeof n.bmcAddress !== "string" || n.bmcAddress === "") out.push({ property: "bmcAddress", reason: "required" });
-  if (typeof n.systemUri !== "string" || !n.systemUri.startsWith("/redfish/")) out.push({ property: "systemUri", reason: "must be a /redfish/v1/Systems/<id> path" });
+  if (known(n.bmcAddress) && (typeof n.bmcAddress !== "string" || n.bmcAddress === "")) out.push({ property: "bmcAddress", reason: "required" });
+  if (known(n.systemUri) && (typeof n.systemUri !== "string" || !n.systemUri.startsWith("/redfish/"))) out.push({ property: "systemUri", reason: "must be a /redfish/v1/Systems/<id> path" });
   checkConnection(n, out);
 }
 
@@ -115,10 +123,13 @@ export interface DiscoveryInputs extends BmcConnectionInputs {
 export function checkDiscovery(n: Partial<DiscoveryInputs>): CheckFailure[] {
   const out: CheckFailure[] = [];
   checkUuid(n.uuid, out);
-  if (typeof n.endpointType !== "string" || n.endpointType === "") out.push({ property: "endpointType", reason: "required (the pillar hosts.<type> key)" });
-  if (!Array.isArray(n.cidrs) || n.cidrs.length === 0) out.push({ property: "cidrs", reason: "at least one range to scan is required (pillar networking.subnets.oob)" });
+  if (known(n.endpointType) && (typeof n.endpointType !== "string" || n.endpointType === "")) out.push({ property: "endpointType", reason: "required (the pillar hosts.<type> key)" });
+  if (!known(n.cidrs)) {
+    // judged once known
+  } else if (!Array.isArray(n.cidrs) || n.cidrs.length === 0) out.push({ property: "cidrs", reason: "at least one range to scan is required (pillar networking.subnets.oob)" });
   else
     n.cidrs.forEach((c, i) => {
+      if (!known(c)) return;
       try {
         expandCidr(String(c));
       } catch (e) {
@@ -141,8 +152,8 @@ export const BOOT_MODES = ["UEFI", "Legacy"] as const;
 export function checkBootOnce(n: Partial<BootOnceInputs>): CheckFailure[] {
   const out: CheckFailure[] = [];
   checkSystem(n, out);
-  if (typeof n.target !== "string" || !/^[A-Za-z][A-Za-z0-9]*$/.test(n.target)) out.push({ property: "target", reason: `"${String(n.target)}" is not a BootSourceOverrideTarget value (e.g. Pxe, Hdd, UefiHttp)` });
-  if (n.mode !== undefined && !(BOOT_MODES as readonly string[]).includes(n.mode)) out.push({ property: "mode", reason: `must be one of ${BOOT_MODES.join(", ")} or left out` });
+  if (known(n.target) && (typeof n.target !== "string" || !/^[A-Za-z][A-Za-z0-9]*$/.test(n.target))) out.push({ property: "target", reason: `"${String(n.target)}" is not a BootSourceOverrideTarget value (e.g. Pxe, Hdd, UefiHttp)` });
+  if (n.mode !== undefined && known(n.mode) && !(BOOT_MODES as readonly string[]).includes(n.mode)) out.push({ property: "mode", reason: `must be one of ${BOOT_MODES.join(", ")} or left out` });
   return out;
 }
 
@@ -153,7 +164,7 @@ export interface PowerCycleInputs extends SystemInputs {
 export function checkPowerCycle(n: Partial<PowerCycleInputs>): CheckFailure[] {
   const out: CheckFailure[] = [];
   checkSystem(n, out);
-  if (!POWER_CYCLE_METHODS.includes(n.method as PowerCycleMethod)) out.push({ property: "method", reason: `must be one of ${POWER_CYCLE_METHODS.join(", ")}` });
+  if (known(n.method) && !POWER_CYCLE_METHODS.includes(n.method as PowerCycleMethod)) out.push({ property: "method", reason: `must be one of ${POWER_CYCLE_METHODS.join(", ")}` });
   return out;
 }
 

@@ -5,7 +5,7 @@ import { parseArgs } from "../../providers/redfish/cli";
 import { parseBmcAddress, extendedInfo, isSuccessMessage } from "../../providers/redfish/client";
 import { findSystem, DiscoveryResult } from "../../providers/redfish/discovery";
 import * as errors from "../../providers/redfish/errors";
-import { checkBootOnce, checkDiscovery, checkPowerCycle, changedKeys } from "../../providers/redfish/operations";
+import { checkBootOnce, checkDiscovery, checkPowerCycle, changedKeys, UNKNOWN } from "../../providers/redfish/operations";
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, retryPolicy, shouldRetryStatus, shouldRetryTransport } from "../../providers/redfish/retry";
 import { tlsConnectOptions } from "../../providers/redfish/tls";
 import { byteSwappedUuid, isPlaceholderUuid, normalizeUuid, sameUuid, uuidForms } from "../../providers/redfish/uuid";
@@ -158,6 +158,12 @@ describe("redfish units", () => {
       assert.deepEqual(checkBootOnce({ ...sys, target: "Pxe" }), []);
       assert.deepEqual(checkPowerCycle({ ...sys, method: "Reboot" as never }).map((x) => x.property), ["method"]);
       assert.deepEqual(checkPowerCycle({ ...sys, systemUri: "Systems/1", method: "ForceRestart" }).map((x) => x.property), ["systemUri"]);
+    });
+    it("leave values unknown during a preview (discovery not run yet) to the check before create", () => {
+      const sys = { ...conn, uuid: "4C4C4544-0037-4710-8039-B4C04F4D4B32", bmcAddress: UNKNOWN, systemUri: UNKNOWN };
+      assert.deepEqual(checkBootOnce({ ...sys, target: "Pxe" }), []);
+      assert.deepEqual(checkPowerCycle({ ...sys, method: "ForceOffOn" }), []);
+      assert.deepEqual(checkDiscovery({ uuid: "4C4C4544-0037-4710-8039-B4C04F4D4B32", endpointType: "compute", cidrs: UNKNOWN as never, ...conn, password: UNKNOWN }), []);
     });
     it("diff by key", () => {
       assert.deepEqual(changedKeys({ a: 1, b: [1], c: undefined }, { a: 1, b: [2], c: null }, ["a", "b", "c"]), ["b"]);
