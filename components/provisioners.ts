@@ -5,8 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud } from "../pillar";
+import { contains, parseCidr } from "../pillar/net";
 import { isLibvirtSpecError, isMacCollisionError } from "../providers/libvirt/errors";
-import { placeholderProvisioners, Provisioners, sshConnection } from "./cloud";
+import { Provisioners, sshConnection } from "./cloud";
+import { PhysicalMachine } from "./physicalMachine";
 import { Settings } from "./settings";
 import { VirtualMachine } from "./virtualMachine";
 import { virtualSpecs } from "./virtualSpecs";
@@ -20,8 +22,29 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
     throw e;
   }
   const byName = new Map(cloud.endpoints.map((e) => [e.name, e]));
+  const oob = cloud.pillar.subnets.oob;
+  const hasPhysical = cloud.endpoints.some((e) => e.style === "physical");
+  if (hasPhysical && !oob) throw new pulumi.RunError("physical endpoints are found on networking.subnets.oob, which the pillar does not set");
+  if (hasPhysical && !settings.bmcPassword) {
+    throw new pulumi.RunError("physical endpoints need the BMC password: pulumi config set --secret kinetic:bmcPassword");
+  }
   return {
-    physical: placeholderProvisioners.physical,
+    physical: (e, parent, dependsOn) =>
+      new PhysicalMachine(
+        `${e.name}-provision`,
+        {
+          uuid: e.uuid,
+          type: e.type,
+          cidrs: [oob!],
+          user: cloud.pillar.bmc.user,
+          password: settings.bmcPassword!,
+          ...(settings.bmcCaBundle ? { caBundle: settings.bmcCaBundle } : {}),
+          insecure: insecureNetwork(oob!, settings.bmcInsecureNetworks),
+          ...(cloud.pillar.hosts[e.type].bootMode ? { bootMode: cloud.pillar.hosts[e.type].bootMode } : {}),
+          allowZeroize: settings.zeroizePhysical,
+        },
+        { parent, dependsOn },
+      ),
     virtual: (e, parent, dependsOn) => {
       const controller = byName.get(e.controller!)!;
       return new VirtualMachine(
@@ -37,4 +60,16 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
       );
     },
   };
+}
+
+/** TLS verification is skipped only for an oob network inside a CIDR listed in `kinetic:bmcInsecureNetworks`. */
+export function insecureNetwork(oob: string, insecure: string[]): boolean {
+  const net = parseCidr(oob);
+  return (
+    !!net &&
+    insecure.some((text) => {
+      const opt = parseCidr(text);
+      return !!opt && opt.prefixLength <= net.prefixLength && contains(opt, net.network);
+    })
+  );
 }

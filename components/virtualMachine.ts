@@ -74,7 +74,9 @@ export class VirtualMachine extends pulumi.ComponentResource {
         triggers: [definitionHash(vm)],
       },
       // The domain name and its directory must stay: zeroize the old machine before the new one.
-      { parent: this, deleteBeforeReplace: true },
+      // The caller's dependsOn (the controller's configure) is repeated here so the engine's state
+      // records it on the command itself, and `destroy` zeroizes the machine before its controller.
+      { parent: this, deleteBeforeReplace: true, dependsOn: opts.dependsOn },
     );
     this.domain = domain;
     this.ready = domain.stdout.apply(() => vm.name);

@@ -83,8 +83,13 @@ describe("program under mocks", function () {
         assert.equal(child.parent, e.name);
       }
     }
-    // components + provisioning steps + formula phases + one libvirt domain command per virtual endpoint
-    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72);
+    // components + provisioning steps + formula phases + a libvirt domain per virtual endpoint
+    // + discovery, boot-once and power cycle per physical endpoint
+    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72 + 33 * 3);
+    for (const e of cloud.endpoints.filter((x) => x.style === "physical")) {
+      assert.equal(sample.byName.get(`${e.name}-provision`)!.type, "kinetic:redfish:Machine");
+      assert.deepEqual(["discovery", "boot-once", "power-cycle"].map((s) => sample.byName.get(`${e.name}-provision-${s}`)!.parent), Array(3).fill(`${e.name}-provision`));
+    }
   });
 
   it("gives every step exactly the dependsOn edges of the needs graph, and no other", () => {
@@ -96,8 +101,15 @@ describe("program under mocks", function () {
       assert.deepEqual([...r.dependsOn].sort(), [...(expected.get(r.name) ?? ["(step not expected)"])].sort(), r.name);
       edges += r.dependsOn.length;
     }
+    // Inside a provisioning step (Redfish steps, the libvirt domain) only the step's own edges and
+    // the order among its parts appear; no other resource has edges.
     const stepNames = new Set(steps.map((r) => r.name));
-    for (const r of sample.resources.filter((x) => !stepNames.has(x.name))) assert.deepEqual(r.dependsOn, [], `${r.name} has no edges of its own`);
+    for (const r of sample.resources.filter((x) => !stepNames.has(x.name))) {
+      const step = r.parent?.endsWith("-provision") ? sample.byName.get(r.parent)! : undefined;
+      const allowed = new Set([...(step?.dependsOn ?? []), ...sample.resources.filter((x) => step && x.parent === step.name).map((x) => x.name)]);
+      for (const d of r.dependsOn) assert.ok(allowed.has(d), `${r.name} -> ${d} is not an edge of the needs graph`);
+      if (step) assert.deepEqual(step.dependsOn.filter((d) => !r.dependsOn.includes(d)), [], `${r.name} repeats its step's edges`);
+    }
     assert.ok(edges > 1500, `only ${edges} edges`);
   });
 
@@ -263,6 +275,13 @@ describe("program: change, determinism and safety", function () {
       "role 'keystone' has no formula files: expected formulas/keystone/install, formulas/keystone/configure; `pulumi up` will refuse to start until they exist",
     ]);
     await assert.rejects(run(scratch(files), formulas, { dryRun: false }), /refusing to start: 1 role\(s\) have no formulas, nothing was changed:\n  role 'keystone' has no formula files: expected formulas\/keystone\/install, formulas\/keystone\/configure/);
+  });
+
+  it("runs from index.ts, the entry point Pulumi loads, on the dev stack's config", async () => {
+    const r = await runProgram({ entry: path.join(ROOT, "index.ts"), config: { "kinetic:pillar": "pillar/dev" }, dryRun: true });
+    assert.equal(r.outputs.endpoints.length, 11);
+    assert.equal(r.byName.get(`${r.outputs.endpoints.find((e) => e.type === "controller")!.name}-provision`)!.type, "kinetic:redfish:Machine");
+    assert.equal(r.resources.filter((x) => x.type === "kinetic:libvirt:Domain").length, 9);
   });
 
   it("stops on pillar problems before declaring any resource", async () => {

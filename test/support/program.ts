@@ -38,6 +38,8 @@ export interface RunOptions {
   dryRun?: boolean;
   stack?: string;
   program?: ProgramOptions;
+  /** Run this module (the Pulumi entry point, `index.ts`) instead of calling `kineticProgram`. */
+  entry?: string;
   /** Keep names and edges only (the benchmark): inputs are not retained, the mocks return no state. */
   light?: boolean;
 }
@@ -93,7 +95,8 @@ export async function runProgram(opts: RunOptions = {}): Promise<Run> {
         );
         return undefined;
       });
-      outputs = kineticProgram(opts.program);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      outputs = opts.entry ? { endpoints: require(opts.entry).endpoints } : kineticProgram(opts.program);
       return {};
     });
     await Promise.all(pending);
