@@ -192,7 +192,24 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, new RegExp(`kinetic libvirt create ${vm.name} on controller-1f0c3a52: timed out after 2s waiting for SSH on 127\\.0\\.0\\.1 port \\d+`));
     assert.ok(took < 15, `bounded: took ${took}s`);
-    assert.equal(state(vm), "running", "the machine itself is left up for diagnosis");
+    assert.match(r.stderr, /the new machine was removed, nothing is left half-made \(serial log kept: /);
+    assert.equal(existsSync(vmDir(vm)), false, "a failed create leaves no disk behind (Pulumi would not know to zeroize it)");
+    assert.ok(!virsh("list", "--all", "--name").stdout.split("\n").includes(vm.name), "and no domain");
+    assert.equal((await zeroize(vm)).status, 0);
+  });
+
+  it("leaves an existing machine running when a later create times out", async () => {
+    const vm = keystoneSpec("scripts", 5);
+    const up = await listen("SSH-2.0-OpenSSH_9.2\r\n");
+    try {
+      assert.equal((await create(vm, { ...opts, sshPort: up.port, sshTimeoutSeconds: 5 })).status, 0);
+    } finally {
+      await new Promise((res) => up.server.close(res));
+    }
+    const r = await create(vm, { ...opts, sshPort: await closedPort(), sshTimeoutSeconds: 2 });
+    assert.match(r.stderr, /the existing machine is left running/);
+    assert.equal(state(vm), "running");
+    assert.ok(existsSync(join(vmDir(vm), "disk0.raw")));
     assert.equal((await zeroize(vm)).status, 0);
   });
 

@@ -28,7 +28,9 @@ mkdir -p -- "$dir" "$KINETIC_LOG_DIR"
 
 # The disk is made once: on a re-run it already holds the guest's data. It is built under a temporary
 # name and renamed, so an interrupted copy is never mistaken for a finished disk.
+fresh=0
 if [[ ! -e $dir/disk0.raw ]]; then
+  fresh=1
   [[ -r $base ]] || fail "base image $base is missing"
   rm -f -- "$dir/disk0.raw.part"
   qemu-img convert -O raw -- "$base" "$dir/disk0.raw.part" || fail "cannot copy $base"
@@ -77,7 +79,16 @@ probe() {
 }
 until probe; do
   if ((SECONDS >= deadline)); then
-    fail "timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port (serial log: $KINETIC_LOG_DIR/$name.log)"
+    # A failed create is not recorded in the Pulumi state, so `destroy` would never zeroize it:
+    # a machine this run made is removed again (its serial log is kept for diagnosis). A machine
+    # that already existed, with its data, is left alone.
+    if ((fresh)); then
+      virsh_ destroy "$name" > /dev/null 2>&1 || true
+      virsh_ undefine --nvram "$name" > /dev/null 2>&1 || virsh_ undefine "$name" > /dev/null 2>&1 || true
+      rm -rf -- "$dir"
+      fail "timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port; the new machine was removed, nothing is left half-made (serial log kept: $KINETIC_LOG_DIR/$name.log)"
+    fi
+    fail "timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port; the existing machine is left running (serial log: $KINETIC_LOG_DIR/$name.log)"
   fi
   sleep "$KINETIC_POLL_INTERVAL"
 done
