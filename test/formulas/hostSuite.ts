@@ -28,8 +28,10 @@ export function withHost(): { host: () => DebianHost } {
   });
   after(async function () {
     this.timeout(60_000);
-    if (host) {
+    if (!host) return;
+    try {
       assertNoPwned(host);
+    } finally {
       await host.stop();
     }
   });

@@ -68,8 +68,11 @@ describe("formulas: static checks", () => {
 });
 
 describe("formulas/load.ts", () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   const scratch = () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-load-"));
+    dirs.push(dir);
     fs.mkdirSync(path.join(dir, "lib"));
     fs.mkdirSync(path.join(dir, "demo"));
     return dir;
