@@ -3,7 +3,6 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
-import { FormulaValues } from "../../components/formulaEnvelope";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
 
 /** A loopback HTTP server standing in for the image mirrors: the test never reaches the internet. */
