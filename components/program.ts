@@ -6,9 +6,10 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud, isPillarError, loadCloud } from "../pillar";
-import { declareCloud, DeclaredCloud, placeholderProvisioners, Provisioners } from "./cloud";
+import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
 import { describeMissing, formulaCatalog, FormulaLoader, plainLoader } from "./formulaCatalog";
 import { readSettings, Settings } from "./settings";
+import { withShortStacks } from "./shortStacks";
 
 export const PROJECT_ROOT = path.join(__dirname, "..");
 
@@ -56,7 +57,10 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
   }
 
   const provisioners = opts.provisioners ? opts.provisioners(cloud, settings) : placeholderProvisioners;
-  withShortStacks(() => declareCloud(cloud, settings, catalog, provisioners));
+  withShortStacks(
+    () => declareCloud(cloud, settings, catalog, provisioners),
+    (d) => [...d.endpoints, ...d.steps.values()],
+  );
   return {
     endpoints: cloud.endpoints.map((e) => ({
       name: e.name,
@@ -67,28 +71,4 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
       address: e.address,
     })),
   };
-}
-
-/**
- * The SDK attaches a captured stack trace to each of the dozens of promises it makes per resource
- * (leak diagnostics only), and `pulumi` formats every one through source maps: at a thousand
- * endpoints that was two thirds of the time to declare the program (`npm run bench -- plan`).
- * So the stack depth is capped from declaration until the SDK has registered every resource, then
- * restored; resource source positions are unaffected (the SDK lifts the cap for those).
- */
-function withShortStacks(fn: () => DeclaredCloud): DeclaredCloud {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = 1;
-  let declared: DeclaredCloud;
-  try {
-    declared = fn();
-  } catch (e) {
-    Error.stackTraceLimit = saved;
-    throw e;
-  }
-  const resources: pulumi.Resource[] = [...declared.endpoints, ...declared.steps.values()];
-  pulumi.all(resources.map((r) => r.urn)).apply(() => {
-    Error.stackTraceLimit = saved;
-  });
-  return declared;
 }

@@ -109,7 +109,7 @@ export class BootOnce extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: BootOnceArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      new BootOnceProvider(require.resolve("./redfish/operations")),
+      bootOnceProvider(),
       name,
       {
         ...args,
@@ -130,5 +130,8 @@ export class BootOnce extends pulumi.dynamic.Resource {
 
 /** For tests: the provider object, as Pulumi serializes it. */
 export function bootOnceProvider(): pulumi.dynamic.ResourceProvider {
-  return new BootOnceProvider(require.resolve("./redfish/operations"));
+  // One instance for every resource: the SDK caches the serialized provider per object, and
+  // serializing it (closure capture through the inspector) is the costliest part of declaring one.
+  return (cachedBootOnceProvider ??= new BootOnceProvider(require.resolve("./redfish/operations")));
 }
+let cachedBootOnceProvider: BootOnceProvider | undefined;

@@ -101,7 +101,7 @@ export class PowerCycle extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PowerCycleArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      new PowerCycleProvider(require.resolve("./redfish/operations")),
+      powerCycleProvider(),
       name,
       {
         ...args,
@@ -122,5 +122,8 @@ export class PowerCycle extends pulumi.dynamic.Resource {
 
 /** For tests: the provider object, as Pulumi serializes it. */
 export function powerCycleProvider(): pulumi.dynamic.ResourceProvider {
-  return new PowerCycleProvider(require.resolve("./redfish/operations"));
+  // One instance for every resource: the SDK caches the serialized provider per object, and
+  // serializing it (closure capture through the inspector) is the costliest part of declaring one.
+  return (cachedPowerCycleProvider ??= new PowerCycleProvider(require.resolve("./redfish/operations")));
 }
+let cachedPowerCycleProvider: PowerCycleProvider | undefined;

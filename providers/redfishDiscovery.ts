@@ -93,7 +93,7 @@ export class RedfishDiscovery extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: RedfishDiscoveryArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      new RedfishDiscoveryProvider(require.resolve("./redfish/operations")),
+      redfishDiscoveryProvider(),
       name,
       {
         ...args,
@@ -116,5 +116,8 @@ export class RedfishDiscovery extends pulumi.dynamic.Resource {
 
 /** For tests: the provider object, as Pulumi serializes it. */
 export function redfishDiscoveryProvider(): pulumi.dynamic.ResourceProvider {
-  return new RedfishDiscoveryProvider(require.resolve("./redfish/operations"));
+  // One instance for every resource: the SDK caches the serialized provider per object, and
+  // serializing it (closure capture through the inspector) is the costliest part of declaring one.
+  return (cachedRedfishDiscoveryProvider ??= new RedfishDiscoveryProvider(require.resolve("./redfish/operations")));
 }
+let cachedRedfishDiscoveryProvider: RedfishDiscoveryProvider | undefined;

@@ -3,6 +3,7 @@
  * resource graph of a pillar under Pulumi's mocks and print JSON with the wall time and peak RSS.
  */
 import * as fs from "node:fs";
+import { realProvisioners } from "../../components/provisioners";
 import { stubFormulas } from "../support/formulas";
 import { runProgram } from "../support/program";
 
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   // Formulas that read what real ones read: a configure needs a few peer lists, not all of them.
   const formulasDir = stubFormulas(undefined, {}, "NAME INDEX ADDRESSES_MYSQL ADDRESSES_RABBITMQ ADDRESSES_MEMCACHED");
   const started = process.hrtime.bigint();
-  const run = await runProgram({ config: { "kinetic:pillar": pillar }, program: { formulasDir }, light: true });
+  const run = await runProgram({ config: { "kinetic:pillar": pillar }, program: { formulasDir, provisioners: realProvisioners }, light: true });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // VmHWM: the kernel's record of this process's peak resident set.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
