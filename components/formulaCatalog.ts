@@ -4,9 +4,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { FORMULAS_DIR, loadFormula } from "../formulas/load";
 import { Phase, PHASES } from "../pillar";
 
-export const FORMULAS_DIR = path.join(__dirname, "..", "formulas");
+export { FORMULAS_DIR };
 
 export interface Formula {
   /** Path relative to `formulas/`, e.g. `common/base` or `mysql/configure`. */
@@ -21,8 +22,9 @@ export type FormulaLoader = (label: string) => Formula;
 export const formulaLabel = (role: string, phase: Phase): string =>
   phase === "base" || phase === "networking" ? `common/${phase}` : `${role}/${phase}`;
 
-export function plainLoader(dir = FORMULAS_DIR): FormulaLoader {
-  return (label) => ({ label, text: fs.readFileSync(path.join(dir, label), "utf8") });
+/** Reads formulas from `dir`, inlining their `# kinetic-include: lib/*.sh` lines (formulas/load.ts). */
+export function formulaLoader(dir = FORMULAS_DIR): FormulaLoader {
+  return (label) => loadFormula(label, dir);
 }
 
 export interface FormulaCatalog {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud, isPillarError, loadCloud } from "../pillar";
 import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
-import { describeMissing, formulaCatalog, FormulaLoader, plainLoader } from "./formulaCatalog";
+import { describeMissing, formulaCatalog, FormulaLoader, formulaLoader } from "./formulaCatalog";
 import { readSettings, Settings } from "./settings";
 import { withShortStacks } from "./shortStacks";
 
@@ -45,7 +45,7 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
 
   const catalog = formulaCatalog(
     cloud.endpoints.map((e) => e.role),
-    opts.loadFormula ?? plainLoader(opts.formulasDir),
+    opts.loadFormula ?? formulaLoader(opts.formulasDir),
     opts.formulasDir,
   );
   if (catalog.missing.size) {

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { describeMissing, formulaCatalog, plainLoader } from "../components/formulaCatalog";
+import { describeMissing, formulaCatalog, formulaLoader } from "../components/formulaCatalog";
 import { virtualSpecs } from "../components/virtualSpecs";
 import { emitDomains } from "../providers/libvirt/emitDomains";
 import { writeLock } from "./addresses";
@@ -115,7 +115,7 @@ function main(argv: string[]): number {
     process.stderr.write(`${e.message}\n`);
     return 1;
   }
-  const catalog = formulaCatalog(cloud.endpoints.map((e) => e.role), plainLoader());
+  const catalog = formulaCatalog(cloud.endpoints.map((e) => e.role), formulaLoader());
   process.stdout.write(renderPlan(cloud, describeMissing(catalog.missing)));
   const files = writeGraphFiles(cloud.graph, args.outDir);
   if (args.lock) files.push(writeLock(path.resolve(args.pillarDir), cloud.lock));
