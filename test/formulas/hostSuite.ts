@@ -1,6 +1,7 @@
 /** Shared pieces of the formula tests: one Debian test host per test file, and the usual checks. */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import { FormulaValues } from "../../components/formulaEnvelope";
 import { DebianHost, RunResult, startDebianHost, unavailable } from "../support/debianHost";
 
@@ -115,4 +116,19 @@ function isLink(p: string): boolean {
 /** Lines of `changed:` output. */
 export function changes(r: RunResult): string[] {
   return r.stdout.split("\n").filter((l) => l.startsWith("changed: ")).map((l) => l.slice("changed: ".length));
+}
+
+/** Waits until something accepts TCP connections on host:port (a daemon a test started in the host). */
+export async function waitForPort(host: string, port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, host);
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`nothing listens on ${host}:${port}`);
 }

@@ -1,8 +1,7 @@
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
-import * as net from "node:net";
 import { FormulaValues } from "../../components/formulaEnvelope";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
 
 // 127.0.99.1:3306 has no listener: the bootstrap guard must see the database as unreachable.
 const values = (over: FormulaValues = {}): FormulaValues => ({
@@ -26,20 +25,6 @@ c = configparser.RawConfigParser(); c.read("/etc/keystone/keystone.conf")
 u = sqlalchemy.engine.make_url(c["database"]["connection"])
 print(json.dumps({"driver": u.drivername, "user": u.username, "password": u.password, "host": u.host, "db": u.database,
   "memcache": c["cache"].get("memcache_servers"), "provider": c["token"]["provider"]}))`;
-
-async function waitForPort(host: string, port: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, host);
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`nothing listens on ${host}:${port}`);
-}
 
 describe("formulas/keystone on a Debian host", function () {
   this.timeout(15 * 60_000);

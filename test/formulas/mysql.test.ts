@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
 import { FormulaValues } from "../../components/formulaEnvelope";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
 
 const NAMES = ["mysql-3d0c6c1e-64a4-4b39-8c1f-6d7b6f2f4a01", "mysql-8b1f0d52-1b8e-4d0a-9b55-2f9f7e1f2a02", "mysql-c2e9b7a4-0f1d-4c67-a0f2-5a6b7c8d9e03"];
 const ADDRS = ["127.0.10.41", "127.0.10.42", "127.0.10.43"];
@@ -47,6 +48,30 @@ describe("formulas/mysql on a Debian host", function () {
 
   it("changes nothing on a second run", async () => {
     await assertIdempotent(host(), "mysql/configure", values(0));
+  });
+
+  it("the written configuration really forms a Galera cluster; INDEX 0 then creates accounts and databases once", async function () {
+    this.timeout(5 * 60_000);
+    const h = host();
+    h.exec(["install", "-d", "-o", "mysql", "-g", "mysql", "/run/mysqld"]);
+    let server: ChildProcess | undefined;
+    try {
+      // What galera_new_cluster does under systemd: mariadbd --wsrep-new-cluster, with the formula's files.
+      server = spawn("chroot", [h.root, "/usr/sbin/mariadbd", "--user=mysql", "--wsrep-new-cluster"], { stdio: "ignore" });
+      await waitForPort(ADDRS[0], 3306);
+      const q = (sql: string) => h.exec(["mysql", "-uroot", "-N", "-B", "-e", sql]).trim();
+      assert.equal(q("SHOW STATUS LIKE 'wsrep_ready'"), "wsrep_ready\tON");
+      assert.equal(q("SHOW STATUS LIKE 'wsrep_cluster_size'"), "wsrep_cluster_size\t1");
+      assert.equal(q("SELECT @@wsrep_node_name"), NAMES[0]);
+      const r = await runOk(h, "mysql/configure", values(0));
+      assert.deepEqual(changes(r), ["database keystone", "database user keystone"]);
+      // The service account logs in over TCP with the secret exactly as given (shell syntax, quotes, newline).
+      assert.equal(h.exec(["mysql", "-h", ADDRS[0], "-u", "keystone", `--password=${values(0).SECRET_KEYSTONE_DB}`, "-N", "-B", "-e", "SELECT DATABASE() IS NULL, 1", "keystone"]).trim(), "0\t1");
+      await assertIdempotent(h, "mysql/configure", values(0));
+    } finally {
+      server?.kill("SIGTERM");
+      if (server && server.exitCode === null) await new Promise((r) => server!.once("exit", r));
+    }
   });
 
   it("configure on another INDEX joins instead of bootstrapping", async () => {
