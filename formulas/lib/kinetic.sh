@@ -270,3 +270,33 @@ split_tabs() {
   done
   FIELDS+=("$rest")
 }
+
+# hosts_block NAME < lines: make the lines between `# BEGIN kinetic NAME` and `# END kinetic NAME`
+# in /etc/hosts equal stdin. An existing block is replaced where it stands (so formulas owning
+# different blocks never reorder each other's); a new one is appended. Other lines are kept.
+hosts_block() {
+  local begin="# BEGIN kinetic $1" end="# END kinetic $1" body line state=before tmp
+  body=$(cat)
+  tmp=$(mktemp /etc/.kinetic-hosts.XXXXXX)
+  {
+    if [ -f /etc/hosts ]; then
+      while IFS= read -r line || [ -n "$line" ]; do
+        if [ "$state" = before ] && [ "$line" = "$begin" ]; then
+          state=inside
+          printf '%s\n' "$begin" "$body" "$end"
+        elif [ "$state" = inside ]; then
+          [ "$line" != "$end" ] || state=after
+        else
+          printf '%s\n' "$line"
+        fi
+      done < /etc/hosts
+    fi
+    if [ "$state" = before ]; then printf '%s\n' "$begin" "$body" "$end"; fi
+  } > "$tmp"
+  if [ "$state" = inside ]; then
+    rm -f -- "$tmp"
+    die "/etc/hosts: '$begin' has no '$end'"
+  fi
+  put_file /etc/hosts 0644 root:root < "$tmp"
+  rm -f -- "$tmp"
+}

@@ -65,6 +65,8 @@ describe("formulas/pxe on a Debian host", function () {
     assert.match(h.read("/etc/default/tftpd-hpa"), /^TFTP_DIRECTORY="\/srv\/tftp"$/m);
     assert.equal(h.exists("/etc/nginx/sites-enabled/default"), false);
     assert.equal(h.exec(["readlink", "/etc/nginx/sites-enabled/kinetic-pxe"]).trim(), "../sites-available/kinetic-pxe");
+    const nginx = h.tryExec(["nginx", "-t"]);
+    assert.equal(nginx.code, 0, `nginx -t refused the configuration: ${nginx.stderr}`);
     assert.match(h.read(`${www}/boot.ipxe`), /^chain http:\/\/127\.0\.10\.5\/assignments\/\$\{uuid\}\/boot\.ipxe \|\| goto unknown$/m);
     assert.match(h.read(`${www}/assignments/${U1}/boot.ipxe`), /ds=nocloud-net;s=http:\/\/127\.0\.10\.5\/assignments\/4c4c4544-0042-3610-8058-b4c04f4e3332\//);
     // The byte-swapped fallback answers with the same assignment.

@@ -51,6 +51,20 @@ describe("formulas/rabbitmq on a Debian host", function () {
     await assertIdempotent(host(), "rabbitmq/configure", values(1));
   });
 
+  it("shares /etc/hosts with common/base: each keeps the other's block, neither changes on a rerun", async () => {
+    const h = host();
+    const base = {
+      NAME: NAMES[1], ADDRESS: ADDRS[1], DOMAIN: "", TIMEZONE: "UTC", NTP_SERVERS: "", NTP_FALLBACK: "",
+      AUTHORIZED_KEYS: "", SYSLOG_TARGET: "",
+    };
+    await runOk(h, "common/base", base);
+    const hosts = h.read("/etc/hosts");
+    assert.match(hosts, /# BEGIN kinetic rabbitmq\n[\s\S]*# END kinetic rabbitmq/);
+    assert.match(hosts, new RegExp(`# BEGIN kinetic base\\n127\\.0\\.10\\.62 ${NAMES[1]}\\n# END kinetic base`));
+    await assertIdempotent(h, "rabbitmq/configure", values(1));
+    await assertIdempotent(h, "common/base", base);
+  });
+
   it("refuses mismatched or malformed endpoint lists and a weak cookie", async () => {
     const h = host();
     await assertRejects(h, "rabbitmq/configure", values(1, { NAMES_RABBITMQ: `${NAMES[0]} ${EVIL}` }), "check values", /NAMES_RABBITMQ/);
