@@ -21,6 +21,10 @@ const TYPE_NAME = /^[a-z][a-z0-9]{0,30}$/;
 const IFACE = /^[a-zA-Z0-9_.:-]{1,15}$/;
 const DISK_SIZE = /^[1-9][0-9]*[KMGT]?$/;
 const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const ONE_LINE = /^[^\t\r\n]+$/;
+/** A host name or address: NTP servers end up space-separated in timesyncd.conf. */
+const HOST = /^[A-Za-z0-9._:[\]-]+$/;
+const DOMAIN = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 /** The directory holding `defaults/needs.yaml`. */
 export const DEFAULTS_DIR = path.join(__dirname, "defaults");
@@ -69,7 +73,7 @@ function validate(source: PillarSource, defaults: PillarSource): LoadResult {
   const gateway = ipv4(net.gateway, ["networking", "gateway"]);
   const nameservers = c.strings(net.nameservers, ["networking", "nameservers"], { what: "IPv4 addresses" });
   nameservers.forEach((n, i) => parseIpv4(n) === undefined && c.report(["networking", "nameservers", i], `must be an IPv4 address, got ${JSON.stringify(n)}`));
-  const domain = c.string(net.domain, ["networking", "domain"]);
+  const domain = c.string(net.domain, ["networking", "domain"], { pattern: DOMAIN, what: "a DNS domain such as cloud.example.org" });
 
   // global settings
   const bmc = c.map(t.bmc, ["bmc"]) ?? {};
@@ -84,8 +88,8 @@ function validate(source: PillarSource, defaults: PillarSource): LoadResult {
   const timezone = c.string(t.timezone, ["timezone"], { pattern: /^[A-Za-z0-9_+\-/]+$/, what: "a tz database name such as UTC or America/New_York" }) ?? "UTC";
   const ntp = c.map(t.ntp, ["ntp"]) ?? {};
   c.keys(ntp, ["ntp_server", "ntp_fallback"], ["ntp"]);
-  const ntpServers = c.strings(ntp.ntp_server, ["ntp", "ntp_server"]);
-  const ntpFallback = c.strings(ntp.ntp_fallback, ["ntp", "ntp_fallback"]);
+  const ntpServers = c.strings(ntp.ntp_server, ["ntp", "ntp_server"], { pattern: HOST, what: "host names or addresses" });
+  const ntpFallback = c.strings(ntp.ntp_fallback, ["ntp", "ntp_fallback"], { pattern: HOST, what: "host names or addresses" });
   const imagesRaw = c.map(t.images, ["images"]) ?? {};
   const images: Pillar["images"] = {};
   for (const [name, v] of Object.entries(imagesRaw)) {
@@ -94,7 +98,7 @@ function validate(source: PillarSource, defaults: PillarSource): LoadResult {
     if (!img) continue;
     c.keys(img, ["url", "type"], ["images", name]);
     const url = c.string(img.url, ["images", name, "url"], { required: true, pattern: /^https?:\/\/\S+$/, what: "an http(s) URL" });
-    const type = c.string(img.type, ["images", name, "type"], { required: true });
+    const type = c.string(img.type, ["images", name, "type"], { required: true, pattern: IMAGE_NAME, what: "an image format such as qcow2 or raw" });
     if (url !== undefined && type !== undefined) images[name] = { url, type };
   }
   const syslog = c.string(t.syslog, ["syslog"], { pattern: /^(udp|tcp):\/\/[^\s/:]+:\d{1,5}$/, what: "udp://host:port or tcp://host:port" });
@@ -252,7 +256,8 @@ function readHost(
     else if (mgmt && !contains(mgmt, ip)) c.report(at("addresses", i), `${a} is outside the management subnet ${mgmt.text}`);
   });
   const iface = c.string(h.interface, at("interface"), { required: style === "physical" && enabled, pattern: IFACE, what: "a NIC name" });
-  const disk = c.string(h.disk, at("disk"), style === "virtual" ? { required: enabled, pattern: DISK_SIZE, what: "a size such as 32G" } : {});
+  // A disk model travels in a tab-separated line (PXE_ASSIGNMENTS): one line, no tabs.
+  const disk = c.string(h.disk, at("disk"), style === "virtual" ? { required: enabled, pattern: DISK_SIZE, what: "a size such as 32G" } : { pattern: ONE_LINE, what: "a disk model on one line (no tabs or line breaks)" });
   const count = style === "virtual" ? c.int(h.count, at("count"), { required: enabled, min: 0 }) ?? 0 : style === "physical" ? uuids.length : addresses.length;
   const ram = c.int(h.ram, at("ram"), { required: style === "virtual" && enabled, min: 65536 });
   const cpu = c.int(h.cpu, at("cpu"), { required: style === "virtual" && enabled, min: 1 });

@@ -117,6 +117,18 @@ describe("pillar validation", () => {
     assert.deepEqual([...lines].sort(), [...expected].sort());
   });
 
+  it("refuses line breaks and tabs where a value travels in a line-based format", () => {
+    const { dir, lines } = problemsOf({
+      "p.yaml": NETWORKING + `images:\n  deb:\n    url: http://x/y.img\n    type: "raw\\tqcow2"\nntp:\n  ntp_server: "a.example\\nServer=evil"\nhosts:\n  pxe:\n    style: foundation\n    addresses: [10.0.0.2]\n  storage:\n    style: physical\n    uuids: [4c4c4544-0042-4810-8056-b4c04f395a31]\n    interface: eno1\n    disk: "SSD\\nsecond"\n    networks:\n      management:\n        interfaces: [eno1]\n`,
+    });
+    const f = path.join(dir, "p.yaml");
+    assert.deepEqual([...lines].sort(), [
+      `${f}:7:11: images.deb.type: must be an image format such as qcow2 or raw, got "raw\\tqcow2"`,
+      `${f}:9:15: ntp.ntp_server: must be host names or addresses, got "a.example\\nServer=evil"`,
+      `${f}:18:11: hosts.storage.disk: must be a disk model on one line (no tabs or line breaks), got "SSD\\nsecond"`,
+    ].sort());
+  });
+
   it("prints a dependency cycle", () => {
     const { dir, lines } = problemsOf({
       "p.yaml": NETWORKING + IMAGES + `hosts:\n${CONTROLLER}${VIRTUAL("mysql", "    needs:\n      configure:\n        keystone: install\n")}${VIRTUAL("keystone", "    needs:\n      install:\n        mysql: configure\n")}`,

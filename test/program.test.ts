@@ -242,14 +242,17 @@ describe("program: change, determinism and safety", function () {
   });
 
   it("carries hostile pillar strings to the host as inert data", async () => {
-    const hostile = "$(touch /tmp/pwned) `touch /tmp/pwned` '; reboot # \"quoted\" \\ \n second line";
+    // As hostile as validation lets through: shell syntax, quotes and backslashes everywhere a free
+    // string may go (line breaks are refused where a value travels in a line-based format).
+    const hostile = "$(touch /tmp/pwned) `touch /tmp/pwned` '; reboot # \"quoted\" \\ ${IFS}";
+    const hostileKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFk8VnE0Ck0mLRUd3ihP0qfVJ6SGK1QyoRi5QUgRyWPF dev $(touch /tmp/pwned) `id` ';reboot #";
     const files = devFiles();
     const env = files["environment.yaml"]
-      .replace("ntp_server: 0.debian.pool.ntp.org", `ntp_server: ${JSON.stringify(hostile)}`)
-      .replace("dev@example.org", "dev@example.org $(touch /tmp/pwned) `id` ';reboot #");
+      .replace(/  - ssh-ed25519 .*\n/, `  - ${JSON.stringify(hostileKey)}\n`)
+      .replace("api_user: admin", `api_user: ${JSON.stringify(hostile)}`);
     const hosts = files["hosts.yaml"].replace("disk: QEMU HARDDISK", `disk: ${JSON.stringify(hostile)}`);
     const formulas = stubFormulas(undefined, {
-      "pxe/configure": "#!/usr/bin/env bash\n# kinetic-uses: PXE_ASSIGNMENTS NTP_SERVERS AUTHORIZED_KEYS\nset -euo pipefail\nprintf '%s\\n' \"$KINETIC_NTP_SERVERS\" \"$KINETIC_PXE_ASSIGNMENTS\"\n",
+      "pxe/configure": "#!/usr/bin/env bash\n# kinetic-uses: PXE_ASSIGNMENTS AUTHORIZED_KEYS\nset -euo pipefail\nprintf '%s\\n' \"$KINETIC_AUTHORIZED_KEYS\" \"$KINETIC_PXE_ASSIGNMENTS\"\n",
     });
     const r = await run(scratch({ "hosts.yaml": hosts, "environment.yaml": env }), formulas);
     for (const c of commands(r)) {
@@ -258,12 +261,13 @@ describe("program: change, determinism and safety", function () {
     }
     const pxe = commands(r).find((c) => /^pxe-.*-configure$/.test(c.name))!;
     const values = decodeStdin(pxe.inputs.stdin as string);
-    assert.equal(values.NTP_SERVERS, hostile);
-    assert.ok(values.PXE_ASSIGNMENTS.includes(hostile));
+    assert.equal(values.AUTHORIZED_KEYS, hostileKey);
+    assert.ok(values.PXE_ASSIGNMENTS.split("\t").includes(hostile));
     // Run the exact command through a real shell: the values arrive literally and nothing executes.
     fs.rmSync("/tmp/pwned", { force: true });
     const out = execFileSync("sh", ["-c", pxe.inputs.create as string], { input: pxe.inputs.stdin as string }).toString();
-    assert.ok(out.startsWith(`${hostile}\n`), out);
+    assert.ok(out.startsWith(`${hostileKey}\n`), out);
+    assert.ok(out.split("\n")[1].split("\t").includes(hostile), out);
     assert.equal(fs.existsSync("/tmp/pwned"), false);
   });
 
