@@ -134,6 +134,7 @@ export function ensureRootfs(log: (m: string) => void = () => undefined): string
   const packages = formulaPackages();
   const key = createHash("sha256").update(JSON.stringify({ SUITE, mirror, HARNESS_VERSION, BASE_PACKAGES, packages })).digest("hex").slice(0, 16);
   const dir = path.join(cacheRoot(), `rootfs-${key}`);
+  pruneOldRootfs(dir);
   if (fs.existsSync(path.join(dir, ".kinetic-complete"))) return dir;
   fs.mkdirSync(cacheRoot(), { recursive: true });
   const tmp = fs.mkdtempSync(path.join(cacheRoot(), `.build-${key}-`));
@@ -162,6 +163,27 @@ export function ensureRootfs(log: (m: string) => void = () => undefined): string
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * Deletes cached trees of other keys (an older package list or harness version) unused for a week
+ * and not mounted as an overlay's lower layer by a running test.
+ */
+function pruneOldRootfs(keep: string): void {
+  const weekAgo = Date.now() - 7 * 24 * 3600_000;
+  let mounts = "";
+  try {
+    mounts = fs.readFileSync("/proc/self/mounts", "utf8");
+  } catch {
+    return;
+  }
+  for (const entry of fs.existsSync(cacheRoot()) ? fs.readdirSync(cacheRoot()) : []) {
+    const p = path.join(cacheRoot(), entry);
+    if (p === keep || !/^rootfs-[0-9a-f]{16}$/.test(entry)) continue;
+    const marker = path.join(p, ".kinetic-complete");
+    if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs > weekAgo || mounts.includes(`lowerdir=${p},`)) continue;
+    fs.rmSync(p, { recursive: true, force: true });
   }
 }
 
@@ -215,6 +237,8 @@ function processesIn(root: string): number[] {
 
 export async function startDebianHost(log: (m: string) => void = () => undefined): Promise<DebianHost> {
   const lower = ensureRootfs(log);
+  const now = new Date();
+  fs.utimesSync(path.join(lower, ".kinetic-complete"), now, now);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-host-"));
   const root = path.join(work, "root");
   fs.mkdirSync(root);
