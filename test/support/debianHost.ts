@@ -302,6 +302,31 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
   };
   const hostPath = (p: string) => path.join(root, p);
   let stopped = false;
+  // Synchronous, so it also runs when the test process exits or is interrupted.
+  const teardown = () => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener("exit", teardown);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeListener(sig, onSignal);
+    if (sshd.exitCode === null) sshd.kill("SIGKILL");
+    for (const pid of processesIn(root)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+    const proc = path.join(root, "proc");
+    if (isMounted(proc)) spawnSync("umount", ["-l", proc]);
+    if (overlay && isMounted(root)) spawnSync("umount", ["-l", root]);
+    if (!isMounted(root)) fs.rmSync(work, { recursive: true, force: true });
+  };
+  function onSignal(sig: NodeJS.Signals): void {
+    teardown();
+    process.kill(process.pid, sig);
+  }
+  process.once("exit", teardown);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
   return {
     root,
     port,
@@ -344,24 +369,11 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     },
     stop: async () => {
       if (stopped) return;
-      stopped = true;
       if (sshd.exitCode === null) {
         sshd.kill("SIGTERM");
         await new Promise((r) => sshd.once("exit", r));
       }
-      for (const pid of processesIn(root)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          /* already gone */
-        }
-      }
-      for (const m of ["proc"]) {
-        const p = path.join(root, m);
-        if (isMounted(p)) spawnSync("umount", ["-l", p]);
-      }
-      if (overlay && isMounted(root)) spawnSync("umount", ["-l", root]);
-      if (!isMounted(root)) fs.rmSync(work, { recursive: true, force: true });
+      teardown();
     },
   };
 }
