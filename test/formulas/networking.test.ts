@@ -105,7 +105,10 @@ describe("formulas/common/networking on a Debian host", function () {
     await assertRejects(h, "common/networking", values({ DOMAIN: EVIL }), "check values", /KINETIC_DOMAIN is not a valid hostname/);
     await assertRejects(h, "common/networking", values({ NAMESERVERS: EVIL }), "check values", /KINETIC_NAMESERVERS is not a valid ipv4/);
     await assertRejects(h, "common/networking", values({ NETWORKS: `management ${EVIL}` }), "check values", /KINETIC_NETWORKS: network name/);
-    await assertRejects(h, "common/networking", values({ NET_PRIVATE_INTERFACES: EVIL }), "network private", /KINETIC_NET_PRIVATE_INTERFACES is not a valid ifname/);
-    await assertRejects(h, "common/networking", values({ NET_SFE_ADDRESS: EVIL }), "network sfe", /KINETIC_NET_SFE_ADDRESS is not a valid cidr4/);
+    await assertRejects(h, "common/networking", values({ NET_PRIVATE_INTERFACES: EVIL }), "check values", /KINETIC_NET_PRIVATE_INTERFACES is not a valid ifname/);
+    const before = h.hashes(["/etc/systemd/network"]);
+    await assertRejects(h, "common/networking", values({ NETWORKS: "sfe private", NET_SFE_ADDRESS: EVIL }), "check values", /KINETIC_NET_SFE_ADDRESS is not a valid cidr4/);
+    await assertRejects(h, "common/networking", values({ NET_PRIVATE_BRIDGE: EVIL }), "check values", /KINETIC_NET_PRIVATE_BRIDGE is not true or false/);
+    assert.deepEqual(h.hashes(["/etc/systemd/network"]), before, "a refused run writes and removes nothing");
   });
 });
