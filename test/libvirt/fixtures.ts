@@ -1,45 +1,33 @@
 /** Realistic virtual endpoints for the libvirt tests, built through `virtualMachineSpec` like the program does. */
 import type { Endpoint, HostType, NetworkSpec, Pillar } from "../../pillar/model";
 import { virtualMachineSpec, VirtualMachineSpec } from "../../providers/libvirt/spec";
+import { hostType as baseHostType, pillarOf } from "../support/pillars";
 
 export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkR0v8Gm1b7xJmUq2uT1cGx1nQ8f8cJ4m3vYt5bWZ2a kinetic@orchestrator";
 
 const net = (iface: string): NetworkSpec => ({ interfaces: [iface], bridge: false, managed: true, addresses: [] });
 
 export function hostType(name: string, networks: Record<string, string>, extra: Partial<HostType> = {}): HostType {
-  return {
-    name,
-    style: "virtual",
-    enabled: true,
-    role: name,
-    uuids: [],
+  return baseHostType(name, {
     count: 3,
     ram: 8388608,
     cpu: 4,
     disk: "32G",
     os: "ubuntu2204",
-    addresses: [],
-    pinned: {},
     networks: Object.fromEntries(Object.entries(networks).map(([n, i]) => [n, net(i)])),
-    needs: {},
     ...extra,
-  };
+  });
 }
 
 export function pillar(types: HostType[]): Pillar {
-  return {
+  return pillarOf(types, {
     dir: "/nonexistent",
-    hosts: Object.fromEntries(types.map((t) => [t.name, t])),
     subnets: { management: "10.100.0.0/22" },
     bmc: { user: "ADMIN" },
-    authorizedKeys: [],
-    timezone: "UTC",
-    ntp: { servers: [], fallback: [] },
     images: { ubuntu2204: { url: "https://cloud-images.ubuntu.com/jammy/current/jammy-server-cloudimg-amd64.img", type: "url" } },
     gateway: "10.100.0.1",
     nameservers: ["10.100.0.10", "10.100.0.11"],
-    notes: [],
-  };
+  });
 }
 
 export function endpoint(type: string, index: number, uuid: string, address: string): Endpoint {

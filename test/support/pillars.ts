@@ -31,7 +31,7 @@ export function hostType(name: string, over: Partial<HostType>): HostType {
   };
 }
 
-export function pillarOf(types: HostType[]): Pillar {
+export function pillarOf(types: HostType[], over: Partial<Pillar> = {}): Pillar {
   return {
     dir: "(test)",
     hosts: Object.fromEntries(types.map((t) => [t.name, t])),
@@ -43,5 +43,6 @@ export function pillarOf(types: HostType[]): Pillar {
     images: {},
     nameservers: [],
     notes: [],
+    ...over,
   };
 }
