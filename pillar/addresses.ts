@@ -14,7 +14,7 @@ import { Cidr, formatIpv4, hostRange, parseIpv4 } from "./net";
 
 export const LOCK_FILE = "addresses.lock.yaml";
 
-/** The first host addresses of the management subnet are left for routers, VIPs and such. */
+/** The first host addresses of the management subnet are left for routers, VIPs and such (at most a quarter of it). */
 export const RESERVED_HEAD = 9;
 
 /** One endpoint asking for an address: `key` is stable identity (physical: type/uuid; others: type/index). */
@@ -75,7 +75,8 @@ export function allocate(subnet: Cidr, requests: AddressRequest[], lock: Record<
     const locked = lock[r.key] !== undefined ? parseIpv4(lock[r.key]) : undefined;
     if (locked !== undefined && locked >= first && locked <= last) claim(r.key, locked);
   }
-  const start = Math.min(first + RESERVED_HEAD, last);
+  // A small subnet keeps at most a quarter of its addresses in reserve.
+  const start = first + Math.min(RESERVED_HEAD, Math.floor((last - first + 1) / 4));
   const pool = last - start + 1;
   for (const r of requests) {
     if (addresses.has(r.key) || r.pinned) continue;
