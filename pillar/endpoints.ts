@@ -47,7 +47,7 @@ export function expandEndpoints(pillar: Pillar, stack: string, lock: Record<stri
     for (let i = 0; i < t.count; i++) {
       const uuid = t.style === "physical" ? t.uuids[i] : endpointUuid(stack, t.name, i);
       drafts.push({ name: `${t.name}-${uuid}`, type: t.name, role: t.role, style: t.style, index: i, uuid });
-      requests.push({ key: addressKey(t, i), pinned: t.pinned[i] });
+      requests.push({ key: addressKey(t, i), pinned: t.addresses[i] });
     }
   }
   const controllers = drafts.filter((e) => pillar.hosts[e.type].role === CONTROLLER_ROLE && e.style !== "virtual").map((e) => e.name);

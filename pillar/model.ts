@@ -53,10 +53,11 @@ export interface HostType {
   os?: string;
   /** physical: `BootSourceOverrideMode` to request; unset leaves the BMC's mode alone. */
   bootMode?: "UEFI" | "Legacy";
-  /** foundation: management addresses of hosts that already run an OS, one endpoint each. */
+  /**
+   * Management addresses pinned by the pillar, by endpoint index. For foundation hosts (which
+   * already run an OS) these are required and there is one endpoint per address.
+   */
   addresses: string[];
-  /** Management addresses pinned by the pillar, by endpoint index. */
-  pinned: Record<number, string>;
   networks: Record<string, NetworkSpec>;
   /** Effective needs: defaults merged with the pillar's, already validated. */
   needs: Needs;

@@ -40,8 +40,7 @@ export function validatePillarDir(dir: string, defaultsDir = DEFAULTS_DIR): Load
   const source = readPillarSource(dir, problems);
   const defaults = readPillarSource(defaultsDir, problems);
   if (problems.length) return { problems };
-  const pillar = validate(source, defaults);
-  return pillar;
+  return validate(source, defaults);
 }
 
 function validate(source: PillarSource, defaults: PillarSource): LoadResult {
@@ -291,8 +290,6 @@ function readHost(
   if (enabled && style !== "foundation" && h.networks !== undefined && !networks.management && !("management" in netsRaw)) {
     c.report(at("networks"), "must include `management` (the formulas and the orchestrator reach endpoints there)");
   }
-  // Foundation hosts are reached at these addresses; other styles may pin their management address.
-  const pinned: Record<number, string> = Object.fromEntries(addresses.map((a, i) => [i, a]));
 
   return {
     name,
@@ -308,7 +305,6 @@ function readHost(
     os,
     bootMode,
     addresses,
-    pinned,
     networks,
     needs: {},
   };

@@ -10,7 +10,7 @@ const UUID_B = "00000000-0000-4000-8000-00000000000b";
 /** A cloud with every kind of edge: foundation pxe, two physical controllers, virtual types with needs. */
 function sampleGraph(): { g: NeedsGraph; name: (type: string, i?: number) => string } {
   const pillar = pillarOf([
-    hostType("pxe", { style: "foundation", count: 1, addresses: ["10.0.0.2"], pinned: { 0: "10.0.0.2" } }),
+    hostType("pxe", { style: "foundation", count: 1, addresses: ["10.0.0.2"] }),
     hostType("controller", { style: "physical", role: "controller", uuids: [UUID_A, UUID_B], count: 2, needs: { configure: { pxe: "configure" } } }),
     hostType("mysql", { count: 3, needs: { install: { controller: "configure" } } }),
     hostType("keystone", { count: 2, needs: { configure: { mysql: "configure" }, networking: { mysql: "base" } } }),

@@ -2,7 +2,7 @@
  * One measurement, in its own process so peak memory is this case's alone: declare the whole
  * resource graph of a pillar under Pulumi's mocks and print JSON with the wall time and peak RSS.
  */
-import * as fs from "node:fs";
+import { peakRssMiB } from "./peakRss";
 import { realProvisioners } from "../../components/provisioners";
 import { stubFormulas } from "../support/formulas";
 import { runProgram } from "../support/program";
@@ -14,10 +14,8 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   const run = await runProgram({ config: { "kinetic:pillar": pillar }, program: { formulasDir, provisioners: realProvisioners }, light: true });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  // VmHWM: the kernel's record of this process's peak resident set.
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
   const edges = run.resources.reduce((n, r) => n + r.dependsOn.length, 0);
-  process.stdout.write(JSON.stringify({ endpoints: run.outputs.endpoints.length, resources: run.resources.length, edges, ms, peakMiB: hwm ? Number(hwm[1]) / 1024 : NaN }) + "\n");
+  process.stdout.write(JSON.stringify({ endpoints: run.outputs.endpoints.length, resources: run.resources.length, edges, ms, peakMiB: peakRssMiB() }) + "\n");
 }
 
 main().catch((e) => {

@@ -4,7 +4,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "node:fs";
+import { peakRssMiB } from "./peakRss";
 import { withShortStacks } from "../../components/shortStacks";
 
 async function main(): Promise<void> {
@@ -22,8 +22,7 @@ async function main(): Promise<void> {
   });
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
-  process.stdout.write(JSON.stringify({ resources: n, ms, peakMiB: hwm ? Number(hwm[1]) / 1024 : NaN }) + "\n");
+  process.stdout.write(JSON.stringify({ resources: n, ms, peakMiB: peakRssMiB() }) + "\n");
 }
 
 main().catch((e) => {

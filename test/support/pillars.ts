@@ -24,7 +24,6 @@ export function hostType(name: string, over: Partial<HostType>): HostType {
     uuids: [],
     count: 1,
     addresses: [],
-    pinned: {},
     networks: { management: { interfaces: ["ens3"], bridge: false, managed: true, addresses: [] } },
     needs: {},
     ...over,
