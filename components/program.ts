@@ -35,7 +35,7 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
   const settings = readSettings();
   let cloud: Cloud;
   try {
-    cloud = loadCloud(path.resolve(PROJECT_ROOT, settings.pillarDir), { stack: settings.stack });
+    cloud = loadCloud(path.resolve(PROJECT_ROOT, settings.pillarDir), { stack: settings.stack, allowEmpty: new pulumi.Config("kinetic").getBoolean("allowEmpty") ?? false });
   } catch (e) {
     // RunError: Pulumi prints the message (every problem, with file and line) without a stack trace.
     if (isPillarError(e)) throw new pulumi.RunError(e.message);

@@ -32,14 +32,21 @@ export interface Allocation {
   lock: Record<string, string>;
 }
 
+/**
+ * The lock's entries, without checks (validation reads it with every check and its positions:
+ * `validatePillarDir`). Never throws: an unreadable or broken lock reads as empty here.
+ */
 export function readLock(dir: string): Record<string, string> {
   const file = path.join(dir, LOCK_FILE);
-  if (!fs.existsSync(file)) return {};
-  const data: unknown = parse(fs.readFileSync(file, "utf8"));
-  if (!data || typeof data !== "object") return {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data as Record<string, unknown>)) if (typeof v === "string") out[k] = v;
-  return out;
+  let data: unknown;
+  try {
+    data = parse(fs.readFileSync(file, "utf8"), { maxAliasCount: 0 });
+  } catch {
+    return {};
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) return {};
+  // fromEntries defines own properties: a key `__proto__` stays a key.
+  return Object.fromEntries(Object.entries(data as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 export function writeLock(dir: string, lock: Record<string, string>): string {

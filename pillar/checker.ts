@@ -3,7 +3,7 @@
  * path) instead of throwing, so one run reports every problem at once.
  */
 import { PillarProblem } from "./errors";
-import { KeyPath, PillarSource } from "./source";
+import { has, isReported, KeyPath, PillarMap, PillarSource, quote } from "./source";
 
 export class Checker {
   readonly problems: PillarProblem[] = [];
@@ -14,27 +14,37 @@ export class Checker {
   }
 
   /** Unknown keys are typos until proven otherwise: name the closest known key. */
-  keys(value: Record<string, unknown>, allowed: readonly string[], keyPath: KeyPath): void {
+  /**
+   * Unknown keys: typos until proven otherwise, so the closest known key is named. `hints` maps
+   * keys of other vocabularies (the original's pillar) to what to write instead.
+   */
+  keys(value: PillarMap, allowed: readonly string[], keyPath: KeyPath, hints: Readonly<Record<string, string>> = {}): void {
     for (const k of Object.keys(value)) {
       if (allowed.includes(k)) continue;
+      if (has(hints, k)) {
+        this.report([...keyPath, k], hints[k], { key: true });
+        continue;
+      }
       const near = closest(k, allowed);
       this.report([...keyPath, k], `unknown key${near ? ` (did you mean '${near}'?)` : ""}; allowed: ${allowed.join(", ")}`, { key: true });
     }
   }
 
-  map(value: unknown, keyPath: KeyPath, required = false): Record<string, unknown> | undefined {
+  map(value: unknown, keyPath: KeyPath, required = false, what = "a mapping"): PillarMap | undefined {
+    if (isReported(value)) return undefined;
     if (value === undefined || value === null) {
-      if (required) this.report(keyPath, "is required (a mapping)");
+      if (required) this.report(keyPath, `is required (${what})`);
       return undefined;
     }
     if (typeof value !== "object" || Array.isArray(value)) {
-      this.report(keyPath, `must be a mapping, got ${describe(value)}`);
+      this.report(keyPath, `must be ${what}, got ${describe(value)}`);
       return undefined;
     }
-    return value as Record<string, unknown>;
+    return value as PillarMap;
   }
 
-  string(value: unknown, keyPath: KeyPath, opts: { required?: boolean; pattern?: RegExp; what?: string } = {}): string | undefined {
+  string(value: unknown, keyPath: KeyPath, opts: { required?: boolean; pattern?: RegExp; what?: string; maxLength?: number } = {}): string | undefined {
+    if (isReported(value)) return undefined;
     if (value === undefined || value === null) {
       if (opts.required) this.report(keyPath, `is required (${opts.what ?? "a string"})`);
       return undefined;
@@ -48,13 +58,18 @@ export class Checker {
       return undefined;
     }
     if (opts.pattern && !opts.pattern.test(value)) {
-      this.report(keyPath, `must be ${opts.what ?? `a string matching ${opts.pattern}`}, got ${JSON.stringify(value)}`);
+      this.report(keyPath, `must be ${opts.what ?? `a string matching ${opts.pattern}`}, got ${quote(value)}`);
+      return undefined;
+    }
+    if (opts.maxLength !== undefined && value.length > opts.maxLength) {
+      this.report(keyPath, `is ${value.length} characters long; at most ${opts.maxLength}`);
       return undefined;
     }
     return value;
   }
 
   bool(value: unknown, keyPath: KeyPath, fallback: boolean): boolean {
+    if (isReported(value)) return fallback;
     if (value === undefined || value === null) return fallback;
     if (typeof value !== "boolean") {
       this.report(keyPath, `must be true or false, got ${describe(value)}`);
@@ -63,24 +78,29 @@ export class Checker {
     return value;
   }
 
-  int(value: unknown, keyPath: KeyPath, opts: { required?: boolean; min?: number } = {}): number | undefined {
+  /** An integer within bounds; both bounds are checked before anything is expanded from it. */
+  int(value: unknown, keyPath: KeyPath, opts: { required?: boolean; min?: number; max?: number; what?: string } = {}): number | undefined {
+    if (isReported(value)) return undefined;
+    const what = opts.what ?? "an integer";
     if (value === undefined || value === null) {
-      if (opts.required) this.report(keyPath, "is required (an integer)");
+      if (opts.required) this.report(keyPath, `is required (${what}${bounds(opts)})`);
       return undefined;
     }
-    if (typeof value !== "number" || !Number.isInteger(value)) {
-      this.report(keyPath, `must be an integer, got ${describe(value)}`);
+    if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+      const big = typeof value === "number" && Number.isInteger(value);
+      this.report(keyPath, `must be ${what}${bounds(opts)}, got ${big ? `${value}, beyond any bound` : describe(value)}`);
       return undefined;
     }
-    if (opts.min !== undefined && value < opts.min) {
-      this.report(keyPath, `must be at least ${opts.min}, got ${value}`);
+    if ((opts.min !== undefined && value < opts.min) || (opts.max !== undefined && value > opts.max)) {
+      this.report(keyPath, `must be ${what}${bounds(opts)}, got ${value}`);
       return undefined;
     }
     return value;
   }
 
   /** A list of strings; a single string is accepted as a list of one (the original's pillar does both). */
-  strings(value: unknown, keyPath: KeyPath, opts: { required?: boolean; pattern?: RegExp; what?: string } = {}): string[] {
+  strings(value: unknown, keyPath: KeyPath, opts: { required?: boolean; pattern?: RegExp; what?: string; maxItems?: number } = {}): string[] {
+    if (isReported(value)) return [];
     if (value === undefined || value === null) {
       if (opts.required) this.report(keyPath, `is required (a list of ${opts.what ?? "strings"})`);
       return [];
@@ -88,6 +108,10 @@ export class Checker {
     if (typeof value === "string") return this.string(value, keyPath, opts) === undefined ? [] : [value];
     if (!Array.isArray(value)) {
       this.report(keyPath, `must be a list of ${opts.what ?? "strings"}, got ${describe(value)}`);
+      return [];
+    }
+    if (opts.maxItems !== undefined && value.length > opts.maxItems) {
+      this.report(keyPath, `has ${value.length} entries; at most ${opts.maxItems}`);
       return [];
     }
     const out: string[] = [];
@@ -102,22 +126,33 @@ export class Checker {
     const s = this.string(value, keyPath, { required: opts.required, what: `one of ${allowed.join(", ")}` });
     if (s === undefined) return undefined;
     if (!(allowed as readonly string[]).includes(s)) {
-      this.report(keyPath, `must be one of ${allowed.join(", ")}, got ${JSON.stringify(s)}`);
+      const near = closest(s, allowed);
+      this.report(keyPath, `must be one of ${allowed.join(", ")}, got ${quote(s)}${near ? ` (did you mean '${near}'?)` : ""}`);
       return undefined;
     }
     return s as T;
   }
 }
 
-function describe(v: unknown): string {
+function bounds(o: { min?: number; max?: number }): string {
+  if (o.min !== undefined && o.max !== undefined) return ` from ${o.min} to ${o.max}`;
+  if (o.min !== undefined) return ` of at least ${o.min}`;
+  if (o.max !== undefined) return ` of at most ${o.max}`;
+  return "";
+}
+
+export function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (v === null) return "null";
   if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `string ${quote(v)}`;
+  if (typeof v === "number" && !Number.isFinite(v)) return `number ${v}`;
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** The allowed key within edit distance 2, if any. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > 64) return undefined;
   let best: string | undefined;
   let bestDist = 3;
   for (const c of candidates) {

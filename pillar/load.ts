@@ -1,5 +1,4 @@
 /** The one entry point: read and validate a pillar, expand its endpoints, build the needs graph. */
-import { readLock } from "./addresses";
 import { expandEndpoints } from "./endpoints";
 import { PillarError, PillarProblem } from "./errors";
 import { Endpoint, Pillar } from "./model";
@@ -20,16 +19,21 @@ export interface LoadOptions {
   defaultsDir?: string;
   /** Use this lock instead of the pillar's `addresses.lock.yaml`. */
   lock?: Record<string, string>;
+  /** Accept a pillar without endpoints (stack config `kinetic:allowEmpty`); otherwise it is refused. */
+  allowEmpty?: boolean;
 }
 
 /** Load a pillar directory; throws a `PillarError` listing every problem found. */
 export function loadCloud(dir: string, opts: LoadOptions): Cloud {
-  const { pillar, problems } = validatePillarDir(dir, opts.defaultsDir ?? DEFAULTS_DIR);
+  const { pillar, problems, lock } = validatePillarDir(dir, opts.defaultsDir ?? DEFAULTS_DIR, { allowEmpty: opts.allowEmpty });
   if (!pillar) throw new PillarError(problems);
-  const expansion = expandEndpoints(pillar, opts.stack, opts.lock ?? readLock(dir));
+  const expansion = expandEndpoints(pillar, opts.stack, opts.lock ?? lock ?? {});
   if (expansion.problems.length) {
+    // Validation checks capacity and pins beforehand; this is the allocator's own word, kept short.
     const location = { file: dir, line: 0, column: 0 };
-    throw new PillarError(expansion.problems.map((reason): PillarProblem => ({ location, keyPath: "networking.subnets.management", reason })));
+    const shown = expansion.problems.slice(0, 5);
+    if (expansion.problems.length > shown.length) shown.push(`... and ${expansion.problems.length - shown.length} more like these`);
+    throw new PillarError(shown.map((reason): PillarProblem => ({ location, keyPath: "networking.subnets.management", reason })));
   }
   return { pillar, endpoints: expansion.endpoints, graph: buildNeedsGraph(pillar, expansion.endpoints), lock: expansion.lock };
 }

@@ -26,10 +26,12 @@ export interface PlanArgs {
   outDir: string;
   lock: boolean;
   emitDomains?: string;
+  /** Plan a pillar without endpoints (the stack's `kinetic:allowEmpty`). */
+  allowEmpty: boolean;
 }
 
 export function parseArgs(argv: string[]): PlanArgs {
-  const args: PlanArgs = { pillarDir: "pillar/dev", stack: "dev", outDir: "out/plan", lock: false };
+  const args: PlanArgs = { pillarDir: "pillar/dev", stack: "dev", outDir: "out/plan", lock: false, allowEmpty: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -40,6 +42,7 @@ export function parseArgs(argv: string[]): PlanArgs {
     if (a === "--stack") args.stack = value();
     else if (a === "--out") args.outDir = value();
     else if (a === "--lock") args.lock = true;
+    else if (a === "--allow-empty") args.allowEmpty = true;
     else if (a === "--emit-domains") args.emitDomains = value();
     else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
     else args.pillarDir = a;
@@ -104,12 +107,12 @@ function main(argv: string[]): number {
   try {
     args = parseArgs(argv);
   } catch (e) {
-    process.stderr.write(`plan: ${(e as Error).message}\nusage: npm run plan -- [pillar dir] [--stack NAME] [--out DIR] [--lock] [--emit-domains DIR]\n`);
+    process.stderr.write(`plan: ${(e as Error).message}\nusage: npm run plan -- [pillar dir] [--stack NAME] [--out DIR] [--lock] [--allow-empty] [--emit-domains DIR]\n`);
     return 2;
   }
   let cloud: Cloud;
   try {
-    cloud = loadCloud(path.resolve(args.pillarDir), { stack: args.stack });
+    cloud = loadCloud(path.resolve(args.pillarDir), { stack: args.stack, allowEmpty: args.allowEmpty });
   } catch (e) {
     if (!isPillarError(e)) throw e;
     process.stderr.write(`${e.message}\n`);
@@ -144,4 +147,13 @@ function emitDomainFiles(cloud: Cloud, args: PlanArgs): string[] {
   return emitDomains([...virtualSpecs(cloud, args.stack, [key]).values()], path.resolve(args.emitDomains!));
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (e) {
+    // A bug of ours, not a problem of the pillar: one line, and the trace only on request.
+    process.stderr.write(`plan: internal error: ${e instanceof Error ? e.message : String(e)} (set KINETIC_DEBUG=1 for the stack trace; please report it)\n`);
+    if (process.env.KINETIC_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ""}\n`);
+    process.exitCode = 70;
+  }
+}

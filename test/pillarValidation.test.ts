@@ -54,6 +54,7 @@ describe("pillar validation", () => {
     style: physical
     uuids: [NOT-A-UUID, 4C4C4544-0042-4810-8056-B4C04F395A31]
     interface: eno1
+    os: ubuntu2204
     networks:
       management:
         interfaces: [eno1]
@@ -61,6 +62,7 @@ describe("pillar validation", () => {
     style: physical
     uuids: [4c4c4544-0042-4810-8056-b4c04f395a31]
     interface: eno1
+    os: ubuntu2204
     networks:
       management:
         interfaces: [eno1]
@@ -106,26 +108,26 @@ describe("pillar validation", () => {
       `${f("a-net.yaml")}:3:17: networking.subnets.management: must be an IPv4 network in CIDR form with zero host bits, got "10.0.0.1/24"`,
       `${f("a-net.yaml")}:4:13: networking.subnets.public: must be an IPv4 network in CIDR form with zero host bits, got "nonsense"`,
       `${f("b-hosts.yaml")}:4:13: hosts.storage.uuids.0: must be SMBIOS UUIDs (8-4-4-4-12 hex), got "NOT-A-UUID"`,
-      `${f("b-hosts.yaml")}:18:12: hosts.cache.count: must be an integer, got string "two"`,
-      `${f("b-hosts.yaml")}:28:9: hosts.cache.needs.install.nosuch: names type 'nosuch', which the pillar does not define`,
-      `${f("b-hosts.yaml")}:29:9: hosts.cache.needs.install.glance: names type 'glance', which is not enabled`,
-      `${f("b-hosts.yaml")}:42:12: hosts.memcached.style: is virtual, but no enabled physical or foundation type with role 'controller' has an endpoint to host it`,
-      `${f("b-hosts.yaml")}:3:12: hosts.storage.style: is physical, but no enabled 'pxe' type exists to boot it from`,
-      `${f("b-hosts.yaml")}:10:12: hosts.compute.style: is physical, but no enabled 'pxe' type exists to boot it from`,
-      `${f("b-hosts.yaml")}:11:13: hosts.compute.uuids.0: UUID 4c4c4544-0042-4810-8056-b4c04f395a31 is also listed at ${f("b-hosts.yaml")}:4 (hosts.storage.uuids.1)`,
+      `${f("b-hosts.yaml")}:20:12: hosts.cache.count: must be an integer from 0 to 1024, got string "two"`,
+      `${f("b-hosts.yaml")}:30:9: hosts.cache.needs.install.nosuch: names type 'nosuch', which the pillar does not define (types: cache, compute, glance, memcached, storage)`,
+      `${f("b-hosts.yaml")}:31:9: hosts.cache.needs.install.glance: names type 'glance', which is not enabled: enable it or remove this need`,
+      `${f("b-hosts.yaml")}:44:12: hosts.memcached.style: is virtual, but no enabled physical or foundation type with role 'controller' has an endpoint to host it: add one (the machines running libvirt)`,
+      `${f("b-hosts.yaml")}:3:12: hosts.storage.style: is physical, but no enabled 'pxe' type exists to boot it from: add \`hosts.pxe\` (style foundation, with the PXE server's address under \`addresses\`)`,
+      `${f("b-hosts.yaml")}:11:12: hosts.compute.style: is physical, but no enabled 'pxe' type exists to boot it from: add \`hosts.pxe\` (style foundation, with the PXE server's address under \`addresses\`)`,
+      `${f("b-hosts.yaml")}:12:13: hosts.compute.uuids.0: UUID 4c4c4544-0042-4810-8056-b4c04f395a31 is also listed at ${f("b-hosts.yaml")}:4 (hosts.storage.uuids.1)`,
     ];
     assert.deepEqual([...lines].sort(), [...expected].sort());
   });
 
   it("refuses line breaks and tabs where a value travels in a line-based format", () => {
     const { dir, lines } = problemsOf({
-      "p.yaml": NETWORKING + `images:\n  deb:\n    url: http://x/y.img\n    type: "raw\\tqcow2"\nntp:\n  ntp_server: "a.example\\nServer=evil"\nhosts:\n  pxe:\n    style: foundation\n    addresses: [10.0.0.2]\n  storage:\n    style: physical\n    uuids: [4c4c4544-0042-4810-8056-b4c04f395a31]\n    interface: eno1\n    disk: "SSD\\nsecond"\n    networks:\n      management:\n        interfaces: [eno1]\n`,
+      "p.yaml": NETWORKING + `images:\n  deb:\n    url: http://x/y.img\n    type: "raw\\tqcow2"\nntp:\n  ntp_server: "a.example\\nServer=evil"\nhosts:\n  pxe:\n    style: foundation\n    addresses: [10.0.0.2]\n  storage:\n    style: physical\n    uuids: [4c4c4544-0042-4810-8056-b4c04f395a31]\n    interface: eno1\n    os: ubuntu2204\n    disk: "SSD\\nsecond"\n    networks:\n      management:\n        interfaces: [eno1]\n`,
     });
     const f = path.join(dir, "p.yaml");
     assert.deepEqual([...lines].sort(), [
       `${f}:7:11: images.deb.type: must be an image format such as qcow2 or raw, got "raw\\tqcow2"`,
       `${f}:9:15: ntp.ntp_server: must be host names or addresses, got "a.example\\nServer=evil"`,
-      `${f}:18:11: hosts.storage.disk: must be a disk model on one line (no tabs or line breaks), got "SSD\\nsecond"`,
+      `${f}:19:11: hosts.storage.disk: must be a disk model on one line (no tabs or line breaks, at most 256 characters), got "SSD\\nsecond"`,
     ].sort());
   });
 
@@ -133,7 +135,7 @@ describe("pillar validation", () => {
     const { dir, lines } = problemsOf({
       "p.yaml": NETWORKING + IMAGES + `hosts:\n${CONTROLLER}${VIRTUAL("mysql", "    needs:\n      configure:\n        keystone: install\n")}${VIRTUAL("keystone", "    needs:\n      install:\n        mysql: configure\n")}`,
     });
-    assert.deepEqual(lines, [`${path.join(dir, "p.yaml")}:24:7: hosts.mysql.needs.configure: dependency cycle: mysql.configure -> keystone.install -> mysql.configure`]);
+    assert.deepEqual(lines, [`${path.join(dir, "p.yaml")}:38:9: hosts.keystone.needs.install.mysql: closes a dependency cycle: keystone.install -> mysql.configure -> keystone.install`]);
   });
 
   it("rejects a type defined in two files, naming both", () => {

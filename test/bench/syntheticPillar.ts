@@ -22,9 +22,9 @@ export function syntheticPillar(total: number): string {
   const mgmt = { management: { interfaces: ["ens1f0"] } };
   const hosts: Record<string, unknown> = {
     pxe: { style: "foundation", addresses: ["10.0.0.2"], networks: mgmt },
-    controller: { style: "physical", role: "controller", uuids: uuids("controller", controllers), interface: "ens1f0", disk: "SSD", networks: { management: { interfaces: ["ens1f0"], bridge: true } } },
-    storage: { style: "physical", role: "storage", uuids: uuids("storage", storage), interface: "ens1f0", disk: "SSD", networks: mgmt },
-    compute: { style: "physical", role: "compute", uuids: uuids("compute", compute), interface: "ens1f0", disk: "SSD", networks: mgmt },
+    controller: { style: "physical", role: "controller", uuids: uuids("controller", controllers), interface: "ens1f0", disk: "SSD", os: "ubuntu2204", networks: { management: { interfaces: ["ens1f0"], bridge: true } } },
+    storage: { style: "physical", role: "storage", uuids: uuids("storage", storage), interface: "ens1f0", disk: "SSD", os: "ubuntu2204", networks: mgmt },
+    compute: { style: "physical", role: "compute", uuids: uuids("compute", compute), interface: "ens1f0", disk: "SSD", os: "ubuntu2204", networks: mgmt },
   };
   VIRTUAL_TYPES.forEach((t, i) => {
     const count = Math.floor(virtual / VIRTUAL_TYPES.length) + (i < virtual % VIRTUAL_TYPES.length ? 1 : 0);
