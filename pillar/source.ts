@@ -41,7 +41,7 @@ export const SOURCE_LIMITS = {
   /** YAML files per pillar directory. */
   files: 256,
   /** Values per file after aliases are expanded (an alias bomb stops here). */
-  values: 200_000,
+  values: 50_000,
   /** Nesting depth of mappings and lists. */
   depth: 32,
   /** Characters of one string value (an SSH RSA 16384 key line is about 2,800). */
@@ -189,37 +189,33 @@ export function decodeText(file: string, bytes: Buffer): { text?: string; proble
     const pos = linePosOfByte(b, nul);
     return { problem: problem(at(file, pos.line, pos.col), "(file)", `is a binary file, not YAML text (NUL byte at offset ${nul})`) };
   }
-  try {
-    let text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(b);
+  const bad = firstInvalidUtf8(b);
+  if (bad < 0) {
+    let text = b.toString("utf8");
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return { text };
-  } catch {
-    // Find the first byte that is not part of valid UTF-8, for the position.
-    let lo = 0;
-    let hi = b.length;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >>> 1;
-      const ok = (() => {
-        try {
-          new TextDecoder("utf-8", { fatal: true }).decode(b.subarray(0, mid), { stream: true });
-          return true;
-        } catch {
-          return false;
-        }
-      })();
-      if (ok) lo = mid;
-      else hi = mid;
-    }
-    const pos = linePosOfByte(b, lo);
-    const byte = b[lo] ?? 0;
-    return {
-      problem: problem(
-        at(file, pos.line, pos.col),
-        "(file)",
-        `is not valid UTF-8 (byte 0x${byte.toString(16).padStart(2, "0")} at offset ${lo}; Latin-1 or Windows-1252 text?); save it as UTF-8`,
-      ),
-    };
   }
+  const pos = linePosOfByte(b, bad);
+  return {
+    problem: problem(
+      at(file, pos.line, pos.col),
+      "(file)",
+      `is not valid UTF-8 (byte 0x${b[bad].toString(16).padStart(2, "0")} at offset ${bad}; Latin-1 or Windows-1252 text?); save it as UTF-8`,
+    ),
+  };
+}
+
+/** Offset of the first byte that is not part of well-formed UTF-8, or -1. */
+function firstInvalidUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const x = b[i];
+    const n = x < 0x80 ? 0 : x >= 0xc2 && x <= 0xdf ? 1 : x >= 0xe0 && x <= 0xef ? 2 : x >= 0xf0 && x <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
+    if (n > 0 && !new TextDecoder("utf-8", { fatal: false }).decode(b.subarray(i, i + n + 1)).match(/^[^\ufffd]+$/)) return i;
+    i += n + 1;
+  }
+  return -1;
 }
 
 export function parseFile(file: string, problems: PillarProblem[]): ParsedFile | undefined {
@@ -238,8 +234,27 @@ export function parseFile(file: string, problems: PillarProblem[]): ParsedFile |
   return parseText(file, decoded.text!, problems);
 }
 
+/** Offset where flow collections (`[`, `{`) nest deeper than `max`, or -1: checked before the parser recurses. */
+function deepFlowAt(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > max) return i;
+    } else if ((ch === 0x5d || ch === 0x7d) && depth > 0) depth--;
+    else if (ch === 0x0a && depth === 0) depth = 0;
+  }
+  return -1;
+}
+
 export function parseText(file: string, text: string, problems: PillarProblem[]): ParsedFile | undefined {
   const lines = new LineCounter();
+  const deep = deepFlowAt(text, 2 * SOURCE_LIMITS.depth);
+  if (deep >= 0) {
+    const before = text.slice(0, deep).split("\n");
+    problems.push(problem(at(file, before.length, before[before.length - 1].length + 1), "(yaml)", `is nested more than ${2 * SOURCE_LIMITS.depth} levels deep ([ and {); a pillar nests at most ${SOURCE_LIMITS.depth}`));
+    return undefined;
+  }
   let doc: Document.Parsed;
   try {
     // uniqueKeys: a duplicated key is an error, not a silent override. YAML 1.2 core schema, no
@@ -251,9 +266,17 @@ export function parseText(file: string, text: string, problems: PillarProblem[])
     problems.push(problem(at(file, 1, 1), "(yaml)", reason));
     return undefined;
   }
-  for (const err of [...doc.errors, ...doc.warnings]) {
+  const seenReasons = new Set<string>();
+  let shown = 0;
+  const all = [...doc.errors, ...doc.warnings];
+  for (const err of all) {
     const pos = lines.linePos(err.pos[0]);
     let reason = err.message.split("\n")[0];
+    // The composer recurses per nesting level: deep nesting overflows the stack at every level.
+    if (/call stack/i.test(reason)) reason = `is nested too deeply to be read (a pillar nests at most ${SOURCE_LIMITS.depth} levels)`;
+    if (seenReasons.has(reason) || shown >= 20) continue;
+    seenReasons.add(reason);
+    shown++;
     if (err.code === "DUPLICATE_KEY") reason = `${reason} (each key may appear once in a mapping)`;
     if (/multiple documents/i.test(reason)) reason = "holds more than one YAML document (`---`); a pillar file is one mapping: split it into files";
     problems.push(problem(at(file, pos.line, pos.col), "(yaml)", reason));
@@ -333,7 +356,7 @@ function toData(pf: ParsedFile, node: unknown, keyPath: KeyPath, depth: number, 
   if (budget.exceeded) return new Reported("budget");
   if (++budget.used > SOURCE_LIMITS.values) {
     budget.exceeded = true;
-    problems.push(problem(at(pf.file, 1, 1), keyPath.join(".") || "(file)", `expands to more than ${SOURCE_LIMITS.values} values (aliases repeating aliases?); a pillar is far smaller`));
+    problems.push(problem(at(pf.file, 1, 1), "(file)", `expands to more than ${SOURCE_LIMITS.values} values (aliases repeating aliases?); a pillar is far smaller`));
     return new Reported("budget");
   }
   const where = (n: Node | Pair | null | undefined) => positionOf(pf, n, false);

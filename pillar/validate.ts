@@ -563,7 +563,7 @@ function readLockChecked(dir: string, problems: PillarProblem[], ctx: LockContex
     return { file, line: pos.line, column: pos.col };
   };
   const report = (key: string | undefined, reason: string) =>
-    problems.push({ location: where(key === undefined ? [] : [key]), keyPath: key === undefined ? "(lock)" : `${LOCK_FILE}:${key}`, reason });
+    problems.push({ location: where(key === undefined ? [] : [key]), keyPath: key === undefined ? "(lock)" : key, reason });
   if (typeof data !== "object" || Array.isArray(data) || isReported(data)) {
     report(undefined, "must be a mapping of endpoint keys to addresses (write it with `npm run plan -- DIR --lock`)");
     return lock;
