@@ -48,6 +48,7 @@ export class BmcService {
   readonly sessions: SessionStore;
   private readonly tasks = new TaskList();
   private flakyLeft: number;
+  private bootPatchesLeft: number;
   private readonly error500: Set<string>;
 
   constructor(readonly spec: BmcSpec, readonly profile: Profile, readonly url: string) {
@@ -62,7 +63,11 @@ export class BmcService {
       absoluteLocation: profile.sessionLocation === "absolute",
       timeoutSeconds: spec.sessionTimeoutS ?? 1800,
       exhaustedLogins: exhaustion === true ? Infinity : typeof exhaustion === "number" ? exhaustion : 0,
+      withoutToken: spec.faults?.sessionWithoutToken === true,
+      refuseSessions: spec.faults?.sessionRefused === true,
+      basicDisabled: spec.faults?.basicDisabled === true,
     });
+    this.bootPatchesLeft = spec.faults?.bootPatchFailsAfter ?? Infinity;
     this.flakyLeft = spec.faults?.flaky503 ?? 0;
     this.error500 = new Set((spec.faults?.error500 ?? []).map(normalizePath));
   }
@@ -89,6 +94,9 @@ export class BmcService {
 
     // Unauthenticated: the service root, the OData service document, and login.
     if (path === "/redfish") return only(method, ["GET"], () => ({ status: 200, body: { v1: `${ROOT}/` } }));
+    if (path === ROOT && this.spec.faults?.redirectRoot && req.path === ROOT) {
+      return { status: 308, headers: { Location: `${ROOT}/` }, body: undefined };
+    }
     if (path === ROOT) return only(method, ["GET"], () => this.get(this.serviceRoot()));
     if (path === `${ROOT}/odata`) return only(method, ["GET"], () => this.get(odataDocument()));
     if (path === `${ROOT}/$metadata`) return only(method, ["GET"], () => ({ status: 200, raw: { contentType: "application/xml", data: mockups.metadata() } }));
@@ -141,6 +149,17 @@ export class BmcService {
       });
     }
     if (sub === "Actions/ComputerSystem.Reset") return only(method, ["POST"], () => this.reset(index, req));
+    if (sub === "EthernetInterfaces") {
+      return only(method, ["GET"], () => this.get(collection(`${SYSTEMS}/${sys.id}/EthernetInterfaces`, "#EthernetInterfaceCollection.EthernetInterfaceCollection", "Ethernet Interfaces", this.nics(index).map((n) => `${SYSTEMS}/${sys.id}/EthernetInterfaces/${n.id}`))));
+    }
+    if (sub.startsWith("EthernetInterfaces/")) {
+      const nic = this.nics(index).find((n) => n.id === sub.slice("EthernetInterfaces/".length));
+      if (!nic) return undefined;
+      return only(method, ["GET"], () => this.get({
+        "@odata.type": "#EthernetInterface.v1_12_4.EthernetInterface", "@odata.id": `${SYSTEMS}/${sys.id}/EthernetInterfaces/${nic.id}`,
+        Id: nic.id, Name: "Ethernet Interface", MACAddress: nic.mac, PermanentMACAddress: nic.mac, LinkStatus: "LinkUp",
+      }));
+    }
     return undefined;
   }
 
@@ -153,14 +172,24 @@ export class BmcService {
       const [id, ...rest] = p.slice(SYSTEMS.length + 1).split("/");
       if (!this.systems.some((s) => s.id === id)) return false;
       const sub = rest.join("/");
-      return sub === "" || (sub === "Settings" && this.profile.settingsObject) || (sub === "ResetActionInfo" && this.profile.resetListing === "actionInfo");
+      return sub === "" || sub === "EthernetInterfaces" || (sub === "Settings" && this.profile.settingsObject) || (sub === "ResetActionInfo" && this.profile.resetListing === "actionInfo");
     }
     return false;
+  }
+
+  /** NICs of system `index`: the spec's, else two with MACs derived from address and index. */
+  nics(index: number): { id: string; mac: string }[] {
+    if (this.spec.nics) return this.spec.nics;
+    return [1, 2].map((n) => {
+      const h = createHash("sha1").update(`kinetic-sim-nic:${this.spec.address}:${index}:${n}`).digest("hex");
+      return { id: `NIC.Integrated.1-${n}`, mac: ["02", ...h.slice(0, 10).match(/../g)!].join(":").toUpperCase() };
+    });
   }
 
   private serviceRoot(): JsonObject {
     const root = mockups.serviceRoot();
     root["@odata.id"] = `${ROOT}/`;
+    root.UUID = (this.spec.serviceUuid ?? defaultUuid(`service:${this.spec.address}`)).toLowerCase();
     return pruneLinks(root, (u) => this.served(u));
   }
 
@@ -182,11 +211,13 @@ export class BmcService {
   private systemResource(sys: SimSystem): JsonObject {
     const index = this.systems.indexOf(sys);
     const doc = mockups.system(this.profile.mockup, index, sys.id);
-    doc.UUID = sys.uuid;
+    if (this.spec.faults?.noUuid) delete doc.UUID;
+    else doc.UUID = sys.uuid;
     doc.PowerState = sys.powerState;
     doc.Manufacturer = this.profile.manufacturer;
     doc.Model = this.profile.model;
-    doc.Boot = this.bootResource(sys.boot);
+    if (this.spec.faults?.noBoot) delete doc.Boot;
+    else doc.Boot = this.bootResource(sys.boot);
     const target = `${SYSTEMS}/${sys.id}/Actions/ComputerSystem.Reset`;
     doc.Actions = {
       "#ComputerSystem.Reset": this.profile.resetListing === "inline"
@@ -203,10 +234,14 @@ export class BmcService {
     return pruneLinks(doc, (u) => this.served(u));
   }
 
+  private enabledValues(): string[] {
+    return this.spec.faults?.onlyContinuous ? ["Disabled", "Continuous"] : ENABLED_VALUES;
+  }
+
   private bootResource(boot: Partial<BootSettings>): JsonObject {
     const out: JsonObject = {
       BootSourceOverrideEnabled: boot.BootSourceOverrideEnabled ?? "Disabled",
-      "BootSourceOverrideEnabled@Redfish.AllowableValues": ENABLED_VALUES,
+      "BootSourceOverrideEnabled@Redfish.AllowableValues": this.enabledValues(),
       BootSourceOverrideTarget: boot.BootSourceOverrideTarget ?? "None",
       "BootSourceOverrideTarget@Redfish.AllowableValues": [...this.profile.bootTargets],
     };
@@ -214,6 +249,7 @@ export class BmcService {
       out.BootSourceOverrideMode = boot.BootSourceOverrideMode ?? "UEFI";
       out["BootSourceOverrideMode@Redfish.AllowableValues"] = [...this.profile.bootModes];
     }
+    if (this.spec.faults?.onlyContinuous === "silent") delete out["BootSourceOverrideEnabled@Redfish.AllowableValues"];
     return out;
   }
 
@@ -222,7 +258,9 @@ export class BmcService {
       "@odata.type": "#ComputerSystem.v1_27_0.ComputerSystem",
       "@odata.id": `${SYSTEMS}/${sys.id}/Settings`,
       Id: "Settings", Name: "System Settings (pending, applied at the next reset)",
-      Boot: this.bootResource({ ...sys.boot, ...sys.pendingBoot }),
+      Boot: this.spec.faults?.settingsModeOnly
+        ? { ...(sys.pendingBoot ?? {}), BootSourceOverrideMode: sys.pendingBoot?.BootSourceOverrideMode ?? sys.boot.BootSourceOverrideMode ?? "UEFI" }
+        : this.bootResource({ ...sys.boot, ...sys.pendingBoot }),
     };
   }
 
@@ -252,6 +290,10 @@ export class BmcService {
     if (vendor) return errorReply(400, vendor);
     const checked = this.validateBoot(boot);
     if ("error" in checked) return errorReply(400, checked.error);
+    if (this.bootPatchesLeft <= 0) return errorReply(500, msg.internalError());
+    this.bootPatchesLeft--;
+    // onlyContinuous "silent": the BMC keeps only Continuous and says nothing about it.
+    if (this.spec.faults?.onlyContinuous === "silent" && checked.ok.BootSourceOverrideEnabled === "Once") checked.ok.BootSourceOverrideEnabled = "Continuous";
     sys.boot = { ...sys.boot, ...checked.ok };
     return this.profile.patchSuccess(() => this.getTagged(this.systemResource(sys)));
   }
@@ -267,13 +309,14 @@ export class BmcService {
     const checked = this.validateBoot(boot);
     if ("error" in checked) return errorReply(400, checked.error);
     sys.pendingBoot = { ...sys.pendingBoot, ...checked.ok };
+    if (this.spec.faults?.settingsModeOnly) sys.appliesFromSettings = ["BootSourceOverrideMode"];
     return this.profile.patchSuccess(() => this.getTagged(this.settingsResource(sys)));
   }
 
   /** Boot properties against the profile's allowable values (Base PropertyValueNotInList). */
   private validateBoot(boot: Record<string, unknown>): { ok: Partial<BootSettings> } | { error: RedfishMessage } {
     const allowed: Record<string, readonly string[]> = {
-      BootSourceOverrideEnabled: ENABLED_VALUES,
+      BootSourceOverrideEnabled: this.spec.faults?.onlyContinuous === "silent" ? ENABLED_VALUES : this.enabledValues(),
       BootSourceOverrideTarget: this.profile.bootTargets,
     };
     if (this.profile.bootModes.length > 0) allowed.BootSourceOverrideMode = this.profile.bootModes;

@@ -49,7 +49,7 @@ function checkSpecs(specs: BmcSpec[]): void {
 
 async function startBmc(spec: BmcSpec, tls: { key: string; cert: string }): Promise<Running> {
   const port = spec.port ?? 443;
-  const url = `https://${spec.address}:${port}`;
+  const url = `${spec.scheme ?? "https"}://${spec.address}:${port}`;
   const service = new BmcService(spec, profiles[spec.profile ?? "generic"], url);
   const requests: RecordedRequest[] = [];
   const listening = spec.faults?.hang

@@ -4,6 +4,7 @@
  * a real oob network), latency, request recording, and the `hang` fault (a
  * plain TCP server that accepts and never answers).
  */
+import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -82,7 +83,7 @@ export async function listenHanging(spec: BmcSpec): Promise<Listening> {
 /** The HTTPS server of a BMC; every request goes to `service.handle`. */
 export async function listenHttps(spec: BmcSpec, tls: { key: string; cert: string }, service: BmcService, requests: RecordedRequest[]): Promise<Listening> {
   const pending = new Set<NodeJS.Timeout>();
-  const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -114,7 +115,9 @@ export async function listenHttps(spec: BmcSpec, tls: { key: string; cert: strin
       }, wait);
       pending.add(t);
     });
-  });
+  };
+  // scheme "http": a virtual BMC (sushy-emulator, VirtualBMC-style) serving plain HTTP.
+  const server = spec.scheme === "http" ? http.createServer(onRequest) : https.createServer({ key: tls.key, cert: tls.cert }, onRequest);
   // A client that rejects our certificate aborts the handshake: expected, not an error.
   server.on("tlsClientError", () => undefined);
   await listen(server, spec);

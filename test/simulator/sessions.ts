@@ -25,11 +25,18 @@ export interface LoginOptions {
   timeoutSeconds: number;
   /** sessionExhaustion fault: how many more logins answer 503 (Infinity: always). */
   exhaustedLogins: number;
+  /** sessionWithoutToken fault: 201 + Location, no X-Auth-Token. */
+  withoutToken?: boolean;
+  /** sessionRefused fault: every session POST answers 401. */
+  refuseSessions?: boolean;
+  /** basicDisabled fault: Authorization headers are ignored, no Basic challenge. */
+  basicDisabled?: boolean;
 }
 
 /** 401 as every Redfish service answers an unauthenticated request, with the Basic challenge. */
-export function unauthorized(message = msg.noValidSession()): Reply {
-  return { ...errorReply(401, message), headers: { "WWW-Authenticate": 'Basic realm="Redfish"' } };
+export function unauthorized(message = msg.noValidSession(), challenge = true): Reply {
+  const reply = errorReply(401, message);
+  return challenge ? { ...reply, headers: { "WWW-Authenticate": 'Basic realm="Redfish"' } } : reply;
 }
 
 export class SessionStore {
@@ -75,9 +82,10 @@ export class SessionStore {
           return undefined;
         }
       }
-      return unauthorized();
+      return unauthorized(msg.noValidSession(), !this.opts.basicDisabled);
     }
     const auth = headers["authorization"];
+    if (this.opts.basicDisabled) return unauthorized(msg.noValidSession(), false);
     if (auth !== undefined) {
       const m = /^Basic\s+(\S+)$/i.exec(auth);
       if (m) {
@@ -100,14 +108,17 @@ export class SessionStore {
     const { UserName, Password } = body as Record<string, unknown>;
     if (UserName === undefined) return errorReply(400, msg.propertyMissing("UserName"));
     if (Password === undefined) return errorReply(400, msg.propertyMissing("Password"));
-    if (UserName !== this.opts.user || Password !== this.opts.password) return unauthorized(msg.unauthorized(SESSIONS));
+    if (UserName !== this.opts.user || Password !== this.opts.password || this.opts.refuseSessions) return unauthorized(msg.unauthorized(SESSIONS), !this.opts.basicDisabled);
     const session: Session = { id: randomBytes(8).toString("hex").toUpperCase(), token: randomBytes(16).toString("hex"), user: UserName, lastUsed: Date.now() };
     this.sessions.set(session.id, session);
     this.created++;
     const uri = `${SESSIONS}/${session.id}`;
     return {
       status: 201,
-      headers: { "X-Auth-Token": session.token, Location: this.opts.absoluteLocation && host ? `https://${host}${uri}` : uri },
+      headers: {
+        ...(this.opts.withoutToken ? {} : { "X-Auth-Token": session.token }),
+        Location: this.opts.absoluteLocation && host ? `https://${host}${uri}` : uri,
+      },
       body: this.resource(session),
     };
   }

@@ -15,6 +15,8 @@ export class SimSystem {
   powerState: PowerState;
   boot: BootSettings;
   pendingBoot: Partial<BootSettings> | undefined;
+  /** settingsModeOnly fault: the pending keys a reset really applies (others are dropped). */
+  appliesFromSettings: string[] | undefined;
   readonly resets: string[] = [];
   readonly boots: BootRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -59,7 +61,10 @@ export class SimSystem {
 
   private bootNow(resetType: string): void {
     if (this.pendingBoot) {
-      this.boot = { ...this.boot, ...this.pendingBoot };
+      const applied = this.appliesFromSettings
+        ? Object.fromEntries(Object.entries(this.pendingBoot).filter(([k]) => this.appliesFromSettings!.includes(k)))
+        : this.pendingBoot;
+      this.boot = { ...this.boot, ...applied };
       this.pendingBoot = undefined;
     }
     const active = this.boot.BootSourceOverrideEnabled !== "Disabled" && this.boot.BootSourceOverrideTarget !== "None";

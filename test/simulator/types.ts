@@ -9,6 +9,21 @@ export interface BmcSpec {
   address: string;
   /** Default 443. */
   port?: number;
+  /**
+   * "http": a plain-HTTP service (OpenStack's sushy-emulator, VirtualBMC-style virtual BMCs), no TLS.
+   * Default "https".
+   */
+  scheme?: "https" | "http";
+  /**
+   * ServiceRoot `UUID` (the BMC's own identity). Two specs with the same serviceUuid and the same
+   * system UUIDs model one BMC reachable on two addresses. Default: derived from the address.
+   */
+  serviceUuid?: string;
+  /**
+   * Ethernet interfaces of every system (`<system>/EthernetInterfaces`), `Id` and MAC. Default: two
+   * NICs with MACs derived from address and system index.
+   */
+  nics?: { id: string; mac: string }[];
   /** Default "generic". */
   profile?: VendorProfile;
   /**
@@ -43,6 +58,31 @@ export interface BmcSpec {
     wrongCertificate?: boolean | "selfSigned" | "wrongName";
     /** The first N requests of any kind answer 503 with Retry-After: 0. */
     flaky503?: number;
+    /** GET /redfish/v1 answers 308 to /redfish/v1/ (as some BMC web servers do). */
+    redirectRoot?: boolean;
+    /** Login answers 201 with Location but no X-Auth-Token header. */
+    sessionWithoutToken?: boolean;
+    /** The session POST answers 401 even for the right credentials; Basic works. */
+    sessionRefused?: boolean;
+    /** HTTP Basic is switched off: Authorization headers are ignored, 401 without a Basic challenge. */
+    basicDisabled?: boolean;
+    /**
+     * "silent": BootSourceOverrideEnabled has no AllowableValues and a PATCH of "Once" is stored as
+     * "Continuous". "listed": AllowableValues are Disabled/Continuous and "Once" is refused (400).
+     */
+    onlyContinuous?: "silent" | "listed";
+    /**
+     * With a settings object (dell): it lists and applies only BootSourceOverrideMode; a target or
+     * Enabled PATCHed there is answered 200, echoed back as pending, and never applied (real iDRAC and
+     * Lenovo XCC settings objects hold BootOrder/mode only).
+     */
+    settingsModeOnly?: boolean;
+    /** The ComputerSystem has no Boot object at all. */
+    noBoot?: boolean;
+    /** The ComputerSystem has no UUID property. */
+    noUuid?: boolean;
+    /** Every PATCH of the system's Boot answers 500 after this many successful ones (restore paths). */
+    bootPatchFailsAfter?: number;
   };
 }
 
