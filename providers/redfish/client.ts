@@ -5,12 +5,15 @@
  *
  * Redfish specification: DSP0266 (https://www.dmtf.org/dsp/DSP0266).
  */
-import { Agent, request as undiciRequest } from "undici";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { Agent, buildConnector, request as undiciRequest } from "undici";
 import {
   RedfishAuthError,
   RedfishError,
   RedfishHttpError,
   RedfishMessage,
+  RedfishPinError,
   RedfishProtocolError,
   RedfishTaskError,
   RedfishTimeoutError,
@@ -24,15 +27,26 @@ import { Limiter } from "./limiter";
 import { isIloSuccessMessageId } from "./oem/hpe";
 import { RedfishLogger, silentLogger } from "./log";
 import { RetryPolicy, retryDelay, retryPolicy, shouldRetryStatus, shouldRetryTransport } from "./retry";
-import { BmcTlsOptions, isTlsErrorCode, tlsConnectOptions } from "./tls";
+import { BmcTlsOptions, classifyTlsError, fingerprintOf, isTlsErrorCode, normalizeFingerprint, tlsConnectOptions } from "./tls";
 
 /** How the client authenticates. */
 export const AUTH_MODES = ["auto", "session", "basic"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 export interface RedfishClientOptions {
-  /** BMC address: `host`, `host:port` or `https://host[:port]`. */
+  /** BMC address: `host`, `host:port`, `https://host[:port]`, or `http://host[:port]` with `allowHttp`. */
   address: string;
+  /**
+   * Permit a plain-HTTP address (`http://...`): only for virtual BMCs (OpenStack's sushy emulator,
+   * VirtualBMC-style services), per network (`kinetic:bmcHttpNetworks`). Default `false`.
+   */
+  allowHttp?: boolean;
+  /**
+   * `auto` only: when the session login answers 401, try HTTP Basic once (some BMCs refuse the session
+   * POST for accounts without the session privilege). Default `true`; discovery turns it off so a scan
+   * costs each BMC at most one failed authentication.
+   */
+  basicAfterRefusedSession?: boolean;
   /** BMC account name (pillar `api_user`). Needed for anything beyond the service root. */
   user?: string;
   /** BMC account password. Never logged, never part of an error. */
@@ -88,6 +102,21 @@ export interface RequestOptions {
   followTask?: boolean;
 }
 
+/** Redirects followed per request (DSP0266 services redirect `/redfish/v1` <-> `/redfish/v1/`). */
+const MAX_REDIRECTS = 5;
+
+/** Every message of an error and its causes, for classifying OpenSSL errors that share one code. */
+function messageChain(e: unknown): string {
+  const out: string[] = [];
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && cur; i++) {
+    const m = (cur as { message?: unknown }).message;
+    if (typeof m === "string") out.push(m);
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return out.join(" | ");
+}
+
 const DEFAULTS = {
   connectTimeoutMs: 5000,
   requestTimeoutMs: 30000,
@@ -108,15 +137,22 @@ function limiterFor(origin: string, max: number): Limiter {
   return l;
 }
 
-/** Parse `host`, `host:port`, `[v6]:port` or an https URL into an origin and a display name. */
-export function parseBmcAddress(address: string, defaultPort = 443): { origin: string; bmc: string; host: string; port: number } {
+/**
+ * Parse `host`, `host:port`, `[v6]:port` or an https URL into an origin and a display name. `http://`
+ * only with `allowHttp` (an explicit per-network opt-in); its display name keeps the scheme.
+ */
+export function parseBmcAddress(address: string, defaultPort = 443, allowHttp = false): { origin: string; bmc: string; host: string; port: number; scheme: "https" | "http" } {
   const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `https://${address}`;
   const u = new URL(withScheme);
-  if (u.protocol !== "https:") throw new RedfishError(REDFISH_ERROR_CODES.usage, `BMC address ${address}: only https is supported`);
-  const port = u.port === "" ? defaultPort : Number(u.port);
+  if (u.protocol === "http:" && !allowHttp) {
+    throw new RedfishError(REDFISH_ERROR_CODES.usage, `BMC address ${address}: plain HTTP is only used for networks listed in kinetic:bmcHttpNetworks (CLI --http)`);
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new RedfishError(REDFISH_ERROR_CODES.usage, `BMC address ${address}: only https is supported`);
+  const scheme = u.protocol === "http:" ? "http" : "https";
+  const port = u.port === "" ? (scheme === "http" ? 80 : defaultPort) : Number(u.port);
   const host = u.hostname;
-  const bmc = port === 443 ? host : `${host}:${port}`;
-  return { origin: `https://${host}:${port}`, bmc, host: host.replace(/^\[|\]$/g, ""), port };
+  const bmc = scheme === "http" ? `http://${host}:${port}` : port === 443 ? host : `${host}:${port}`;
+  return { origin: `${scheme}://${host}:${port}`, bmc, host: host.replace(/^\[|\]$/g, ""), port, scheme };
 }
 
 function headerRecord(h: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -165,7 +201,10 @@ export class RedfishClient {
   readonly bmc: string;
   readonly host: string;
   readonly port: number;
-  private readonly opts: Required<Omit<RedfishClientOptions, "user" | "password" | "tls" | "retry" | "log">>;
+  private readonly opts: Required<Omit<RedfishClientOptions, "user" | "password" | "tls" | "retry" | "log" | "allowHttp" | "basicAfterRefusedSession">>;
+  private readonly basicAfterRefusedSession: boolean;
+  /** SHA-256 of the certificate the BMC presented (last TLS connection), `AB:CD:...`. */
+  #certificateSha256: string | undefined;
   private readonly policy: RetryPolicy;
   private readonly log: RedfishLogger;
   private readonly dispatcher: Agent;
@@ -179,7 +218,7 @@ export class RedfishClient {
   private root: RedfishResource | undefined;
 
   constructor(options: RedfishClientOptions) {
-    const a = parseBmcAddress(options.address);
+    const a = parseBmcAddress(options.address, 443, options.allowHttp === true);
     this.origin = a.origin;
     this.bmc = a.bmc;
     this.host = a.host;
@@ -196,16 +235,43 @@ export class RedfishClient {
     this.#user = options.user;
     this.#password = options.password;
     this.basic = this.opts.auth === "basic";
+    this.basicAfterRefusedSession = options.basicAfterRefusedSession !== false;
     this.policy = retryPolicy(options.retry);
     this.log = options.log ?? silentLogger;
     this.limiter = limiterFor(this.origin, this.opts.maxInFlight);
     this.dispatcher = new Agent({
-      connect: { ...tlsConnectOptions(options.tls), timeout: this.opts.connectTimeoutMs },
+      connect: a.scheme === "http" ? { timeout: this.opts.connectTimeoutMs } : this.tlsConnector(options.tls ?? {}),
       connections: this.opts.maxInFlight,
       headersTimeout: this.opts.requestTimeoutMs,
       bodyTimeout: this.opts.requestTimeoutMs,
       keepAliveTimeout: 2000,
     });
+  }
+
+  /**
+   * A connector that records the certificate of every TLS connection and, when a pin is given,
+   * refuses any other certificate before a byte of the request (credentials included) is sent.
+   */
+  private tlsConnector(tls: BmcTlsOptions): buildConnector.connector {
+    // No TLS session resumption: a resumed session presents no certificate to check against the pin.
+    const base = buildConnector({ ...tlsConnectOptions(tls), timeout: this.opts.connectTimeoutMs, maxCachedSessions: 0 } as buildConnector.BuildOptions);
+    const pin = tls.pinSha256 !== undefined && tls.pinSha256 !== "" ? normalizeFingerprint(tls.pinSha256) ?? tls.pinSha256 : undefined;
+    return (opts, callback) =>
+      base(opts, (err, socket) => {
+        if (err || !socket) return callback(err ?? new Error("no socket"), null);
+        const presented = fingerprintOf((socket as TLSSocket).getPeerCertificate?.());
+        if (presented) this.#certificateSha256 = presented;
+        if (pin !== undefined && presented !== pin) {
+          (socket as Socket).destroy();
+          return callback(new RedfishPinError(this.bmc, pin, presented ?? "(none)"), null);
+        }
+        callback(null, socket);
+      });
+  }
+
+  /** SHA-256 fingerprint (`AB:CD:...`) of the certificate this BMC presented; `undefined` before a TLS connection. */
+  get certificateSha256(): string | undefined {
+    return this.#certificateSha256;
   }
 
   /** `session` or `basic` once logged in, `none` before. */
@@ -262,7 +328,9 @@ export class RedfishClient {
         }
       }
       if ((options.allowStatus ?? []).includes(res.status)) return res;
-      if (res.status === 401 || res.status === 403) throw new RedfishAuthError(facts, res.status, extendedInfo(res.body));
+      if (res.status === 401 || res.status === 403) {
+        throw new RedfishAuthError(facts, res.status, extendedInfo(res.body), /\bbasic\b/i.test(res.headers["www-authenticate"] ?? ""));
+      }
       if (res.status < 200 || res.status >= 300) throw new RedfishHttpError(facts, res.status, extendedInfo(res.body));
 
       // HPE iLO answers some PATCHes and actions with 200 and an `error` object whose only message is
@@ -292,14 +360,24 @@ export class RedfishClient {
     if (options.body !== undefined) headers["Content-Type"] = "application/json; charset=utf-8";
     if (options.ifMatch !== undefined) headers["If-Match"] = options.ifMatch;
     if (options.auth !== false) Object.assign(headers, this.authHeaders());
-    const res = await undiciRequest(this.origin + path, {
-      dispatcher: this.dispatcher,
-      method: method as "GET",
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      // Safety net above undici's own connect/headers/body timeouts.
-      signal: AbortSignal.timeout(this.opts.connectTimeoutMs + 2 * this.opts.requestTimeoutMs),
-    });
+    let target = path;
+    let res: Awaited<ReturnType<typeof undiciRequest>>;
+    for (let hops = 0; ; hops++) {
+      res = await undiciRequest(this.origin + target, {
+        dispatcher: this.dispatcher,
+        method: method as "GET",
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        // Safety net above undici's own connect/headers/body timeouts.
+        signal: AbortSignal.timeout(this.opts.connectTimeoutMs + 2 * this.opts.requestTimeoutMs),
+      });
+      const next = this.redirectTarget(method, target, res.statusCode, res.headers.location);
+      if (next === undefined) break;
+      await res.body.dump().catch(() => undefined);
+      if (hops >= MAX_REDIRECTS) throw new RedfishProtocolError(this.bmc, path, `more than ${MAX_REDIRECTS} redirects`);
+      this.log.debug(`${method} ${target} on ${this.bmc}: ${res.statusCode}, following to ${next}`);
+      target = next;
+    }
     const text = await res.body.text();
     let body: T | undefined;
     if (text.trim() !== "") {
@@ -316,6 +394,21 @@ export class RedfishClient {
     return { status: res.statusCode, headers: h, body, uri: path, ...(etag ? { etag: String(etag) } : {}) };
   }
 
+  /**
+   * Where a 301/302/307/308 leads, when it is to be followed: same scheme, host and port only (our
+   * credentials go with the request, and never over a downgraded scheme); 301/302 only for GET/HEAD
+   * (clients may turn them into GET, which would change what a POST means).
+   */
+  private redirectTarget(method: string, from: string, status: number, location: string | string[] | undefined): string | undefined {
+    if (![301, 302, 307, 308].includes(status) || typeof location !== "string" || location === "") return undefined;
+    if ((status === 301 || status === 302) && method !== "GET" && method !== "HEAD") return undefined;
+    const url = new URL(location, this.origin + from);
+    if (url.origin !== new URL(this.origin).origin) {
+      throw new RedfishProtocolError(this.bmc, from, `redirected to another origin (${url.protocol}//${url.host}); not followed: credentials stay on this BMC`);
+    }
+    return url.pathname + url.search;
+  }
+
   private authHeaders(): Record<string, string> {
     if (this.#token) return { "X-Auth-Token": this.#token };
     if (this.basic && this.#user !== undefined) {
@@ -330,7 +423,7 @@ export class RedfishClient {
     if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "TimeoutError" || code === "ABORT_ERR") {
       return new RedfishTimeoutError(this.bmc, `response to ${facts.method} ${facts.uri}`, this.opts.requestTimeoutMs, { cause: e, method: facts.method, uri: facts.uri });
     }
-    if (isTlsErrorCode(code)) return new RedfishTlsError(facts, code, e);
+    if (isTlsErrorCode(code)) return new RedfishTlsError(facts, code, e, classifyTlsError(code, messageChain(e)));
     return new RedfishTransportError(facts, code, e);
   }
 
@@ -394,6 +487,13 @@ export class RedfishClient {
       res = await this.request("POST", sessions, { auth: false, body: { UserName: this.#user, Password: this.#password ?? "" }, followTask: false });
     } catch (e) {
       const status = isRedfishHttpError(e) ? e.status : 0;
+      if (this.opts.auth === "auto" && status === 401 && this.basicAfterRefusedSession) {
+        // Some BMCs (older Supermicro, accounts without the session privilege) refuse the session POST
+        // but take Basic: try it once; a second refusal is reported as wrong credentials.
+        this.log.warn(`${this.bmc}: session login answered 401; trying HTTP Basic once`);
+        this.basic = true;
+        return;
+      }
       if (this.opts.auth === "auto" && [404, 405, 501, 503].includes(status)) {
         // 404/405/501: no session service after all. 503 after retries: the BMC's session table is
         // full (iLO and iDRAC keep a handful); Basic needs no session slot.
@@ -407,11 +507,30 @@ export class RedfishClient {
     const location = res.headers.location ?? res.body?.["@odata.id"];
     if (location) this.sessionUri = this.pathOf(location);
     if (!token) {
-      throw new RedfishProtocolError(this.bmc, sessions, "session created without an X-Auth-Token header");
+      // The BMC made a session but gave us no token to use or end it with: end it with Basic, so it
+      // does not hold one of the BMC's few session slots until it times out.
+      if (this.sessionUri) await this.deleteWithBasic(this.sessionUri);
+      this.sessionUri = undefined;
+      if (this.opts.auth === "session") throw new RedfishProtocolError(this.bmc, sessions, "session created without an X-Auth-Token header (deleted again)");
+      this.log.warn(`${this.bmc}: session created without an X-Auth-Token header; deleted it, using HTTP Basic`);
+      this.basic = true;
+      return;
     }
     this.#token = token;
     if (!this.sessionUri) this.log.warn(`${this.bmc}: session has no Location or @odata.id; it cannot be deleted and will expire on its own`);
     this.log.debug(`${this.bmc}: session ${this.sessionUri ?? "(unknown)"} opened`);
+  }
+
+  private async deleteWithBasic(uri: string): Promise<void> {
+    const wasBasic = this.basic;
+    this.basic = true;
+    try {
+      await this.request("DELETE", uri, { allowStatus: [404], followTask: false });
+    } catch (e) {
+      this.log.warn(`${this.bmc}: could not delete token-less session ${uri}: ${(e as Error).message}`);
+    } finally {
+      this.basic = wasBasic;
+    }
   }
 
   /** Delete the session, if any. Never raises: a failure is logged, the session expires on the BMC. */

@@ -23,6 +23,7 @@ export const REDFISH_ERROR_CODES = {
   uuidAmbiguous: "KINETIC_REDFISH_UUID_AMBIGUOUS",
   zeroizeRefused: "KINETIC_REDFISH_ZEROIZE_REFUSED",
   wrongSystem: "KINETIC_REDFISH_WRONG_SYSTEM",
+  credentials: "KINETIC_REDFISH_CREDENTIALS",
   usage: "KINETIC_REDFISH_USAGE",
 } as const;
 export type RedfishErrorCode = (typeof REDFISH_ERROR_CODES)[keyof typeof REDFISH_ERROR_CODES];
@@ -89,10 +90,20 @@ export class RedfishHttpError extends RedfishError {
   }
 }
 
+/** Where the BMC credentials come from, for hints: the settings that really exist. */
+export const CREDENTIALS_HINT =
+  "the user is the pillar's bmc.api_user, the password the stack secret kinetic:bmcPassword (CLI: KINETIC_BMC_USER / KINETIC_BMC_PASSWORD)";
+
 /** 401/403: the credentials were refused (the message never names them). */
 export class RedfishAuthError extends RedfishHttpError {
-  constructor(facts: RequestFacts, status: number, messages: RedfishMessage[]) {
-    super(facts, status, messages, "credentials refused; check kinetic:bmcUser / kinetic:bmcPassword", REDFISH_ERROR_CODES.auth);
+  constructor(
+    facts: RequestFacts,
+    status: number,
+    messages: RedfishMessage[],
+    /** The 401 carried `WWW-Authenticate: Basic`: the BMC takes Basic, so a refusal means wrong credentials. */
+    readonly basicChallenge = false,
+  ) {
+    super(facts, status, messages, `credentials refused by ${facts.bmc}; ${CREDENTIALS_HINT}`, REDFISH_ERROR_CODES.auth);
     this.name = "RedfishAuthError";
   }
 }
@@ -118,17 +129,55 @@ export class RedfishTransportError extends RedfishError {
   }
 }
 
-/** The TLS handshake failed, usually because the certificate is not signed by the CA bundle. */
+/** Which TLS check failed (see `tls.ts` `classifyTlsError`). */
+export type RedfishTlsCheck = "chain" | "name" | "expired" | "not-tls" | "pin" | "handshake";
+
+const TLS_WHAT: Record<RedfishTlsCheck, string> = {
+  chain:
+    "TLS: the certificate does not chain to a trusted CA; put the CA that signed it in kinetic:bmcCaBundle (CLI --ca FILE), " +
+    "or trust each BMC's own certificate on first use for this network (kinetic:bmcTofuNetworks, CLI --tofu)",
+  name:
+    "TLS: the certificate chains to a trusted CA but does not name this address (BMC certificates usually name a host name); " +
+    "verify the chain only for this network with kinetic:bmcCaOnlyNetworks (CLI --ca-only)",
+  expired: "TLS: the certificate has expired or is not valid yet (check the BMC's clock and renew its certificate)",
+  "not-tls": "not TLS: the service on this port answered in plain text (plain HTTP on a TLS port?); for a virtual BMC that only serves http, opt in with kinetic:bmcHttpNetworks (CLI --http)",
+  pin: "TLS: certificate pin mismatch",
+  handshake:
+    "TLS handshake failed (protocol or cipher mismatch); old firmware may need legacy ciphers (CLI --legacy-ciphers), or skip verification for this network (kinetic:bmcInsecureNetworks, CLI --insecure)",
+};
+
+/** The TLS handshake or certificate verification failed; `check` says which check. */
 export class RedfishTlsError extends RedfishTransportError {
-  constructor(facts: RequestFacts, transportCode: string, cause: unknown) {
-    super(
-      facts,
-      transportCode,
-      cause,
-      REDFISH_ERROR_CODES.tls,
-      "TLS verification failed; add the BMC's CA to kinetic:bmcCaBundle, or opt in to skipping verification for this network",
-    );
+  constructor(
+    facts: RequestFacts,
+    transportCode: string,
+    cause: unknown,
+    readonly check: RedfishTlsCheck = "handshake",
+  ) {
+    super(facts, transportCode, cause, REDFISH_ERROR_CODES.tls, TLS_WHAT[check]);
     this.name = "RedfishTlsError";
+  }
+}
+
+/**
+ * The BMC presented another certificate than the one pinned at discovery. Never accepted silently:
+ * the message names both fingerprints and how to accept the new one.
+ */
+export class RedfishPinError extends RedfishError {
+  readonly check = "pin" as const;
+  readonly transportCode = "KINETIC_REDFISH_TLS_PIN";
+  constructor(
+    readonly bmc: string,
+    readonly pinned: string,
+    readonly presented: string,
+  ) {
+    super(
+      REDFISH_ERROR_CODES.tls,
+      `${bmc}: TLS certificate changed since discovery pinned it: pinned SHA-256 ${pinned}, presented ${presented}. ` +
+        `If the BMC's certificate was replaced on purpose, accept the new one by discovering again: ` +
+        `\`pulumi up --replace <URN of the host's ...-discovery resource>\` (CLI: --pin ${presented}); otherwise treat it as an attack.`,
+    );
+    this.name = "RedfishPinError";
   }
 }
 
@@ -233,6 +282,23 @@ export class UuidAmbiguousError extends RedfishError {
   }
 }
 
+/** Most BMCs that answered refused the credentials: the password (or user) is probably wrong. */
+export class CredentialsRefusedError extends RedfishError {
+  constructor(
+    readonly refused: string[],
+    readonly answered: number,
+    readonly user: string,
+  ) {
+    super(
+      REDFISH_ERROR_CODES.credentials,
+      `${refused.length} of ${answered} BMCs that answered refused the credentials of user "${user}" ` +
+        `(${refused.slice(0, 5).join(", ")}${refused.length > 5 ? ", ..." : ""}): the password is probably wrong; ${CREDENTIALS_HINT}. ` +
+        `The scan stopped sending credentials to avoid locking the account.`,
+    );
+    this.name = "CredentialsRefusedError";
+  }
+}
+
 /** Deleting a physical endpoint without the stack's permission to zeroize physical hosts. */
 export class ZeroizeRefusedError extends RedfishError {
   constructor(
@@ -285,4 +351,6 @@ export const isRedfishTaskError = (e: unknown): e is RedfishTaskError => hasCode
 export const isUuidNotFoundError = (e: unknown): e is UuidNotFoundError => hasCode(e, REDFISH_ERROR_CODES.uuidNotFound);
 export const isUuidAmbiguousError = (e: unknown): e is UuidAmbiguousError => hasCode(e, REDFISH_ERROR_CODES.uuidAmbiguous);
 export const isZeroizeRefusedError = (e: unknown): e is ZeroizeRefusedError => hasCode(e, REDFISH_ERROR_CODES.zeroizeRefused);
+export const isRedfishPinError = (e: unknown): e is RedfishPinError => hasCode(e, REDFISH_ERROR_CODES.tls) && (e as { check?: unknown }).check === "pin";
+export const isCredentialsRefusedError = (e: unknown): e is CredentialsRefusedError => hasCode(e, REDFISH_ERROR_CODES.credentials);
 export const isWrongSystemError = (e: unknown): e is WrongSystemError => hasCode(e, REDFISH_ERROR_CODES.wrongSystem);
