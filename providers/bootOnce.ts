@@ -10,7 +10,7 @@ import type * as Ops from "./redfish/operations";
 import { loadModule } from "./redfish/load";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
-export const BOOT_ONCE_VERSION = "1";
+export const BOOT_ONCE_VERSION = "2";
 
 export interface BootOnceArgs extends SystemArgs {
   /**
@@ -42,7 +42,7 @@ interface BootOnceOutputs extends BootOnceInputs {
 const REPLACE_KEYS = ["uuid"] as const;
 /** Changes that mean writing the override again. */
 const APPLY_KEYS = ["target", "mode", "bmcAddress", "systemUri"] as const;
-const UPDATE_KEYS = [...APPLY_KEYS, "user", "password", "caBundle", "insecure", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
+const UPDATE_KEYS = [...APPLY_KEYS, "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "certSha256", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
 
 class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs, BootOnceOutputs> {
   /** Stack config `kinetic:zeroizePhysical` at the time of the operation (see `configure`). */

@@ -34,6 +34,14 @@ export interface PhysicalProvisioningArgs {
   caBundle?: pulumi.Input<string>;
   /** Skip TLS verification for this network (explicit opt-in). Default `false`. */
   insecure?: boolean;
+  /** Verify the chain against `caBundle` but not the address, for this network (`kinetic:bmcCaOnlyNetworks`). Default `true`. */
+  verifyName?: boolean;
+  /** Trust each BMC's certificate on first use and pin it, for this network (`kinetic:bmcTofuNetworks`). Default `false`. */
+  trustOnFirstUse?: boolean;
+  /** `http` for virtual BMCs on this network (`kinetic:bmcHttpNetworks`). Default `https`. */
+  scheme?: "https" | "http";
+  /** The pillar's PXE `interface`: its MAC leads the discovery inventory (`inventory.pxeMac`). */
+  pxeInterface?: string;
   /** Allow legacy TLS versions and ciphers (explicit opt-in). Default `false`. */
   legacyCiphers?: boolean;
   /** `BootSourceOverrideTarget` for the one-time boot. Default `Pxe`. */
@@ -69,6 +77,9 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
     password: args.password,
     ...(args.caBundle !== undefined ? { caBundle: args.caBundle } : {}),
     insecure: args.insecure ?? false,
+    ...(args.verifyName === false ? { verifyName: false } : {}),
+    ...(args.trustOnFirstUse === true ? { trustOnFirstUse: true } : {}),
+    ...(args.scheme === "http" ? { scheme: "http" as const } : {}),
     legacyCiphers: args.legacyCiphers ?? false,
     ...(args.auth !== undefined ? { auth: args.auth } : {}),
     ...(args.timeouts !== undefined ? { timeouts: args.timeouts } : {}),
@@ -85,10 +96,25 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
 
   const discovery = new RedfishDiscovery(
     `${name}-discovery`,
-    { ...connection, uuid: args.uuid, endpointType: args.type, cidrs: args.cidrs, ...(args.port !== undefined ? { port: args.port } : {}) },
+    {
+      ...connection,
+      uuid: args.uuid,
+      endpointType: args.type,
+      cidrs: args.cidrs,
+      ...(args.port !== undefined ? { port: args.port } : {}),
+      ...(args.pxeInterface !== undefined ? { pxeInterface: args.pxeInterface } : {}),
+    },
     opts,
   );
-  const system = { ...connection, uuid: args.uuid, bmcAddress: discovery.bmcAddress, systemUri: discovery.systemUri, allowZeroize: args.allowZeroize };
+  const system = {
+    ...connection,
+    uuid: args.uuid,
+    bmcAddress: discovery.bmcAddress,
+    systemUri: discovery.systemUri,
+    // The certificate discovery pinned: boot and power talk to that BMC only.
+    certSha256: discovery.certSha256,
+    allowZeroize: args.allowZeroize,
+  };
   const bootOnce = new BootOnce(
     `${name}-boot-once`,
     { ...system, target: args.bootTarget ?? "Pxe", ...(args.bootMode !== undefined ? { mode: args.bootMode } : {}) },

@@ -10,7 +10,7 @@ import type { PowerCycleMethod } from "./redfish/power";
 import { loadModule } from "./redfish/load";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
-export const POWER_CYCLE_VERSION = "1";
+export const POWER_CYCLE_VERSION = "2";
 
 export interface PowerCycleArgs extends SystemArgs {
   /**
@@ -39,7 +39,7 @@ interface PowerCycleOutputs extends PowerCycleInputs {
 const REPLACE_KEYS = ["uuid"] as const;
 /** Changes that mean cycling the server again. */
 const CYCLE_KEYS = ["method", "triggers"] as const;
-const UPDATE_KEYS = [...CYCLE_KEYS, "bmcAddress", "systemUri", "user", "password", "caBundle", "insecure", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
+const UPDATE_KEYS = [...CYCLE_KEYS, "bmcAddress", "systemUri", "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "certSha256", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
 
 class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleInputs, PowerCycleOutputs> {
   /** Stack config `kinetic:zeroizePhysical` at the time of the operation. */

@@ -8,7 +8,7 @@ import type * as Ops from "./redfish/operations";
 import { loadModule } from "./redfish/load";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
-export const REDFISH_DISCOVERY_VERSION = "1";
+export const REDFISH_DISCOVERY_VERSION = "2";
 
 export interface RedfishDiscoveryArgs extends BmcConnectionArgs {
   /**
@@ -25,6 +25,8 @@ export interface RedfishDiscoveryArgs extends BmcConnectionArgs {
   port?: pulumi.Input<number>;
   /** TCP probe deadline per address, ms. Default `1000`. */
   probeTimeoutMs?: pulumi.Input<number>;
+  /** The pillar's PXE `interface` (`hosts.<type>.interface`): its MAC is listed first and as `inventory.pxeMac`. */
+  pxeInterface?: pulumi.Input<string>;
 }
 
 interface RedfishDiscoveryInputs extends Ops.DiscoveryInputs {
@@ -35,7 +37,7 @@ interface RedfishDiscoveryOutputs extends RedfishDiscoveryInputs, Ops.Discovered
 
 /** Inputs whose change means another server: replace. Anything else re-discovers in place. */
 const REPLACE_KEYS = ["uuid"] as const;
-const UPDATE_KEYS = ["endpointType", "cidrs", "port", "user", "password", "caBundle", "insecure", "legacyCiphers", "auth", "providerVersion"] as const;
+const UPDATE_KEYS = ["endpointType", "cidrs", "port", "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "legacyCiphers", "auth", "pxeInterface", "providerVersion"] as const;
 
 class RedfishDiscoveryProvider implements pulumi.dynamic.ResourceProvider<RedfishDiscoveryInputs, RedfishDiscoveryOutputs> {
   /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
@@ -66,9 +68,11 @@ class RedfishDiscoveryProvider implements pulumi.dynamic.ResourceProvider<Redfis
     return { id, props: { ...props, ...now } };
   }
 
-  async update(_id: string, _olds: RedfishDiscoveryOutputs, news: RedfishDiscoveryInputs): Promise<pulumi.dynamic.UpdateResult<RedfishDiscoveryOutputs>> {
+  async update(_id: string, olds: RedfishDiscoveryOutputs, news: RedfishDiscoveryInputs): Promise<pulumi.dynamic.UpdateResult<RedfishDiscoveryOutputs>> {
     const ops = loadModule<typeof Ops>(this.operations);
-    const found = await ops.discoverLocation(news, ops.providerLogger(`discovery ${news.uuid}`));
+    // The pin recorded in state holds for the same BMC; only a replace (`pulumi up --replace`) re-pins.
+    const previous = olds.bmcAddress && olds.certSha256 ? { bmcAddress: olds.bmcAddress, certSha256: olds.certSha256 } : undefined;
+    const found = await ops.discoverLocation(news, ops.providerLogger(`discovery ${news.uuid}`), previous);
     return { outs: { ...news, ...found } satisfies RedfishDiscoveryOutputs };
   }
 
@@ -90,6 +94,14 @@ export class RedfishDiscovery extends pulumi.dynamic.Resource {
   declare readonly manufacturer: pulumi.Output<string>;
   /** ComputerSystem `Model`. */
   declare readonly model: pulumi.Output<string>;
+  /**
+   * SHA-256 fingerprint of the BMC's TLS certificate, pinned on first use (`""` over plain HTTP). Pass
+   * it to `BootOnce`/`PowerCycle` as `certSha256`; a changed certificate fails until accepted with
+   * `pulumi up --replace <this resource's URN>`.
+   */
+  declare readonly certSha256: pulumi.Output<string>;
+  /** Out-of-band inventory: manufacturer, model, serial, BIOS, CPU and memory summary, power, NIC MACs (PXE NIC first). */
+  declare readonly inventory: pulumi.Output<Ops.Inventory>;
 
   constructor(name: string, args: RedfishDiscoveryArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
@@ -106,6 +118,8 @@ export class RedfishDiscovery extends pulumi.dynamic.Resource {
         product: undefined,
         manufacturer: undefined,
         model: undefined,
+        certSha256: undefined,
+        inventory: undefined,
       },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), "password"])] },
       "redfish",

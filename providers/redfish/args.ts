@@ -16,6 +16,20 @@ export interface BmcConnectionArgs {
   caBundle?: pulumi.Input<string>;
   /** Skip TLS verification; an explicit per-network opt-in. Default `false`. */
   insecure?: pulumi.Input<boolean>;
+  /**
+   * `false`: verify the certificate chain against `caBundle` but not that it names the BMC's address
+   * (real BMC certificates name a host name; discovery reaches BMCs by address). Per network
+   * (`kinetic:bmcCaOnlyNetworks`). Default `true`.
+   */
+  verifyName?: pulumi.Input<boolean>;
+  /**
+   * Trust on first use: discovery accepts the BMC's own (e.g. self-signed) certificate and pins its
+   * SHA-256 in state; every later operation requires that certificate. Per network
+   * (`kinetic:bmcTofuNetworks`). Default `false`.
+   */
+  trustOnFirstUse?: pulumi.Input<boolean>;
+  /** `http` for virtual BMCs serving plain HTTP (`kinetic:bmcHttpNetworks`); never a default. Default `https`. */
+  scheme?: pulumi.Input<"https" | "http">;
   /** Allow TLS 1.0/1.1 and legacy ciphers for old firmware. Default `false`. */
   legacyCiphers?: pulumi.Input<boolean>;
   /**
@@ -35,6 +49,11 @@ export interface SystemArgs extends BmcConnectionArgs {
   bmcAddress: pulumi.Input<string>;
   /** ComputerSystem `@odata.id` (`RedfishDiscovery.systemUri`), never a guessed id. */
   systemUri: pulumi.Input<string>;
+  /**
+   * The certificate pinned by discovery (`RedfishDiscovery.certSha256`); every connection must present
+   * it. Default: no pin (plain HTTP, or resources declared without discovery).
+   */
+  certSha256?: pulumi.Input<string>;
   /**
    * Permit zeroize on delete: power off / clear the boot override (stack config
    * `kinetic:zeroizePhysical`). Default `false`: deleting fails and says how to allow it. The stack

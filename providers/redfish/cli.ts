@@ -17,8 +17,8 @@ import { discover } from "./discovery";
 import { REDFISH_ERROR_CODES, RedfishError } from "./errors";
 import { stderrLogger } from "./log";
 import { describeService } from "./oem/vendor";
-import { POWER_CYCLE_METHODS, PowerCycleMethod, powerCycle } from "./power";
-import { listSystems, SystemSummary } from "./systems";
+import { POWER_CYCLE_METHODS, PowerCycleMethod, powerCycle, powerState } from "./power";
+import { listNics, listSystems, SystemSummary } from "./systems";
 import { sameUuid } from "./uuid";
 
 const USAGE = `usage: kinetic redfish <command> [flags]
@@ -26,12 +26,12 @@ const USAGE = `usage: kinetic redfish <command> [flags]
   boot-once <address>         set a one-time boot override (--target Pxe, --mode UEFI|Legacy)
   power-cycle <address>       reset and wait (--method ${POWER_CYCLE_METHODS.join("|")})
   status <address>            systems, power state and boot override of one BMC
-flags: --json --ca FILE --insecure --legacy-ciphers --auth ${AUTH_MODES.join("|")} --timeout MS
+flags: --json --ca FILE --ca-only --tofu --pin SHA256 --http --insecure --legacy-ciphers --auth ${AUTH_MODES.join("|")} --timeout MS
        --system ID|URI|UUID --port N --concurrency N --probe-timeout MS --verbose
 credentials: KINETIC_BMC_USER and KINETIC_BMC_PASSWORD in the environment (never on the command line)`;
 
-const BOOLEAN_FLAGS = new Set(["json", "insecure", "legacy-ciphers", "verbose", "help"]);
-const VALUE_FLAGS = new Set(["ca", "auth", "timeout", "system", "port", "concurrency", "probe-timeout", "target", "mode", "method"]);
+const BOOLEAN_FLAGS = new Set(["json", "insecure", "legacy-ciphers", "verbose", "help", "ca-only", "tofu", "http"]);
+const VALUE_FLAGS = new Set(["ca", "pin", "auth", "timeout", "system", "port", "concurrency", "probe-timeout", "target", "mode", "method"]);
 
 export interface ParsedArgs {
   command: string;
@@ -93,7 +93,15 @@ function connection(p: ParsedArgs, env: NodeJS.ProcessEnv): Omit<RedfishClientOp
     user,
     password,
     auth: auth as AuthMode,
-    tls: { ...(ca ? { caBundle: fs.readFileSync(ca, "utf8") } : {}), insecure: p.flags.insecure === true, legacyCiphers: p.flags["legacy-ciphers"] === true },
+    allowHttp: p.flags.http === true,
+    tls: {
+      ...(ca ? { caBundle: fs.readFileSync(ca, "utf8") } : {}),
+      insecure: p.flags.insecure === true,
+      legacyCiphers: p.flags["legacy-ciphers"] === true,
+      ...(p.flags["ca-only"] === true ? { verifyName: false } : {}),
+      ...(p.flags.tofu === true ? { trustOnFirstUse: true } : {}),
+      ...(str(p.flags, "pin") ? { pinSha256: str(p.flags, "pin")! } : {}),
+    },
     ...(timeout ? { requestTimeoutMs: timeout } : {}),
     log: stderrLogger(p.flags.verbose === true),
   };
@@ -134,6 +142,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         user: c.user!,
         password: c.password!,
         ...(c.tls ? { tls: c.tls } : {}),
+        ...(p.flags.http === true ? { scheme: "http" as const } : {}),
         ...(p.flags.auth !== undefined ? { auth: c.auth! } : {}),
         ...(port ? { port } : {}),
         ...(concurrency ? { concurrency } : {}),
@@ -143,9 +152,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       });
       print(r, () => {
         let s = table(
-          ["UUID", "BMC", "SYSTEM", "VENDOR", "MODEL", "POWER"],
-          r.systems.map((x) => [x.uuid, x.address, x.systemUri, [x.vendor, x.product].filter(Boolean).join(" "), x.model, x.powerState]),
+          ["UUID", "BMC", "SYSTEM", "VENDOR", "MODEL", "SERIAL", "POWER", "CERT SHA-256"],
+          r.systems.map((x) => [x.uuid || "(no UUID)", x.address + (x.aliases?.length ? ` (also ${x.aliases.join(", ")})` : ""), x.systemUri, [x.vendor, x.product].filter(Boolean).join(" "), x.model, x.serialNumber, x.powerState, x.certSha256 ?? "(plain HTTP)"]),
         );
+        if (r.credentialsProbablyWrong) s += `${r.credentialsRefused.length} of ${r.answered} BMCs refused the credentials: the password is probably wrong (KINETIC_BMC_USER / KINETIC_BMC_PASSWORD); the scan stopped sending them\n`;
         for (const a of r.ambiguous) s += `ambiguous ${a.reason} UUID ${a.uuid}: ${a.locations.map((l) => l.address + l.systemUri).join(", ")}\n`;
         for (const f of r.failures) s += `failed ${f.address}: ${f.message}\n`;
         s += `${r.scanned} addresses in ${r.ranges.join(", ")}: ${r.systems.length} systems, ${r.failures.length} failed, ${r.refused} refused, ${r.silent} silent, ${(r.durationMs / 1000).toFixed(2)} s\n`;
@@ -159,14 +169,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       const result = await withSession({ ...connection(p, env), address }, async (client) => {
         const service = describeService(await client.serviceRoot());
         const systems = await listSystems(client);
-        const withBoot = await Promise.all(systems.map(async (s) => ({ ...s, boot: await readBootOverride(client, s.uri) })));
-        return { address: client.bmc, ...service, authentication: client.authentication, systems: withBoot };
+        const withBoot = await Promise.all(
+          systems.map(async (s) => ({
+            ...s,
+            boot: await readBootOverride(client, s.uri).catch((e: Error) => ({ target: "", enabled: `(${e.message})`, mode: "", readFrom: s.uri })),
+            nics: await listNics(client, s).catch(() => []),
+          })),
+        );
+        return { address: client.bmc, ...service, authentication: client.authentication, certSha256: client.certificateSha256 ?? "", systems: withBoot };
       });
       print(result, () =>
-        `${result.address}: ${[result.vendor, result.product].filter(Boolean).join(" ") || "unknown vendor"} (${result.authentication} auth)\n` +
+        `${result.address}: ${[result.vendor, result.product].filter(Boolean).join(" ") || "unknown vendor"} (${result.authentication} auth)` +
+        `${result.certSha256 ? `, certificate SHA-256 ${result.certSha256}` : ", plain HTTP"}\n` +
         table(
-          ["SYSTEM", "UUID", "MODEL", "POWER", "OVERRIDE", "TARGET", "MODE"],
-          result.systems.map((s) => [s.uri, s.uuid, s.model, s.powerState, s.boot.enabled, s.boot.target, s.boot.mode]),
+          ["SYSTEM", "UUID", "MODEL", "SERIAL", "BIOS", "CPU", "MEMORY", "POWER", "OVERRIDE", "TARGET", "MODE", "MACS"],
+          result.systems.map((s) => [
+            s.uri, s.uuid || "(no UUID)", [s.manufacturer, s.model].filter(Boolean).join(" "), s.serialNumber, s.biosVersion,
+            s.processors.count ? `${s.processors.count}x ${s.processors.model}`.trim() : "", s.memoryGiB ? `${s.memoryGiB} GiB` : "",
+            s.powerState, s.boot.enabled, s.boot.target, s.boot.mode, s.nics.map((n) => `${n.id}=${n.mac}`).join(" "),
+          ]),
         ),
       );
       return 0;
@@ -193,9 +214,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       const result = await withSession({ ...connection(p, env), address }, async (client) => {
         const system = await pickSystem(client, str(p.flags, "system"));
         const resets = await powerCycle(client, system.uri, { method: method as PowerCycleMethod, uuid: system.uuid, timeoutMs, pollMs: 2000 });
-        return { address: client.bmc, system: system.uri, uuid: system.uuid, resets };
+        return { address: client.bmc, system: system.uri, uuid: system.uuid, resets, powerState: await powerState(client, system.uri) };
       });
-      print(result, () => `${result.address}${result.system} (${result.uuid}): ${result.resets.join(" -> ")}, now On\n`);
+      // A restart of a running server leaves PowerState "On" throughout: say what was sent and what is
+      // seen, not that a reset has happened.
+      print(result, () => `${result.address}${result.system} (${result.uuid}): sent ${result.resets.join(" -> ")}; PowerState ${result.powerState || "(not reported)"}\n`);
       return 0;
     }
     case "":

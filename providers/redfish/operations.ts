@@ -7,12 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { readBootOverride, setBootOnce, clearBootOverride, BootOverride } from "./boot";
 import { expandCidr } from "./cidr";
 import { AUTH_MODES, AuthMode, RedfishClientOptions, withSession } from "./client";
-import { discoverShared, findSystem } from "./discovery";
-import { isWrongSystemError, ZeroizeRefusedError } from "./errors";
+import { DiscoveredSystem, discoverShared, discoveryClient, DiscoveryOptions, findSystem } from "./discovery";
+import { isRedfishPinError, isWrongSystemError, RedfishPinError, ZeroizeRefusedError } from "./errors";
 import { RedfishLogger, silentLogger } from "./log";
 import { POWER_CYCLE_METHODS, PowerCycleMethod, powerCycle, powerOff, powerState } from "./power";
 import { describeService } from "./oem/vendor";
-import { getVerifiedSystem, summarize } from "./systems";
+import { getVerifiedSystem, listNics, NicSummary, summarize } from "./systems";
+import { BmcTlsOptions, normalizeFingerprint } from "./tls";
 import { normalizeUuid } from "./uuid";
 
 /** Deadlines, all in ms; every field optional with the client's defaults. */
@@ -34,9 +35,27 @@ export interface BmcConnectionInputs {
   password: string;
   caBundle?: string;
   insecure?: boolean;
+  /** Verify the chain against `caBundle` but not the address (`kinetic:bmcCaOnlyNetworks`). Default `true`. */
+  verifyName?: boolean;
+  /** Trust on first use (`kinetic:bmcTofuNetworks`): no CA needed, the pin decides. Default `false`. */
+  trustOnFirstUse?: boolean;
+  /** Plain HTTP (`kinetic:bmcHttpNetworks`, virtual BMCs only). Default `https`. */
+  scheme?: "https" | "http";
   legacyCiphers?: boolean;
   auth?: AuthMode;
   timeouts?: TimeoutInputs;
+}
+
+/** TLS settings of a connection, with the pin when one is known. */
+export function tlsOptions(c: BmcConnectionInputs, pin?: string): BmcTlsOptions {
+  return {
+    ...(c.caBundle ? { caBundle: c.caBundle } : {}),
+    insecure: c.insecure === true,
+    legacyCiphers: c.legacyCiphers === true,
+    ...(c.verifyName === false ? { verifyName: false } : {}),
+    ...(c.trustOnFirstUse === true ? { trustOnFirstUse: true } : {}),
+    ...(pin ? { pinSha256: pin } : {}),
+  };
 }
 
 /** One physical server behind a BMC. */
@@ -44,6 +63,8 @@ export interface SystemInputs extends BmcConnectionInputs {
   uuid: string;
   bmcAddress: string;
   systemUri: string;
+  /** Certificate pinned by discovery (`RedfishDiscovery.certSha256`); required on every connection. */
+  certSha256?: string;
 }
 
 export interface CheckFailure {
@@ -51,14 +72,15 @@ export interface CheckFailure {
   reason: string;
 }
 
-export function clientOptions(address: string, c: BmcConnectionInputs, log: RedfishLogger = silentLogger): RedfishClientOptions {
+export function clientOptions(address: string, c: BmcConnectionInputs & { certSha256?: string }, log: RedfishLogger = silentLogger): RedfishClientOptions {
   const t = c.timeouts ?? {};
   return {
     address,
+    allowHttp: c.scheme === "http",
     user: c.user,
     password: c.password,
     auth: c.auth ?? "auto",
-    tls: { ...(c.caBundle ? { caBundle: c.caBundle } : {}), insecure: c.insecure === true, legacyCiphers: c.legacyCiphers === true },
+    tls: tlsOptions(c, c.certSha256),
     ...(t.connectMs !== undefined ? { connectTimeoutMs: t.connectMs } : {}),
     ...(t.requestMs !== undefined ? { requestTimeoutMs: t.requestMs } : {}),
     ...(t.taskMs !== undefined ? { taskTimeoutMs: t.taskMs } : {}),
@@ -96,6 +118,11 @@ function checkConnection(n: Partial<BmcConnectionInputs>, out: CheckFailure[]): 
     out.push({ property: "caBundle", reason: "must be PEM text containing at least one -----BEGIN CERTIFICATE----- block" });
   }
   if (n.auth !== undefined && !AUTH_MODES.includes(n.auth)) out.push({ property: "auth", reason: `must be one of ${AUTH_MODES.join(", ")}` });
+  if (n.scheme !== undefined && known(n.scheme) && n.scheme !== "https" && n.scheme !== "http") out.push({ property: "scheme", reason: "must be https or http" });
+  const pin = (n as { certSha256?: unknown }).certSha256;
+  if (pin !== undefined && pin !== "" && known(pin) && (typeof pin !== "string" || !normalizeFingerprint(pin))) {
+    out.push({ property: "certSha256", reason: "must be a SHA-256 fingerprint (64 hex digits, colons allowed)" });
+  }
   for (const [k, v] of Object.entries(n.timeouts ?? {})) {
     if (v !== undefined && !(typeof v === "number" && v > 0)) out.push({ property: `timeouts.${k}`, reason: "must be a positive number of milliseconds" });
   }
@@ -118,6 +145,8 @@ export interface DiscoveryInputs extends BmcConnectionInputs {
   cidrs: string[];
   port?: number;
   probeTimeoutMs?: number;
+  /** The pillar's PXE `interface` (e.g. `ens1f0`), matched against the BMC's EthernetInterface Id/Name. */
+  pxeInterface?: string;
 }
 
 export function checkDiscovery(n: Partial<DiscoveryInputs>): CheckFailure[] {
@@ -175,6 +204,22 @@ export function changedKeys(olds: Record<string, unknown>, news: Record<string, 
 
 // ---------------------------------------------------------------- discovery
 
+/** What an operator wants to know about a server before reinstalling it; no secrets. */
+export interface Inventory {
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  biosVersion: string;
+  /** Sockets, logical processors, model (`ProcessorSummary`). */
+  processors: { count: number; logical: number; model: string };
+  memoryGiB: number;
+  powerState: string;
+  /** Ethernet interfaces the BMC lists, the PXE interface first. */
+  nics: NicSummary[];
+  /** MAC of the pillar's PXE interface when the BMC lists it under that name, else `""`. */
+  pxeMac: string;
+}
+
 export interface DiscoveredLocation {
   bmcAddress: string;
   systemUri: string;
@@ -184,23 +229,91 @@ export interface DiscoveredLocation {
   product: string;
   manufacturer: string;
   model: string;
+  /** SHA-256 of the BMC's certificate, pinned from discovery on (`""` over plain HTTP). */
+  certSha256: string;
+  inventory: Inventory;
 }
 
-export async function discoverLocation(i: DiscoveryInputs, log?: RedfishLogger): Promise<DiscoveredLocation> {
-  const result = await discoverShared({
+function discoveryOptions(i: DiscoveryInputs, log?: RedfishLogger): DiscoveryOptions {
+  return {
     cidrs: i.cidrs,
     user: i.user,
     password: i.password,
-    tls: { ...(i.caBundle ? { caBundle: i.caBundle } : {}), insecure: i.insecure === true, legacyCiphers: i.legacyCiphers === true },
+    tls: tlsOptions(i),
+    ...(i.scheme !== undefined ? { scheme: i.scheme } : {}),
     ...(i.port !== undefined ? { port: i.port } : {}),
     ...(i.probeTimeoutMs !== undefined ? { probeTimeoutMs: i.probeTimeoutMs } : {}),
     ...(i.timeouts?.connectMs !== undefined ? { connectTimeoutMs: i.timeouts.connectMs } : {}),
     ...(i.timeouts?.requestMs !== undefined ? { requestTimeoutMs: i.timeouts.requestMs } : {}),
     ...(i.auth !== undefined ? { auth: i.auth } : {}),
     ...(log ? { log } : {}),
-  });
-  const s = findSystem(result, i.uuid, i.endpointType);
-  return { bmcAddress: s.address, systemUri: s.systemUri, reportedUuid: s.uuid, vendor: s.vendor, product: s.product, manufacturer: s.manufacturer, model: s.model };
+  };
+}
+
+/** The PXE NIC first (matched by Id or Name, case-insensitively), then the rest in the BMC's order. */
+export function orderNics(nics: NicSummary[], pxeInterface: string | undefined): { nics: NicSummary[]; pxeMac: string } {
+  const want = (pxeInterface ?? "").toLowerCase();
+  const pxe = want === "" ? undefined : nics.find((n) => n.id.toLowerCase() === want || n.name.toLowerCase() === want);
+  return { nics: pxe ? [pxe, ...nics.filter((n) => n !== pxe)] : nics, pxeMac: pxe?.mac ?? "" };
+}
+
+/**
+ * The matched system's NICs: with the scan's own authentication (Basic, no login), two more reads on
+ * one BMC. A BMC that lists none, or fails to, gives `[]` (logged): inventory never fails discovery.
+ */
+async function readNics(i: DiscoveryInputs, s: DiscoveredSystem, log?: RedfishLogger): Promise<NicSummary[]> {
+  if (!s.ethernetInterfaces) return [];
+  const opts = discoveryOptions(i, log);
+  const client = discoveryClient(s.address, { ...opts, tls: tlsOptions(i, s.certSha256) }, i.auth ?? "basic");
+  try {
+    return await client.withSession((c) => listNics(c, s));
+  } catch (e) {
+    if (isRedfishPinError(e)) throw e;
+    log?.warn(`${s.address}${s.systemUri}: Ethernet interfaces not read (${(e as Error).message})`);
+    return [];
+  } finally {
+    await client.close();
+  }
+}
+
+function located(i: DiscoveryInputs, s: DiscoveredSystem, nics: NicSummary[]): DiscoveredLocation {
+  const ordered = orderNics(nics, i.pxeInterface);
+  return {
+    bmcAddress: s.address,
+    systemUri: s.systemUri,
+    reportedUuid: s.uuid,
+    vendor: s.vendor,
+    product: s.product,
+    manufacturer: s.manufacturer,
+    model: s.model,
+    certSha256: s.certSha256 ?? "",
+    inventory: {
+      manufacturer: s.manufacturer,
+      model: s.model,
+      serialNumber: s.serialNumber,
+      biosVersion: s.biosVersion,
+      processors: s.processors,
+      memoryGiB: s.memoryGiB,
+      powerState: s.powerState,
+      nics: ordered.nics,
+      pxeMac: ordered.pxeMac,
+    },
+  };
+}
+
+/**
+ * Scan and find the server. `previous` is what the resource's state recorded: when the server is
+ * still at that BMC, its certificate must be the pinned one (a changed certificate is never
+ * re-pinned silently; `RedfishPinError` says how to accept it).
+ */
+export async function discoverLocation(i: DiscoveryInputs, log?: RedfishLogger, previous?: Pick<DiscoveredLocation, "bmcAddress" | "certSha256">): Promise<DiscoveredLocation> {
+  const result = await discoverShared(discoveryOptions(i, log));
+  const s = findSystem(result, i.uuid, i.endpointType, i.user);
+  const pinned = previous?.certSha256 ? normalizeFingerprint(previous.certSha256) : undefined;
+  if (pinned && previous!.bmcAddress === s.address && s.certSha256 && s.certSha256 !== pinned) {
+    throw new RedfishPinError(s.address, pinned, s.certSha256);
+  }
+  return located(i, s, await readNics(i, s, log));
 }
 
 /**
@@ -209,15 +322,35 @@ export async function discoverLocation(i: DiscoveryInputs, log?: RedfishLogger):
  */
 export async function refreshLocation(i: DiscoveryInputs, last: DiscoveredLocation, log?: RedfishLogger): Promise<DiscoveredLocation> {
   try {
-    return await withSession(clientOptions(last.bmcAddress, i, log), async (c) => {
-      const { system } = await getVerifiedSystem(c, last.systemUri, i.uuid);
-      const s = summarize(last.systemUri, system);
-      const { vendor, product } = describeService(await c.serviceRoot());
-      return { bmcAddress: last.bmcAddress, systemUri: last.systemUri, reportedUuid: s.uuid, vendor, product, manufacturer: s.manufacturer, model: s.model };
-    });
+    const opts = discoveryOptions(i, log);
+    const client = discoveryClient(last.bmcAddress, { ...opts, tls: tlsOptions(i, last.certSha256 || undefined) }, i.auth ?? "auto");
+    try {
+      return await client.withSession(async (c) => {
+        const { system } = await getVerifiedSystem(c, last.systemUri, i.uuid);
+        const s = summarize(last.systemUri, system);
+        const root = await c.serviceRoot();
+        const { vendor, product } = describeService(root);
+        const found: DiscoveredSystem = {
+          ...s, address: last.bmcAddress, systemUri: last.systemUri, vendor, product,
+          serviceUuid: typeof root.UUID === "string" ? root.UUID.toLowerCase() : "",
+          ...(c.certificateSha256 ? { certSha256: c.certificateSha256 } : {}),
+        };
+        let nics: NicSummary[] = [];
+        try {
+          nics = await listNics(c, s);
+        } catch (e) {
+          log?.warn(`${last.bmcAddress}${last.systemUri}: Ethernet interfaces not read (${(e as Error).message})`);
+        }
+        return located(i, found, nics);
+      });
+    } finally {
+      await client.close();
+    }
   } catch (e) {
+    // A changed certificate is not "the server moved": never scan and re-pin around it.
+    if (isRedfishPinError(e)) throw e;
     log?.warn(`${i.uuid} is no longer at ${last.bmcAddress}${last.systemUri} (${(e as Error).message}); scanning again`);
-    return discoverLocation(i, log);
+    return discoverLocation(i, log, last);
   }
 }
 

@@ -18,10 +18,22 @@ export interface SystemSummary {
   model: string;
   serialNumber: string;
   powerState: string;
+  /** `BiosVersion`. */
+  biosVersion: string;
+  /** `ProcessorSummary`: sockets, logical processors, model (what the BMC lists; 0 / "" when it does not). */
+  processors: { count: number; logical: number; model: string };
+  /** `MemorySummary.TotalSystemMemoryGiB` (0 when not listed). */
+  memoryGiB: number;
+  /** `EthernetInterfaces` collection link, when the system has one. */
+  ethernetInterfaces?: string;
 }
 
 export function summarize(uri: string, s: RedfishResource): SystemSummary {
   const str = (k: string): string => (typeof s[k] === "string" ? (s[k] as string) : "");
+  const obj = (k: string): Record<string, unknown> => (typeof s[k] === "object" && s[k] !== null ? (s[k] as Record<string, unknown>) : {});
+  const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  const cpu = obj("ProcessorSummary");
+  const nics = odataId(s.EthernetInterfaces);
   return {
     uri,
     id: str("Id"),
@@ -30,6 +42,10 @@ export function summarize(uri: string, s: RedfishResource): SystemSummary {
     model: str("Model"),
     serialNumber: str("SerialNumber"),
     powerState: str("PowerState"),
+    biosVersion: str("BiosVersion"),
+    processors: { count: num(cpu.Count), logical: num(cpu.LogicalProcessorCount), model: typeof cpu.Model === "string" ? cpu.Model : "" },
+    memoryGiB: num(obj("MemorySummary").TotalSystemMemoryGiB),
+    ...(nics ? { ethernetInterfaces: nics } : {}),
   };
 }
 
@@ -61,6 +77,32 @@ export async function systemUris(client: RedfishClient): Promise<string[]> {
 export async function listSystems(client: RedfishClient): Promise<SystemSummary[]> {
   const uris = await systemUris(client);
   return Promise.all(uris.map(async (uri) => summarize(uri, (await client.get(uri)).body ?? {})));
+}
+
+/** One Ethernet interface of a system as its BMC lists it. */
+export interface NicSummary {
+  id: string;
+  name: string;
+  mac: string;
+}
+
+/**
+ * The MAC addresses of a system's Ethernet interfaces (ComputerSystem `EthernetInterfaces`,
+ * https://redfish.dmtf.org/schemas/v1/EthernetInterface.json): the collection, then its members
+ * concurrently. `[]` when the system lists none.
+ */
+export async function listNics(client: RedfishClient, system: Pick<SystemSummary, "ethernetInterfaces">): Promise<NicSummary[]> {
+  if (!system.ethernetInterfaces) return [];
+  const body = (await client.get(system.ethernetInterfaces)).body ?? {};
+  const uris = ((body.Members as unknown[]) ?? []).map(odataId).filter((u): u is string => u !== undefined);
+  const nics = await Promise.all(
+    uris.map(async (u) => {
+      const n = (await client.get(u)).body ?? {};
+      const mac = typeof n.MACAddress === "string" && n.MACAddress !== "" ? n.MACAddress : typeof n.PermanentMACAddress === "string" ? n.PermanentMACAddress : "";
+      return { id: typeof n.Id === "string" ? n.Id : "", name: typeof n.Name === "string" ? n.Name : "", mac: mac.toLowerCase() };
+    }),
+  );
+  return nics.filter((n) => n.mac !== "");
 }
 
 /** Read `systemUri` and check it still is the server with `uuid` before acting on it. */
