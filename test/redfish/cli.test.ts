@@ -47,7 +47,7 @@ describe("redfish CLI (simulator)", function () {
 
   it("discover prints a table with a summary line", async () => {
     const { out } = await run("discover", range(6, 29), "--probe-timeout", "300");
-    assert.match(out, /^UUID\s+BMC\s+SYSTEM\s+VENDOR\s+MODEL\s+POWER\n/);
+    assert.match(out, /^UUID\s+BMC\s+SYSTEM\s+VENDOR\s+MODEL\s+SERIAL\s+POWER\s+CERT SHA-256\n/);
     assert.match(out, new RegExp(`${UUID}\\s+${BMC.replace(/\./g, "\\.")}\\s+/redfish/v1/Systems/System\\.Embedded\\.1`));
     assert.ok(out.includes(`6 addresses in ${range(6, 29)}: 5 systems, 0 failed, 4 refused, 0 silent`), out);
   });
@@ -56,9 +56,13 @@ describe("redfish CLI (simulator)", function () {
     const boot = await run("boot-once", BMC, "--target", "Pxe", "--json");
     assert.equal(JSON.parse(boot.out).target, "Pxe");
     const status = await run("status", BMC);
-    assert.match(status.out, /System\.Embedded\.1\s+4C4C4544-0031-4B10-8035-B7C04F4D4B99\s+PowerEdge R650\s+On\s+Once\s+Pxe/);
+    assert.match(status.out, /System\.Embedded\.1\s+4C4C4544-0031-4B10-8035-B7C04F4D4B99\s+Dell Inc\. PowerEdge R650\s+437XR1138R2\s+P79 v1\.45 \(12\/06\/2017\)\s+2x .+\s+96 GiB\s+On\s+Once\s+Pxe/);
+    assert.match(status.out, /certificate SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    assert.match(status.out, /NIC\.Integrated\.1-1=02:/);
     const cycle = await run("power-cycle", BMC, "--method", "ForceRestart");
-    assert.match(cycle.out, /ForceRestart, now On/);
+    // Sent, and what the BMC shows: never "now On" as if the restart had already happened.
+    assert.match(cycle.out, /sent ForceRestart; PowerState On\n/);
+    assert.doesNotMatch(cycle.out, /now On/);
     // A restart of a running server keeps PowerState On; the boot itself lands after the power delay.
     for (let i = 0; i < 40 && sim.bmc(BMC).system().boots.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(sim.bmc(BMC).system().boots.slice(-1)[0]?.target, "Pxe");

@@ -93,7 +93,7 @@ describe("provisionPhysical (mocks)", () => {
       const wirePassword = r.wire.password as Record<string, unknown>;
       assert.equal(wirePassword?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.name}: password is sent as a secret`);
       assert.equal(typeof r.wire.__provider, "string");
-      assert.equal(r.inputs.providerVersion, "1");
+      assert.equal(r.inputs.providerVersion, "2");
     }
     assert.deepEqual(b.dependsOn, ["compute-4c4c4544-discovery"]);
     assert.deepEqual(p.dependsOn, ["compute-4c4c4544-boot-once"]);

@@ -111,20 +111,25 @@ describe("redfish units", () => {
   });
 
   it("parses BMC addresses", () => {
-    assert.deepEqual(parseBmcAddress("127.0.0.5"), { origin: "https://127.0.0.5:443", bmc: "127.0.0.5", host: "127.0.0.5", port: 443 });
+    assert.deepEqual(parseBmcAddress("127.0.0.5"), { origin: "https://127.0.0.5:443", bmc: "127.0.0.5", host: "127.0.0.5", port: 443, scheme: "https" });
     assert.equal(parseBmcAddress("127.0.0.5:8443").bmc, "127.0.0.5:8443");
     assert.equal(parseBmcAddress("https://127.0.0.5/").origin, "https://127.0.0.5:443");
-    assert.throws(() => parseBmcAddress("http://127.0.0.5"), /only https/);
+    assert.throws(() => parseBmcAddress("http://127.0.0.5"), /kinetic:bmcHttpNetworks/);
+    assert.equal(parseBmcAddress("http://127.0.0.5", 443, true).origin, "http://127.0.0.5:80");
+    assert.throws(() => parseBmcAddress("ftp://127.0.0.5", 443, true), /only https/);
   });
 
   describe("finding a UUID in a scan", () => {
-    const sys = (uuid: string, address: string) => ({ uuid, address, systemUri: "/redfish/v1/Systems/1", vendor: "", product: "", manufacturer: "", model: "", serialNumber: "", powerState: "On" });
+    const sys = (uuid: string, address: string) => ({ uuid, address, systemUri: "/redfish/v1/Systems/1", vendor: "", product: "", manufacturer: "", model: "", serialNumber: "", powerState: "On", biosVersion: "", processors: { count: 0, logical: 0, model: "" }, memoryGiB: 0, serviceUuid: "" });
     const result: DiscoveryResult = {
       ranges: ["10.0.0.0/24"],
       scanned: 254,
       systems: [sys("4C4C4544-0037-4710-8039-B4C04F4D4B32", "10.0.0.5")],
       ambiguous: [{ uuid: "11111111-2222-3333-4444-555555555555", reason: "duplicate", locations: [{ address: "10.0.0.6", systemUri: "/a" }, { address: "10.0.0.7", systemUri: "/b" }] }],
       failures: [],
+      credentialsRefused: [],
+      answered: 3,
+      credentialsProbablyWrong: false,
       refused: 250,
       silent: 1,
       durationMs: 1,

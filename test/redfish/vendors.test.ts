@@ -49,9 +49,10 @@ describe("redfish vendor profiles (simulator)", function () {
       const after = await withSession(clientOptions(at(i)), (c) => setBootOnce(c, uri, { target: "Pxe", uuid: systems[index].uuid }));
       assert.deepEqual([after.target, after.enabled], ["Pxe", "Once"]);
       const snap = bmc.system(index);
-      const effective = { ...snap.boot, ...(snap.pendingBoot ?? {}) };
-      assert.deepEqual([effective.BootSourceOverrideTarget, effective.BootSourceOverrideEnabled], ["Pxe", "Once"]);
-      if (p.profile === "dell") assert.ok(snap.pendingBoot, "Dell: staged in the settings object");
+      // Target and Enabled are effective on the system itself for every vendor (Dell's settings object
+      // only holds the mode; nothing is staged there when no mode is asked).
+      assert.deepEqual([snap.boot.BootSourceOverrideTarget, snap.boot.BootSourceOverrideEnabled], ["Pxe", "Once"]);
+      assert.equal(snap.pendingBoot, undefined);
 
       const resets = await withSession(clientOptions(at(i)), (c) => powerCycle(c, uri, { method: "ForceOffOn", uuid: systems[index].uuid, timeoutMs: 5000, pollMs: 25 }));
       assert.deepEqual(resets, ["ForceOff", "On"]);
@@ -93,13 +94,15 @@ describe("redfish vendor profiles (simulator)", function () {
     assert.ok((e.messageIds as string[]).some((id) => /PropertyNotWritable/.test(id)));
   });
 
-  it("Dell: a mode is written to the @Redfish.Settings object, never to the system", async () => {
+  it("Dell: a mode is written to the @Redfish.Settings object, target and Enabled to the system", async () => {
     const bmc = sim.bmc(at(1));
     const before = bmc.requests.length;
     const after = await withSession(clientOptions(at(1)), (c) => setBootOnce(c, "/redfish/v1/Systems/System.Embedded.1", { target: "Pxe", mode: "Legacy" }));
     assert.deepEqual([after.target, after.mode], ["Pxe", "Legacy"]);
     const patches = bmc.requests.slice(before).filter((r) => r.method === "PATCH");
-    assert.deepEqual(patches.map((r) => r.path), ["/redfish/v1/Systems/System.Embedded.1/Settings"]);
+    assert.deepEqual(patches.map((r) => [r.path, r.status]), [["/redfish/v1/Systems/System.Embedded.1/Settings", 200], ["/redfish/v1/Systems/System.Embedded.1", 200]]);
+    assert.deepEqual(JSON.parse(patches[0].body).Boot, { BootSourceOverrideMode: "Legacy" });
+    assert.deepEqual(Object.keys(JSON.parse(patches[1].body).Boot).sort(), ["BootSourceOverrideEnabled", "BootSourceOverrideTarget"]);
   });
 
   it("ForceRestart and GracefulRestart by configuration; an Off server is just turned On", async () => {
