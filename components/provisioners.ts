@@ -40,6 +40,8 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
           password: settings.bmcPassword!,
           ...(settings.bmcCaBundle ? { caBundle: settings.bmcCaBundle } : {}),
           insecure: insecureNetwork(oob!, settings.bmcInsecureNetworks),
+          ...bmcNetworkOptions(oob!),
+          ...(cloud.pillar.hosts[e.type].interface ? { pxeInterface: cloud.pillar.hosts[e.type].interface } : {}),
           ...(cloud.pillar.hosts[e.type].bootMode ? { bootMode: cloud.pillar.hosts[e.type].bootMode } : {}),
           allowZeroize: settings.zeroizePhysical,
         },
@@ -59,6 +61,25 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
         { parent, dependsOn },
       );
     },
+  };
+}
+
+/**
+ * Per-network BMC options (issue 9), each an explicit opt-in by CIDR like `kinetic:bmcInsecureNetworks`:
+ * `kinetic:bmcCaOnlyNetworks` (verify the chain against `kinetic:bmcCaBundle`, not the address),
+ * `kinetic:bmcTofuNetworks` (pin each BMC's own certificate on first use),
+ * `kinetic:bmcHttpNetworks` (plain HTTP: virtual BMCs only).
+ */
+export function bmcNetworkOptions(oob: string, cfg: { getObject<T>(key: string): T | undefined } = new pulumi.Config("kinetic")): {
+  verifyName?: false;
+  trustOnFirstUse?: true;
+  scheme?: "http";
+} {
+  const listed = (key: string): boolean => insecureNetwork(oob, cfg.getObject<string[]>(key) ?? []);
+  return {
+    ...(listed("bmcCaOnlyNetworks") ? { verifyName: false as const } : {}),
+    ...(listed("bmcTofuNetworks") ? { trustOnFirstUse: true as const } : {}),
+    ...(listed("bmcHttpNetworks") ? { scheme: "http" as const } : {}),
   };
 }
 
