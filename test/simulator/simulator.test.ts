@@ -156,6 +156,40 @@ describe("Redfish BMC simulator", function () {
     }
   });
 
+  describe("issue 9 faults driven by sushy (an independent client)", function () {
+    let sim: Simulator;
+    before(async function () {
+      sim = await startSimulator({
+        tls: pki,
+        bmcs: [
+          { address: "127.0.3.90", scheme: "http", port: 8000, powerDelayMs: 50 },
+          { address: "127.0.3.92", profile: "dell", powerDelayMs: 50, faults: { settingsModeOnly: true } },
+        ],
+      });
+    });
+    after(async () => sim?.stop());
+
+    it("a plain-HTTP virtual BMC serves sushy end to end", async function () {
+      const bmc = sim.bmc("127.0.3.90");
+      const { out } = await runSushy(bmc);
+      assert.equal(bmc.url, "http://127.0.3.90:8000");
+      assert.equal((out.systems as unknown[]).length, 1);
+      await until("the boot", () => bmc.system().boots.length === 1);
+      assert.equal(bmc.system().boots[0].target, "Pxe");
+      assert.equal(bmc.openSessions(), 0);
+    });
+
+    it("a settings object that holds only the mode: sushy, too, writes the target to the system and boots PXE", async function () {
+      const bmc = sim.bmc("127.0.3.92");
+      await runSushy(bmc);
+      await until("the boot", () => bmc.system().boots.length === 1);
+      assert.equal(bmc.system().boots[0].target, "Pxe");
+      const patched = bmc.requests.filter((r) => r.method === "PATCH" && r.status < 300).map((r) => r.path);
+      assert.ok(patched.includes("/redfish/v1/Systems/System.Embedded.1"), patched.join(", "));
+      assert.equal(bmc.openSessions(), 0);
+    });
+  });
+
   describe("Redfish simulator: protocol", function () {
     let sim: Simulator;
     let bmc: SimulatedBmc;
