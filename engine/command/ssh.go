@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// session is one SSH client connection to an endpoint.
+type session struct {
+	client *ssh.Client
+	once   sync.Once
+}
+
+func (s *session) close() { s.once.Do(func() { _ = s.client.Close() }) }
+
+type result struct{ stdout, stderr string }
+
+// errHostKey marks a presented host key that is not the pinned one: never retried.
+var errHostKey = errors.New("host key mismatch")
+
+// dial connects with the connection's retry budget: dialErrorLimit attempts of perDialTimeout
+// seconds each, spaced so that a server that refuses at once (still booting) is not given up on
+// in a burst. A wrong host key ends the attempts at once.
+func dial(ctx context.Context, c connection, urn string) (*session, error) {
+	cfg, err := clientConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	var last error
+	for attempt := 1; c.DialErrorLimit < 0 || attempt <= max(c.DialErrorLimit, 1); attempt++ {
+		start := time.Now()
+		client, err := dialOnce(ctx, addr, cfg)
+		if err == nil {
+			return &session{client: client}, nil
+		}
+		last = err
+		if errors.Is(err, errHostKey) || ctx.Err() != nil {
+			break
+		}
+		// Pace the attempts: each one takes at least the per-dial timeout.
+		wait := time.Duration(c.PerDialTimeout)*time.Second - time.Since(start)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("dialing %s: %w", addr, ctx.Err())
+		case <-time.After(max(wait, 0)):
+		}
+	}
+	return nil, fmt.Errorf("dialing %s as %s: %w", addr, c.User, last)
+}
+
+func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	d := net.Dialer{Timeout: cfg.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(cfg.Timeout))
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+func clientConfig(c connection) (*ssh.ClientConfig, error) {
+	var auth []ssh.AuthMethod
+	if c.PrivateKey != "" {
+		var signer ssh.Signer
+		var err error
+		if c.PrivateKeyPassword != "" {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(c.PrivateKey), []byte(c.PrivateKeyPassword))
+		} else {
+			signer, err = ssh.ParsePrivateKey([]byte(c.PrivateKey))
+		}
+		if err != nil {
+			// The key's text is never echoed: only that it did not parse.
+			return nil, fmt.Errorf("connection.privateKey does not parse as an SSH private key: %v", err)
+		}
+		auth = append(auth, ssh.PublicKeys(signer))
+	}
+	if c.AgentSocketPath != "" {
+		conn, err := net.Dial("unix", c.AgentSocketPath)
+		if err != nil {
+			return nil, fmt.Errorf("connection.agentSocketPath: %w", err)
+		}
+		auth = append(auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
+	}
+	if c.Password != "" {
+		auth = append(auth, ssh.Password(c.Password))
+	}
+	hostKey := ssh.InsecureIgnoreHostKey() // upstream's behaviour when no key is pinned
+	if c.HostKey != "" {
+		pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.HostKey))
+		if err != nil {
+			return nil, fmt.Errorf("connection.hostKey is not an SSH public key line: %v", err)
+		}
+		hostKey = func(_ string, remote net.Addr, key ssh.PublicKey) error {
+			if bytes.Equal(key.Marshal(), pinned.Marshal()) {
+				return nil
+			}
+			return fmt.Errorf("%w at %s: expected %s, presented %s; nothing was sent", errHostKey, remote,
+				ssh.FingerprintSHA256(pinned), ssh.FingerprintSHA256(key))
+		}
+	}
+	cfg := &ssh.ClientConfig{
+		User:            c.User,
+		Auth:            auth,
+		HostKeyCallback: hostKey,
+		Timeout:         time.Duration(c.PerDialTimeout) * time.Second,
+	}
+	if c.HostKey != "" {
+		// Ask for the pinned key's algorithm first, so a server with several keys presents it.
+		pinned, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(c.HostKey))
+		cfg.HostKeyAlgorithms = hostKeyAlgorithms(pinned.Type())
+	}
+	return cfg, nil
+}
+
+func hostKeyAlgorithms(keyType string) []string {
+	if keyType == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{keyType}
+}
+
+// maxTail bounds how much of a failed command's output goes into the error.
+const maxTail = 4096
+
+// run executes cmd with stdin and environment, streaming lines to logf.
+func (s *session) run(cmd, stdin string, env, extra map[string]string, logf func(diag.Severity, string)) (*result, error) {
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("opening a session: %w", err)
+	}
+	defer sess.Close()
+	for k, v := range env {
+		if err := sess.Setenv(k, v); err != nil {
+			return nil, fmt.Errorf("the server refused environment variable %s (sshd's AcceptEnv): %w", k, err)
+		}
+	}
+	for k, v := range extra {
+		_ = sess.Setenv(k, v) // informative only; most sshd configurations refuse them
+	}
+	sess.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	outPipe, err := sess.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	errPipe, err := sess.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.Start(cmd); err != nil {
+		return nil, fmt.Errorf("starting the command: %w", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); tee(outPipe, &stdout, diag.Info, logf) }()
+	go func() { defer wg.Done(); tee(errPipe, &stderr, diag.Warning, logf) }()
+	wg.Wait()
+	err = sess.Wait()
+	res := &result{stdout: strings.TrimSuffix(stdout.String(), "\n"), stderr: strings.TrimSuffix(stderr.String(), "\n")}
+	if err != nil {
+		return nil, fmt.Errorf("%v; stderr (last %d bytes):\n%s", err, maxTail, tail(res.stderr))
+	}
+	return res, nil
+}
+
+func tee(r io.Reader, buf *bytes.Buffer, sev diag.Severity, logf func(diag.Severity, string)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+		logf(sev, line)
+	}
+	_, _ = io.Copy(buf, r) // whatever a too-long line left behind
+}
+
+func tail(s string) string {
+	if len(s) <= maxTail {
+		return s
+	}
+	return s[len(s)-maxTail:]
+}

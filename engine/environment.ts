@@ -1,0 +1,30 @@
+/**
+ * The environment of every engine run: offline (no update check, no plugin downloads), a local
+ * file backend, the passphrase secrets provider, and a PATH that puts the engine's own binaries
+ * and this project's Node.js 22 first.
+ */
+import * as path from "node:path";
+import { Engine } from "./build";
+import { PROJECT_ROOT } from "./paths";
+
+export interface RunEnvironment {
+  /** Directory of the file backend (`file://`), created by the caller. */
+  backendDir: string;
+  /** The passphrase that encrypts this stack's secrets in state and in its config file. */
+  passphrase: string;
+}
+
+export function engineEnv(engine: Engine, run: RunEnvironment): Record<string, string> {
+  return {
+    PATH: [engine.binDir, path.join(PROJECT_ROOT, "node_modules", ".bin"), process.env.PATH ?? ""].join(path.delimiter),
+    PULUMI_BACKEND_URL: `file://${path.resolve(run.backendDir)}`,
+    PULUMI_CONFIG_PASSPHRASE: run.passphrase,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    // The engine would otherwise ask Pulumi Cloud for plugin and template metadata.
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    PULUMI_COPILOT: "false",
+    ...(engine.pulumiHome ? { PULUMI_HOME: engine.pulumiHome } : {}),
+  };
+}
