@@ -102,7 +102,7 @@ export function writeGraphFiles(graph: NeedsGraph, outDir: string): string[] {
   return written;
 }
 
-function main(argv: string[]): number {
+export function main(argv: string[]): number {
   let args: PlanArgs;
   try {
     args = parseArgs(argv);

@@ -1,0 +1,77 @@
+/**
+ * `kinetic engine | preview | up | refresh | destroy`: the real Pulumi engine on a stack of this
+ * project, with a local file backend. What `pulumi <op> --stack <name>` does with a normal
+ * Pulumi install, for machines that only have the engine we build (engine/build.ts).
+ */
+import * as path from "node:path";
+import { ensureEngine } from "../engine/build";
+import { PROJECT_ROOT } from "../engine/paths";
+import { kineticInline } from "../engine/program";
+import { openStack } from "../engine/stack";
+
+/** The dev stack's passphrase. Dev-only: its secrets are throwaway values for a pillar of fake hosts. */
+export const DEV_PASSPHRASE = "kinetic-dev-only";
+
+export const ENGINE_USAGE = `kinetic engine                 build (or find) the Pulumi engine and print where it is
+kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
+                               run the real engine on Pulumi.<NAME>.yaml (default: dev); state in
+                               $KINETIC_STATE_DIR or .kinetic/state; passphrase $PULUMI_CONFIG_PASSPHRASE
+                               (the dev stack's is the documented dev-only value); destroy needs --yes`;
+
+export type Operation = "preview" | "up" | "refresh" | "destroy";
+
+export async function engineCommand(argv: string[]): Promise<number> {
+  const engine = await ensureEngine();
+  process.stderr.write(`engine: Pulumi ${engine.version} (${engine.source}) at ${engine.root}\n`);
+  if (argv.length) process.stderr.write(`engine: unexpected arguments ${argv.join(" ")}\n`);
+  return argv.length ? 64 : 0;
+}
+
+export async function operationCommand(op: Operation, argv: string[]): Promise<number> {
+  let stackName = "dev";
+  let yes = false;
+  let diff = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
+    else if (argv[i] === "--yes") yes = true;
+    else if (argv[i] === "--diff") diff = true;
+    else {
+      process.stderr.write(`${op}: unexpected argument ${argv[i]}\n${ENGINE_USAGE}\n`);
+      return 64;
+    }
+  }
+  if (op === "destroy" && !yes) {
+    process.stderr.write(`destroy zeroizes the stack's machines: run it again with --yes\n`);
+    return 64;
+  }
+  const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (stackName === "dev" ? DEV_PASSPHRASE : undefined);
+  if (passphrase === undefined) {
+    process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);
+    return 64;
+  }
+  const engine = await ensureEngine();
+  const stack = await openStack({
+    engine,
+    stack: stackName,
+    program: kineticInline,
+    backendDir: process.env.KINETIC_STATE_DIR ?? path.join(PROJECT_ROOT, ".kinetic", "state"),
+    passphrase,
+  });
+  const onOutput = (s: string) => process.stdout.write(s);
+  const color = process.stdout.isTTY ? "auto" : "never";
+  switch (op) {
+    case "preview":
+      await stack.preview({ onOutput, diff, color });
+      break;
+    case "up":
+      await stack.up({ onOutput, diff, color });
+      break;
+    case "refresh":
+      await stack.refresh({ onOutput, color });
+      break;
+    case "destroy":
+      await stack.destroy({ onOutput, color });
+      break;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+/**
+ * The operator's command: `npm run kinetic -- <command> ...`.
+ */
+import { ENGINE_USAGE, engineCommand, Operation, operationCommand } from "./engineCommands";
+
+const USAGE = `usage: npm run kinetic -- <command> [args]
+kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
+kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kinetic redfish help
+${ENGINE_USAGE}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "plan":
+      return (await import("../pillar/planCli")).main(rest);
+    case "redfish":
+      return (await import("../providers/redfish/cli")).main(rest);
+    case "engine":
+      return engineCommand(rest);
+    case "preview":
+    case "up":
+    case "refresh":
+    case "destroy":
+      return operationCommand(command as Operation, rest);
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 64 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      return 64;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    // The engine already printed its diagnostics through onOutput; this is the one-line summary.
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`kinetic: ${firstLines(message)}\n`);
+    if (process.env.KINETIC_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = 1;
+  },
+);
+
+function firstLines(s: string): string {
+  const lines = s.split("\n");
+  return lines.length > 40 ? `${lines.slice(0, 40).join("\n")}\n...` : s;
+}

@@ -1,0 +1,46 @@
+/**
+ * A stack of the Kinetic program under the real engine, through the Automation API. The program
+ * runs inline, in this process, as the engine's language runtime; providers (the command plugin,
+ * the dynamic providers) run in the engine's own plugin processes, as under `pulumi up`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigMap, LocalWorkspace, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { Engine } from "./build";
+import { engineEnv, RunEnvironment } from "./environment";
+import { PROJECT_ROOT } from "./paths";
+
+export interface StackArgs extends RunEnvironment {
+  engine: Engine;
+  /** Stack name, e.g. `dev`; its config file is `Pulumi.<stack>.yaml` in workDir. */
+  stack: string;
+  /** The program; the real Kinetic program by default. */
+  program: PulumiFn;
+  /**
+   * Where Pulumi.yaml and the stack's config file live: the project root by default. Tests
+   * give a scratch directory so that their stacks' files never land in the work tree.
+   */
+  workDir?: string;
+  /** Config to set on the stack (e.g. `kinetic:pillar`), secrets marked `secret: true`. */
+  config?: ConfigMap;
+}
+
+export async function openStack(args: StackArgs): Promise<Stack> {
+  fs.mkdirSync(args.backendDir, { recursive: true });
+  const workDir = args.workDir ?? PROJECT_ROOT;
+  const pulumiCommand = await PulumiCommand.get({ root: args.engine.root });
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: args.stack, projectName: "kinetic", program: args.program },
+    {
+      workDir,
+      pulumiCommand,
+      envVars: engineEnv(args.engine, args),
+      ...(args.engine.pulumiHome ? { pulumiHome: args.engine.pulumiHome } : {}),
+      ...(fs.existsSync(path.join(workDir, "Pulumi.yaml"))
+        ? {}
+        : { projectSettings: { name: "kinetic", runtime: { name: "nodejs" }, main: PROJECT_ROOT } }),
+    },
+  );
+  if (args.config && Object.keys(args.config).length) await stack.setAllConfig(args.config);
+  return stack;
+}
