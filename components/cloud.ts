@@ -20,6 +20,21 @@ export interface Provisioners {
   virtual: Provisioner;
 }
 
+/**
+ * A provisioning step that stands for a machine: the custom resources whose replacement means a
+ * new, blank machine (a re-created domain, a re-installed server). Every formula phase of the
+ * endpoint is replaced with them, so `up` runs the phases again on the new machine instead of
+ * reporting success over a blank one.
+ */
+export interface MachineResource {
+  readonly machine: pulumi.CustomResource[];
+}
+
+function machineOf(r: pulumi.Resource): pulumi.CustomResource[] {
+  const m = (r as Partial<MachineResource>).machine;
+  return Array.isArray(m) ? m : [];
+}
+
 export interface DeclaredCloud {
   endpoints: EndpointResource[];
   /** The resource of every needs-graph node, by node id (`<endpoint>/<step>`). */
@@ -48,6 +63,7 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
   const facts = new Map<string, ReturnType<typeof endpointFacts>>();
   const steps = new Map<string, pulumi.Resource>();
   const children = new Map<string, Record<string, pulumi.Resource>>();
+  const machines = new Map<string, pulumi.CustomResource[]>();
 
   for (const id of cloud.graph.order) {
     const node = cloud.graph.nodes.get(id)!;
@@ -57,6 +73,7 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
     let resource: pulumi.Resource;
     if (node.step === "provision") {
       resource = provisioners[e.style as "physical" | "virtual"](e, parent, dependsOn);
+      machines.set(e.name, machineOf(resource));
     } else {
       if (!facts.has(e.name)) facts.set(e.name, endpointFacts(cloud, shared, e));
       const phase: Phase = node.step;
@@ -70,7 +87,7 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
           sudo: settings.sshUser !== "root",
           serviceSecret: settings.serviceSecret,
         },
-        { parent, dependsOn },
+        { parent, dependsOn, replaceWith: machines.get(e.name) ?? [] },
       );
     }
     steps.set(id, resource);

@@ -52,6 +52,8 @@ export class VirtualMachine extends pulumi.ComponentResource {
   // `declare`: with target ES2022 a class field would be re-initialised after `super()` (STYLE.md).
   /** The command that creates and zeroizes the machine: formula phases `dependsOn` it. */
   declare readonly domain: command.remote.Command;
+  /** The domain: its replacement is a new machine (see MachineResource). */
+  declare readonly machine: pulumi.CustomResource[];
   /** The domain name once the guest answers SSH. */
   declare readonly ready: pulumi.Output<string>;
 
@@ -79,6 +81,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true, dependsOn: opts.dependsOn },
     );
     this.domain = domain;
+    this.machine = [domain];
     this.ready = domain.stdout.apply(() => vm.name);
     this.registerOutputs({ ready: this.ready });
   }
