@@ -272,6 +272,11 @@ export class RedfishClient {
       });
   }
 
+  /** Log a warning through the client's logger (operations that are not requests, e.g. power waits). */
+  logWarn(message: string): void {
+    this.log.warn(`${this.bmc}: ${message}`);
+  }
+
   /** SHA-256 fingerprint (`AB:CD:...`) of the certificate this BMC presented; `undefined` before a TLS connection. */
   get certificateSha256(): string | undefined {
     return this.#certificateSha256;

@@ -93,11 +93,29 @@ export async function powerCycle(client: RedfishClient, systemUri: string, req: 
   for (const t of new Set(plan)) {
     if (action.allowed && !action.allowed.includes(t)) throw new RedfishNotAllowedError(client.bmc, systemUri, "ResetType", t, action.allowed, action.source);
   }
+  const lastReset = typeof system.LastResetTime === "string" ? system.LastResetTime : undefined;
   for (const t of plan) {
     await client.action(action.target, { ResetType: t });
+    if (t === "ForceRestart" || t === "GracefulRestart") {
+      // A restart of a running server reads "On" before, during and after: PowerState alone cannot
+      // show it happened. Where the system reports LastResetTime (ComputerSystem v1_12), wait for it to move.
+      if (lastReset !== undefined) await waitLastReset(client, systemUri, lastReset, req);
+      else client.logWarn(`${systemUri}: ${t} sent; the BMC reports no LastResetTime, so when the restart happens cannot be observed`);
+    }
     await waitPowerState(client, systemUri, t === "ForceOff" ? "Off" : "On", req);
   }
   return plan;
+}
+
+/** Poll `LastResetTime` until it differs from `before`, or raise at the deadline. */
+async function waitLastReset(client: RedfishClient, systemUri: string, before: string, wait: PowerWait): Promise<void> {
+  const deadline = Date.now() + wait.timeoutMs;
+  for (;;) {
+    const now = (await client.get(systemUri)).body?.LastResetTime;
+    if (typeof now === "string" && now !== before) return;
+    if (Date.now() + wait.pollMs > deadline) throw new RedfishTimeoutError(client.bmc, `LastResetTime of ${systemUri} to move from ${before}`, wait.timeoutMs);
+    await new Promise((r) => setTimeout(r, wait.pollMs));
+  }
 }
 
 /** Force a system off and wait for `Off` (zeroize). Nothing is sent when it already is off. */

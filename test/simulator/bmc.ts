@@ -214,6 +214,7 @@ export class BmcService {
     if (this.spec.faults?.noUuid) delete doc.UUID;
     else doc.UUID = sys.uuid;
     doc.PowerState = sys.powerState;
+    doc.LastResetTime = sys.lastResetTime;
     doc.Manufacturer = this.profile.manufacturer;
     doc.Model = this.profile.model;
     if (this.spec.faults?.noBoot) delete doc.Boot;

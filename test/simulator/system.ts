@@ -19,6 +19,8 @@ export class SimSystem {
   appliesFromSettings: string[] | undefined;
   readonly resets: string[] = [];
   readonly boots: BootRecord[] = [];
+  /** ComputerSystem `LastResetTime` (v1_12): when the last boot happened. */
+  lastResetTime = "2026-01-01T00:00:00+00:00";
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -69,6 +71,7 @@ export class SimSystem {
     }
     const active = this.boot.BootSourceOverrideEnabled !== "Disabled" && this.boot.BootSourceOverrideTarget !== "None";
     const record: BootRecord = { resetType, target: active ? this.boot.BootSourceOverrideTarget : "None", at: Date.now() };
+    this.lastResetTime = new Date(record.at).toISOString().replace("Z", "+00:00");
     if (active && this.boot.BootSourceOverrideMode) record.mode = this.boot.BootSourceOverrideMode;
     this.boots.push(record);
     if (this.boot.BootSourceOverrideEnabled === "Once") {
