@@ -13,7 +13,7 @@ import { discoverLocation, refreshLocation } from "../../providers/redfish/opera
 import { powerCycle } from "../../providers/redfish/power";
 import { listSystems } from "../../providers/redfish/systems";
 import type { SimulatedBmc, Simulator } from "../simulator/types";
-import { address, assertNoOpenSessions, clientOptions, PASSWORD, pki, rejection, simulate, USER } from "./harness";
+import { address, assertNoOpenSessions, clientOptions, PASSWORD, pki, quirkyServer, rejection, reply, simulate, USER } from "./harness";
 
 const B = 20; // this file's address block
 const at = (n: number): string => address(B, n);
@@ -133,6 +133,18 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
       assert.ok(!e.message.includes("wrong-password"));
     });
 
+    it("stops sending credentials once most answering BMCs refused them", async () => {
+      const targets = [A.settingsModeOnly, A.redirect, A.onceSilent, A.onceListed, A.noBoot];
+      const before = targets.map((a) => failedLogins(sim.bmc(a)));
+      // One address at a time, so the order is the address order.
+      const r = await discover({ cidrs: targets.map((a) => `${a}/32`), concurrency: 1, user: USER, password: "wrong-password", tls: { caBundle: pki().caCert }, probeTimeoutMs: 500 });
+      assert.equal(r.credentialsRefused.length, 3);
+      assert.equal(r.credentialsProbablyWrong, true);
+      const after = targets.map((a, i) => failedLogins(sim.bmc(a)) - before[i]);
+      assert.deepEqual(after, [1, 1, 1, 0, 0], "the last two never saw the credentials");
+      assert.deepEqual(r.failures.map((f) => f.code).sort(), ["KINETIC_REDFISH_AUTH", "KINETIC_REDFISH_AUTH", "KINETIC_REDFISH_AUTH", "KINETIC_REDFISH_CREDENTIALS", "KINETIC_REDFISH_CREDENTIALS"]);
+    });
+
     it("a BMC with Basic switched off is read with one session (and the session is deleted)", async () => {
       const r = await discover({ cidrs: [`${A.basicOff}/32`], user: USER, password: PASSWORD, tls: { caBundle: pki().caCert }, probeTimeoutMs: 500 });
       assert.equal(r.systems.length, 1, JSON.stringify(r.failures));
@@ -179,6 +191,24 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
     assert.deepEqual(sim.bmc(A.redirect).requests.slice(-2).map((r) => r.status), [308, 200]);
   });
 
+  it("5. never follows a redirect to another origin or down to http (the credentials would go with it)", async () => {
+    const server = await quirkyServer(at(60), (req, res) => {
+      if (req.url === "/redfish/v1") return reply(res, 308, undefined, { Location: `http://${at(60)}/redfish/v1/` });
+      if (req.url === "/redfish/v1/Systems") return reply(res, 307, undefined, { Location: `https://${at(61)}/redfish/v1/Systems` });
+      reply(res, 404, {});
+    });
+    try {
+      const c = new RedfishClient(clientOptions(at(60), { auth: "basic" }));
+      const down = await rejection(() => c.serviceRoot());
+      assert.match(down.message, /redirected to another origin \(http:/);
+      const away = await rejection(() => c.get("/redfish/v1/Systems"));
+      assert.match(away.message, /redirected to another origin/);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   describe("6. plain HTTP for virtual BMCs", () => {
     it("only with the explicit opt-in", async () => {
       assert.throws(() => new RedfishClient(clientOptions(`http://${A.plainHttp}:8000`)), /kinetic:bmcHttpNetworks/);
@@ -208,6 +238,14 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
   });
 
   describe("8. smaller ones", () => {
+    it("ForceRestart returns once the restart happened (LastResetTime moved), not while the server still reads On from before", async () => {
+      const bmc = sim.bmc(A.inventory);
+      const boots = bmc.system().boots.length;
+      const resets = await withSession(clientOptions(A.inventory), (c) => powerCycle(c, "/redfish/v1/Systems/System.Embedded.1", { method: "ForceRestart", timeoutMs: 5000, pollMs: 20 }));
+      assert.deepEqual(resets, ["ForceRestart"]);
+      assert.equal(bmc.system().boots.length, boots + 1, "the boot happened before powerCycle returned");
+    });
+
     it("a system without a Boot object is refused with a clear error and not PATCHed", async () => {
       const e = await rejection(() => withSession(clientOptions(A.noBoot), (c) => setBootOnce(c, "/redfish/v1/Systems/437XR1138R2", { target: "Pxe" })));
       assert.match(e.message, /no Boot object/);
