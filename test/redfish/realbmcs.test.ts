@@ -257,6 +257,7 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
     it("discovery keeps serial, BIOS, CPU, memory, power and the MACs, PXE NIC first", async () => {
       const bmc = sim.bmc(A.inventory);
       const before = bmc.sessionsCreated();
+      const requestsBefore = bmc.requests.length;
       const found = await discoverLocation({
         uuid: bmc.system().uuid, endpointType: "compute", cidrs: [`${A.inventory}/32`], user: USER, password: PASSWORD,
         caBundle: pki().caCert, probeTimeoutMs: 500, pxeInterface: "ens1f0",
@@ -267,6 +268,12 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
       assert.equal(found.inventory.biosVersion, "P79 v1.45 (12/06/2017)");
       assert.deepEqual([found.inventory.processors.count, found.inventory.memoryGiB, found.inventory.powerState], [2, 96, "On"]);
       assert.equal(bmc.sessionsCreated(), before, "no extra login");
+      // The scan's three reads are unchanged (root, Systems, system); the NICs cost the matched system
+      // two more round trips (collection, then members concurrently), after the scan.
+      const SYS = "/redfish/v1/Systems/System.Embedded.1";
+      assert.deepEqual(bmc.requests.slice(requestsBefore).map((r) => r.path).sort(), [
+        "/redfish/v1", "/redfish/v1/Systems", SYS, `${SYS}/EthernetInterfaces`, `${SYS}/EthernetInterfaces/eno1`, `${SYS}/EthernetInterfaces/ens1f0`,
+      ].sort());
       assert.ok(!JSON.stringify(found).includes(PASSWORD));
     });
   });
