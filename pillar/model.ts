@@ -58,6 +58,11 @@ export interface HostType {
    * already run an OS) these are required and there is one endpoint per address.
    */
   addresses: string[];
+  /**
+   * foundation: SSH host public key per address (same index), `""` where the pillar gives none.
+   * Absent when the pillar gives no key at all.
+   */
+  hostKeys?: string[];
   networks: Record<string, NetworkSpec>;
   /** Effective needs: defaults merged with the pillar's, already validated. */
   needs: Needs;

@@ -12,11 +12,12 @@ import { Checker } from "./checker";
 import { PillarProblem, SourceLocation } from "./errors";
 import { HostType, Needs, NetworkSpec, Phase, PHASES, Pillar, STYLES, SubnetName, SUBNETS } from "./model";
 import { Cidr, contains, formatIpv4, hostRange, parseCidr, parseInterfaceAddress, parseIpv4 } from "./net";
+import { publicKeyBlob } from "./sshPublicKey";
 import { fileData, has, isReported, KeyPath, newMap, parseFile, PillarMap, PillarSource, quote, readPillarSource } from "./source";
 import { CONTROLLER_ROLE, Edge, PXE_TYPE, typePhaseEdges } from "./typeGraph";
 
 const TOP_KEYS = ["hosts", "networking", "bmc", "authorized_keys", "timezone", "ntp", "images", "syslog"] as const;
-const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config"] as const;
+const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config", "host_keys"] as const;
 const NETWORK_KEYS = ["interfaces", "bridge", "managed", "addresses"] as const;
 const NETWORKING_KEYS = ["subnets", "gateway", "nameservers", "domain"] as const;
 
@@ -654,6 +655,7 @@ function readHost(
   only("cpu", ["virtual"]);
   only("boot_mode", ["physical"]);
   only("kvm_disk_config", ["physical"]);
+  only("host_keys", ["foundation"]);
 
   const uuids = style === "physical" ? c.strings(h.uuids, at("uuids"), { required: enabled, pattern: UUID, what: "SMBIOS UUIDs (8-4-4-4-12 hex)", maxItems: LIMITS.uuids }).map((u) => u.toLowerCase()) : [];
   const addresses = c.strings(h.addresses, at("addresses"), { required: style === "foundation" && enabled, what: "IPv4 addresses", maxItems: LIMITS.addresses });
@@ -675,6 +677,7 @@ function readHost(
     }
     if (style !== "foundation" && i >= count && enabled) c.report(at("addresses", i), `pins an address for endpoint ${i}, but the type has ${count} endpoint${count === 1 ? "" : "s"}: remove it or add the endpoint`);
   });
+  const hostKeys = foundationHostKeys(c, h.host_keys, at("host_keys"), style === "foundation" ? addresses.length : 0);
   const iface = c.string(h.interface, at("interface"), {
     required: style === "physical" && enabled,
     pattern: IFACE,
@@ -770,9 +773,33 @@ function readHost(
     os,
     bootMode,
     addresses,
+    ...(hostKeys.some(Boolean) ? { hostKeys } : {}),
     networks,
     needs: {},
   };
+}
+
+/**
+ * `host_keys`: a foundation host's SSH host public key per address, in the order of `addresses`
+ * (`null` or a missing entry: none, see README "SSH host keys"). Kept aligned by index, so an
+ * entry that is not a key is reported at its own position and never shifts the others.
+ */
+function foundationHostKeys(c: Checker, raw: unknown, keyPath: KeyPath, addresses: number): string[] {
+  if (raw === undefined || raw === null || isReported(raw)) return [];
+  if (!Array.isArray(raw)) {
+    c.report(keyPath, "must be a list of SSH host public key lines, one per address");
+    return [];
+  }
+  if (raw.length > addresses) c.report(keyPath, `has ${raw.length} entries for ${addresses} address(es): one key per address, in the same order`);
+  return raw.slice(0, addresses).map((k, i) => {
+    if (k === null) return "";
+    const line = c.string(k, [...keyPath, i], { what: "an SSH host public key line" });
+    if (line !== undefined && !publicKeyBlob(line)) {
+      c.report([...keyPath, i], "must be one SSH public key line as `ssh-keyscan` prints it after the host name (type, base64, optional comment)");
+      return "";
+    }
+    return line ?? "";
+  });
 }
 
 const isMapping = (v: unknown): v is PillarMap => v !== null && typeof v === "object" && !Array.isArray(v) && !isReported(v);
