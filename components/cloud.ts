@@ -10,6 +10,7 @@ import { endpointResource, EndpointResource } from "./endpoint";
 import { FormulaCatalog, formulaLabel } from "./formulaCatalog";
 import { cloudFacts, endpointFacts } from "./formulaFacts";
 import { formulaStep } from "./formulaStep";
+import { hostKeyPins } from "./hostKeyPins";
 import { Settings } from "./settings";
 
 /** Declares the provisioning step of a physical or virtual endpoint; returns what phases wait for. */
@@ -44,21 +45,46 @@ export interface DeclaredCloud {
 /** Seconds one SSH dial may take before it counts as a failed attempt. */
 const DIAL_SECONDS = 10;
 
-export function sshConnection(e: Endpoint, settings: Settings): command.types.input.remote.ConnectionArgs {
+/**
+ * The SSH connection to an endpoint. `hostKey` is the only host key accepted (one public key line,
+ * see hostKeyPins.ts): the command provider checks it before sending anything.
+ */
+export function sshConnection(e: Endpoint, settings: Settings, hostKey: pulumi.Input<string> | undefined): command.types.input.remote.ConnectionArgs {
   // A physical server is reinstalling from PXE when its base phase starts: allow for that.
   const minutes = e.style === "physical" ? settings.physicalBootMinutes : 5;
   return {
     host: e.address,
     user: settings.sshUser,
     privateKey: settings.sshPrivateKey,
+    ...(hostKey !== undefined ? { hostKey } : {}),
     perDialTimeout: DIAL_SECONDS,
     dialErrorLimit: Math.ceil((minutes * 60) / DIAL_SECONDS),
   };
 }
 
+/**
+ * Foundation hosts whose key the pillar does not give: `pulumi up` refuses before declaring anything
+ * (unless the stack opted in to trust on first use); a preview warns, since it connects nowhere.
+ */
+function requirePins(pins: ReturnType<typeof hostKeyPins>): void {
+  const unpinned = pins.unpinned();
+  if (!unpinned.length) return;
+  const lines = unpinned.map(({ endpoint: e, key }) => `${e.name} at ${e.address}: add its SSH host key as ${key} (e.g. \`ssh-keyscan -t ed25519 ${e.address}\`, checked out of band)`);
+  const how = "or opt in to trust on first use: `pulumi config set kinetic:trustOnFirstUse true`";
+  if (!pulumi.runtime.isDryRun()) {
+    throw new pulumi.RunError(`refusing to connect to ${lines.length} foundation host(s) whose SSH host key is unknown, nothing was changed:\n  ${lines.join("\n  ")}\n${how}`);
+  }
+  for (const line of lines) pulumi.log.warn(`${line}; \`pulumi up\` will refuse to connect until it is known, ${how}`);
+}
+
 export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaCatalog, provisioners: Provisioners): DeclaredCloud {
   const components = new Map<string, EndpointResource>();
+  const pins = hostKeyPins(cloud, settings);
+  requirePins(pins);
   for (const e of cloud.endpoints) components.set(e.name, endpointResource(e));
+  pins.declareTrust((e) => components.get(e.name));
+  // Only the pxe server's configure reads them (declared as PXE_HOST_KEYS); made once, secret.
+  let pxeHostKeys: pulumi.Output<string> | undefined;
   const shared = cloudFacts(cloud);
   const facts = new Map<string, ReturnType<typeof endpointFacts>>();
   const steps = new Map<string, pulumi.Resource>();
@@ -83,9 +109,10 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
           formula: catalog.get(e.role, phase),
           expected: formulaLabel(e.role, phase),
           facts: facts.get(e.name)!,
-          connection: sshConnection(e, settings),
+          connection: sshConnection(e, settings, pins.hostKey(e)),
           sudo: settings.sshUser !== "root",
           serviceSecret: settings.serviceSecret,
+          secretFacts: { PXE_HOST_KEYS: () => (pxeHostKeys ??= pins.pxeHostKeys()) },
         },
         { parent, dependsOn, replaceWith: machines.get(e.name) ?? [] },
       );

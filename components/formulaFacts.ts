@@ -11,6 +11,13 @@ import { FormulaValues } from "./formulaEnvelope";
 /** Upper-case a pillar name for use inside a value name (`ceph-mon` -> `CEPH_MON`). */
 export const envName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 
+/**
+ * Values the program supplies only as secrets, made where they are used (cloud.ts):
+ * `PXE_HOST_KEYS`, one `uuid<TAB>public key line<TAB>base64(private key)` per physical endpoint,
+ * the host keys the pxe server hands each installed server (components/hostKeyPins.ts).
+ */
+export const SECRET_FACTS = ["PXE_HOST_KEYS"] as const;
+
 /** Facts shared by every endpoint of a cloud: computed once per program run, not per endpoint. */
 export function cloudFacts(cloud: Cloud): FormulaValues {
   const { pillar, endpoints } = cloud;

@@ -22,6 +22,11 @@ export interface FormulaStepArgs {
   sudo: boolean;
   /** Seed for `SECRET_*` values (`kinetic:serviceSecret`). */
   serviceSecret?: pulumi.Output<string>;
+  /**
+   * Values the program only has as secrets (e.g. `PXE_HOST_KEYS`, the generated host keys), made
+   * on demand: called only when the formula declares the name. They make stdin and trigger secret.
+   */
+  secretFacts?: Record<string, () => pulumi.Output<string>>;
 }
 
 const SECRET_PREFIX = "SECRET_";
@@ -32,16 +37,23 @@ export function formulaStep(name: string, args: FormulaStepArgs, opts: pulumi.Cu
     text: `#!/usr/bin/env bash\necho "formulas/${args.expected} is missing: add it before pulumi up" >&2\nexit 1\n`,
   };
   const secrets = declaredUses(formula.text).filter((u) => u.startsWith(SECRET_PREFIX) && !u.endsWith("*"));
-  const available = { ...args.facts, ...Object.fromEntries(secrets.map((s) => [s, ""])) };
+  const secretFacts = args.secretFacts ?? {};
+  const available = { ...args.facts, ...Object.fromEntries([...secrets, ...Object.keys(secretFacts)].map((s) => [s, ""])) };
   const picked = selectValues(formula.label, formula.text, available);
+  const pickedSecretFacts = Object.keys(secretFacts).filter((n) => n in picked);
 
   let stdin: pulumi.Input<string>;
   let trigger: pulumi.Input<string>;
-  if (secrets.length) {
-    if (!args.serviceSecret) {
+  if (secrets.length || pickedSecretFacts.length) {
+    if (secrets.length && !args.serviceSecret) {
       throw new Error(`formulas/${formula.label} reads ${secrets.join(", ")}: set the seed with \`pulumi config set --secret kinetic:serviceSecret <random>\``);
     }
-    const all = args.serviceSecret.apply((seed) => ({ ...picked, ...Object.fromEntries(secrets.map((s) => [s, deriveSecret(seed, s)])) }));
+    const extra = pulumi.all(pickedSecretFacts.map((n) => secretFacts[n]()));
+    const all = pulumi.all([args.serviceSecret ?? "", extra]).apply(([seed, values]) => ({
+      ...picked,
+      ...Object.fromEntries(secrets.map((s) => [s, deriveSecret(seed, s)])),
+      ...Object.fromEntries(pickedSecretFacts.map((n, i) => [n, values[i]])),
+    }));
     stdin = pulumi.secret(all.apply(encodeValues));
     trigger = pulumi.secret(all.apply((values) => formulaDigest(formula.text, values)));
   } else {

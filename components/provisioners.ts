@@ -8,6 +8,7 @@ import { Cloud } from "../pillar";
 import { contains, parseCidr } from "../pillar/net";
 import { isLibvirtSpecError, isMacCollisionError } from "../providers/libvirt/errors";
 import { Provisioners, sshConnection } from "./cloud";
+import { hostKeyPins } from "./hostKeyPins";
 import { PhysicalMachine } from "./physicalMachine";
 import { Settings } from "./settings";
 import { VirtualMachine } from "./virtualMachine";
@@ -22,6 +23,7 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
     throw e;
   }
   const byName = new Map(cloud.endpoints.map((e) => [e.name, e]));
+  const pins = hostKeyPins(cloud, settings);
   const oob = cloud.pillar.subnets.oob;
   const hasPhysical = cloud.endpoints.some((e) => e.style === "physical");
   if (hasPhysical && !oob) throw new pulumi.RunError("physical endpoints are found on networking.subnets.oob, which the pillar does not set");
@@ -53,7 +55,8 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
         `${e.name}-provision`,
         {
           spec: specs.get(e.name)!,
-          connection: sshConnection(controller, settings),
+          connection: sshConnection(controller, settings, pins.hostKey(controller)),
+          hostKey: pins.generated(e),
           controller: controller.name,
           sudo: settings.sshUser !== "root",
           sshTimeoutSeconds: settings.vmBootSeconds,

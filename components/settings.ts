@@ -24,6 +24,16 @@ export interface Settings {
   zeroizePhysical: boolean;
   /** `kinetic:serviceSecret` (secret): seed from which every `SECRET_*` formula value is derived. */
   serviceSecret?: pulumi.Output<string>;
+  /**
+   * `kinetic:hostKeySecret` (secret): seed of the SSH host keys the program generates for virtual and
+   * physical endpoints (components/hostKeys.ts). Default: `kinetic:serviceSecret`.
+   */
+  hostKeySecret?: pulumi.Output<string>;
+  /**
+   * `kinetic:trustOnFirstUse`: a foundation host without `host_keys` in the pillar is trusted with the
+   * key it presents first, which is recorded in state and required ever after. Default false.
+   */
+  trustOnFirstUse: boolean;
   /** `kinetic:physicalBootMinutes`: how long SSH may take to answer after a PXE install. Default 45. */
   physicalBootMinutes: number;
   /** `kinetic:vmBootSeconds`: how long a new virtual endpoint may take to answer SSH. Default 600. */
@@ -43,6 +53,8 @@ export function readSettings(): Settings {
     bmcInsecureNetworks: cfg.getObject<string[]>("bmcInsecureNetworks") ?? [],
     zeroizePhysical: cfg.getBoolean("zeroizePhysical") ?? false,
     serviceSecret: cfg.getSecret("serviceSecret"),
+    hostKeySecret: cfg.getSecret("hostKeySecret") ?? cfg.getSecret("serviceSecret"),
+    trustOnFirstUse: cfg.getBoolean("trustOnFirstUse") ?? false,
     physicalBootMinutes: cfg.getNumber("physicalBootMinutes", { min: 1 }) ?? 45,
     vmBootSeconds: cfg.getNumber("vmBootSeconds", { min: 10 }) ?? 600,
   };

@@ -12,10 +12,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { createCommand, machineStdin, ScriptOptions, zeroizeCommand } from "../providers/libvirt/scripts";
 import { VirtualMachineSpec } from "../providers/libvirt/spec";
+import { GeneratedHostKey } from "./hostKeys";
 
 export interface VirtualMachineArgs {
   /** The machine, from `virtualMachineSpec()` (providers/libvirt/spec.ts). */
   spec: VirtualMachineSpec;
+  /**
+   * The machine's SSH host key (hostKeys.ts): the private half goes into the cloud-init seed, the
+   * public half is what the create script's wait and every connection to the machine accept.
+   */
+  hostKey: GeneratedHostKey;
   /** SSH connection to the controller that hosts it. */
   connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
   /** Controller endpoint name, for messages. Default `spec.controller`, else the connection host. */
@@ -61,11 +67,15 @@ export class VirtualMachine extends pulumi.ComponentResource {
     super("kinetic:libvirt:Domain", name, {}, opts);
     const vm = args.spec;
     const controller = args.controller ?? vm.controller ?? "the controller";
-    const stdin = machineStdin(vm, {
+    const scriptOptions = {
       ...args.script,
       controller,
       ...(args.sshTimeoutSeconds !== undefined ? { sshTimeoutSeconds: args.sshTimeoutSeconds } : {}),
-    });
+    };
+    // The seed carries the private host key: stdin is secret as a whole (and so in state).
+    const stdin = pulumi.secret(
+      pulumi.all([args.hostKey.publicKey, args.hostKey.privateKey]).apply(([publicKey, privateKey]) => machineStdin({ ...vm, hostKey: { publicKey, privateKey } }, scriptOptions)),
+    );
     const domain = new command.remote.Command(
       `${name}-domain`,
       {
@@ -73,7 +83,9 @@ export class VirtualMachine extends pulumi.ComponentResource {
         create: createCommand({ sudo: args.sudo }),
         delete: zeroizeCommand({ sudo: args.sudo }),
         stdin,
-        triggers: [definitionHash(vm)],
+        // The public key too: whatever changes the key (a new generation, another host key secret)
+        // makes a new machine, because a running guest only takes its keys from the seed at first boot.
+        triggers: [definitionHash(vm), args.hostKey.publicKey],
       },
       // The domain name and its directory must stay: zeroize the old machine before the new one.
       // The caller's dependsOn (the controller's configure) is repeated here so the engine's state

@@ -167,7 +167,7 @@ describe("program: change, determinism and safety", function () {
       commands(r)
         .filter((c) => c.name.endsWith("-provision-domain"))
         .map((c) => {
-          const v = decodeStdin(c.inputs.stdin as string);
+          const v = decodeStdin(plain(c.inputs.stdin) as string);
           return [v.NAME, { controller: v.CONTROLLER, macs: [...v.DOMAIN_XML.matchAll(/<mac address='([^']+)'\/>/g)].map((m) => m[1]), address: v.SSH_ADDRESS, trigger: trigger(c) }];
         }),
     );

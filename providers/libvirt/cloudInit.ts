@@ -9,6 +9,7 @@
  */
 import { isIP } from "node:net";
 import { stringify } from "yaml";
+import { publicKeyBlob } from "../../pillar/sshPublicKey";
 import { LibvirtProblem, LibvirtSpecError } from "./errors";
 import { VirtualMachineSpec } from "./spec";
 
@@ -29,10 +30,18 @@ export function metaData(vm: VirtualMachineSpec): string {
   return yaml({ "instance-id": vm.uuid, "local-hostname": vm.name });
 }
 
+/** An unencrypted OpenSSH private key block, nothing around it. */
+const OPENSSH_PRIVATE_KEY = /^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$/;
+
 /**
  * `user-data` (https://cloudinit.readthedocs.io/en/latest/reference/modules.html#users-and-groups):
  * root gets the orchestrator's keys. `disable_root: false` because cloud images otherwise prefix
  * root's keys with a command that refuses the login.
+ *
+ * With `vm.hostKey`, the machine's SSH host key too (https://cloudinit.readthedocs.io/en/latest/reference/modules.html#ssh):
+ * `ssh_keys` is written as /etc/ssh/ssh_host_ed25519_key{,.pub} and `ssh_deletekeys` removes the
+ * image's keys; with `ssh_keys` given, cloud-init generates no others (cc_ssh), so sshd presents
+ * exactly the pinned key.
  */
 export function userData(vm: VirtualMachineSpec): string {
   // Each key becomes one line of root's authorized_keys: a line break inside one would add a key.
@@ -41,6 +50,12 @@ export function userData(vm: VirtualMachineSpec): string {
   vm.sshAuthorizedKeys.forEach((key, i) => {
     if (!AUTHORIZED_KEY.test(key)) problems.push({ propertyPath: `sshAuthorizedKeys.${i}`, reason: "is not one OpenSSH public key line (type, base64, optional comment)" });
   });
+  if (vm.hostKey) {
+    const blob = publicKeyBlob(vm.hostKey.publicKey);
+    if (!blob || !vm.hostKey.publicKey.startsWith("ssh-ed25519 ")) problems.push({ propertyPath: "hostKey.publicKey", reason: "is not one ssh-ed25519 public key line" });
+    // The private key's text is never echoed into an error.
+    if (!OPENSSH_PRIVATE_KEY.test(vm.hostKey.privateKey)) problems.push({ propertyPath: "hostKey.privateKey", reason: "is not an unencrypted OpenSSH private key block" });
+  }
   if (problems.length) throw new LibvirtSpecError(vm.name, problems);
   return (
     "#cloud-config\n" +
@@ -48,6 +63,12 @@ export function userData(vm: VirtualMachineSpec): string {
       hostname: vm.name,
       disable_root: false,
       users: [{ name: "root", ssh_authorized_keys: [...vm.sshAuthorizedKeys] }],
+      ...(vm.hostKey
+        ? {
+            ssh_deletekeys: true,
+            ssh_keys: { ed25519_private: vm.hostKey.privateKey, ed25519_public: vm.hostKey.publicKey },
+          }
+        : {}),
     })
   );
 }

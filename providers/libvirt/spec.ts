@@ -41,6 +41,12 @@ export interface VirtualMachineSpec {
   management: { interface: string; address: string; prefixLength: number; gateway?: string; nameservers: string[] };
   /** The orchestrator's SSH public key(s), installed for root so the remote commands can log in. */
   sshAuthorizedKeys: string[];
+  /**
+   * The machine's SSH host key (ed25519, components/hostKeys.ts), written by cloud-init at first boot.
+   * Set by the program just before the seed is rendered for the controller (the private half is a
+   * secret there); absent in `plan --emit-domains`, whose seeds then carry no host key.
+   */
+  hostKey?: { publicKey: string; privateKey: string };
   /** Where the base image comes from (`images.<os>` of the pillar): only used to replace on change. */
   image?: { url: string; type: string };
   /** Controller endpoint that hosts the machine, for messages. */

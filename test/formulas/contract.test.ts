@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { declaredUses, selectValues } from "../../components/formulaEnvelope";
-import { cloudFacts, endpointFacts } from "../../components/formulaFacts";
+import { cloudFacts, endpointFacts, SECRET_FACTS } from "../../components/formulaFacts";
 import { listFormulas, loadFormula } from "../../formulas/load";
 import { loadCloud } from "../../pillar";
 
@@ -22,8 +22,8 @@ describe("formulas: declared values exist in the program's catalogue", () => {
         const labels = ["common/base", "common/networking", `${e.role}/install`, `${e.role}/configure`].filter((l) => formulas.has(l));
         for (const label of labels) {
           const { text } = loadFormula(label);
-          // The program supplies every declared SECRET_* itself (derived from the stack's seed).
-          const secrets = Object.fromEntries(declaredUses(text).filter((u) => u.startsWith("SECRET_")).map((u) => [u, "x"]));
+          // The program supplies every declared SECRET_* itself (derived from the stack's seed), and the secret facts.
+          const secrets = Object.fromEntries([...declaredUses(text).filter((u) => u.startsWith("SECRET_")), ...SECRET_FACTS].map((u) => [u, "x"]));
           const picked = selectValues(label, text, { ...facts, ...secrets });
           if (label === "common/networking") assert.ok(picked.NETWORKS.split(" ").includes("management"), `${e.name}: management is managed`);
           checked++;

@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { parse } from "yaml";
+import { spawnSync } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
 import { FormulaValues } from "../../components/formulaEnvelope";
+import { deriveHostKey } from "../../components/hostKeys";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
 
 const U1 = "4c4c4544-0042-3610-8058-b4c04f4e3332";
@@ -14,6 +18,10 @@ const KEYS = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPxeKeyOne op@site\nssh-ed2551
 const ONE_LINE_EVIL = EVIL.replace(/\n/g, " ");
 const DISK = `Samsung SSD 980 ${ONE_LINE_EVIL}`;
 const assignment = (u: string, name: string, iface: string, disk: string, addr: string) => [u, name, iface, "ubuntu2204", disk, addr].join("\t");
+/** The host keys the program generates for the two servers (components/hostKeyPins.ts: PXE_HOST_KEYS). */
+const HOST_KEY_1 = deriveHostKey("pxe-test", `controller-${U1}`, "physical-1");
+const HOST_KEY_2 = deriveHostKey("pxe-test", `storage-${U2}`, "physical-1");
+const hostKeyLine = (u: string, k: { publicKey: string; privateKey: string }) => [u, k.publicKey, Buffer.from(k.privateKey).toString("base64")].join("\t");
 
 const values = (over: FormulaValues = {}): FormulaValues => ({
   NAME: "pxe-0b9e2f0e-5d86-4b4a-9a5d-4a54b7c4f0a1",
@@ -27,6 +35,7 @@ const values = (over: FormulaValues = {}): FormulaValues => ({
     assignment(U1, `controller-${U1}`, "eno1", DISK, "127.0.10.50"),
     assignment(U2, `storage-${U2}`, "enp65s0f0", "INTEL SSDSC2KB48", "127.0.10.51"),
   ].join("\n"),
+  PXE_HOST_KEYS: [hostKeyLine(U1, HOST_KEY_1), hostKeyLine(U2.toUpperCase(), HOST_KEY_2)].join("\n"),
   ...over,
 });
 
@@ -82,13 +91,40 @@ describe("formulas/pxe on a Debian host", function () {
     assert.deepEqual(parse(h.read(`${www}/assignments/${U1}/meta-data`)), { "instance-id": U1, "local-hostname": `controller-${U1}` });
   });
 
+  it("configure: each server's autoinstall carries its own generated host key, readable by root and nginx only", () => {
+    const h = host();
+    for (const [u, key] of [[U1, HOST_KEY_1], [U2, HOST_KEY_2]] as const) {
+      const file = `${www}/assignments/${u}/user-data`;
+      const inner = (parse(h.read(file)) as { autoinstall: { "user-data": Record<string, unknown> } }).autoinstall["user-data"];
+      assert.equal(inner.ssh_deletekeys, true);
+      assert.deepEqual(inner.ssh_keys, { ed25519_private: key.privateKey, ed25519_public: key.publicKey });
+      assert.equal(h.exec(["stat", "-c", "%a %U:%G", file]).trim(), "640 root:www-data");
+      // What the installed system's cloud-init receives is valid cloud-config (cloud-init's own schema).
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-pxe-ud-"));
+      fs.writeFileSync(path.join(dir, "user-data"), "#cloud-config\n" + JSON.stringify(inner));
+      const schema = spawnSync("cloud-init", ["schema", "-c", path.join(dir, "user-data")], { encoding: "utf8" });
+      assert.equal(schema.status, 0, schema.stdout + schema.stderr);
+    }
+  });
+
+  it("refuses a server without a host key, or a key that is not one, without printing key material", async () => {
+    const h = host();
+    await assertRejects(h, "pxe/configure", values({ PXE_HOST_KEYS: hostKeyLine(U1, HOST_KEY_1) }), "check values", /KINETIC_PXE_HOST_KEYS has no host key for a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90/);
+    const notAKey = Buffer.from("SECRET-MATERIAL-NOT-A-KEY").toString("base64");
+    const r = await h.formula("pxe/configure", values({ PXE_HOST_KEYS: [hostKeyLine(U1, HOST_KEY_1), [U2, HOST_KEY_2.publicKey, notAKey].join("\t")].join("\n") }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /KINETIC_PXE_HOST_KEYS line 2: the private key is not an OpenSSH private key block \(not shown\)/);
+    assert.ok(!(r.stdout + r.stderr).includes("SECRET-MATERIAL") && !(r.stdout + r.stderr).includes(notAKey));
+    await assertRejects(h, "pxe/configure", values({ PXE_HOST_KEYS: [U1, `ssh-ed25519 AAAA\nx`, "AAAA"].join("\t") }), "check values", /KINETIC_PXE_HOST_KEYS line 1 has 2 tab-separated fields, not 3/);
+  });
+
   it("changes nothing on a second run", async () => {
     await assertIdempotent(host(), "pxe/configure", values());
   });
 
   it("removes the assignment of an endpoint dropped from the pillar", async () => {
     const h = host();
-    const r = await runOk(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U2, `storage-${U2}`, "enp65s0f0", "INTEL SSDSC2KB48", "127.0.10.51") }));
+    const r = await runOk(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U2, `storage-${U2}`, "enp65s0f0", "INTEL SSDSC2KB48", "127.0.10.51"), PXE_HOST_KEYS: hostKeyLine(U2, HOST_KEY_2) }));
     assert.ok(changes(r).includes(`removed ${www}/assignments/${U1}`), r.stdout);
     assert.ok(changes(r).includes(`removed ${www}/assignments/${U1_SWAPPED}`), r.stdout);
     assert.deepEqual(fs.readdirSync(h.path(`${www}/assignments`)).sort(), [U2, swap(U2)].sort());

@@ -52,14 +52,44 @@ describe("cloud-init NoCloud seed", () => {
     assert.deepEqual(parse(metaData(vm)), { "instance-id": vm.uuid, "local-hostname": vm.name });
   });
 
-  it("user-data: host name and root's SSH key, nothing else, and valid for `cloud-init schema`", () => {
+  it("user-data: host name, root's SSH key and the machine's host key, nothing else, and valid for `cloud-init schema`", () => {
     const vm = keystoneSpec();
     const text = userData(vm);
     assert.ok(text.startsWith("#cloud-config\n"));
-    assert.deepEqual(parse(text), { hostname: vm.name, disable_root: false, users: [{ name: "root", ssh_authorized_keys: [SSH_KEY] }] });
+    assert.ok(vm.hostKey);
+    assert.deepEqual(parse(text), {
+      hostname: vm.name,
+      disable_root: false,
+      users: [{ name: "root", ssh_authorized_keys: [SSH_KEY] }],
+      ssh_deletekeys: true,
+      ssh_keys: { ed25519_private: vm.hostKey.privateKey, ed25519_public: vm.hostKey.publicKey },
+    });
     const r = schema(text);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /Valid cloud-config/);
+  });
+
+  it("user-data: the host key is the one ssh-keygen reads back from the private half", () => {
+    const vm = keystoneSpec();
+    const doc = parse(userData(vm)) as { ssh_keys: { ed25519_private: string; ed25519_public: string } };
+    const file = join(scratch("hostkey"), "ssh_host_ed25519_key");
+    writeFileSync(file, doc.ssh_keys.ed25519_private, { mode: 0o600 });
+    const derived = ok("ssh-keygen", ["-y", "-f", file]).stdout.trim().split(" ").slice(0, 2).join(" ");
+    assert.equal(derived, doc.ssh_keys.ed25519_public.split(" ").slice(0, 2).join(" "));
+  });
+
+  it("user-data refuses a host key that is not one, without echoing the private half", () => {
+    const vm = keystoneSpec();
+    vm.hostKey = { publicKey: "ssh-rsa AAAA x\nssh-ed25519 AAAA injected", privateKey: "SECRET-MATERIAL-NOT-A-KEY" };
+    assert.throws(
+      () => userData(vm),
+      (e: unknown) => isLibvirtSpecError(e) && e.problems.map((p) => p.propertyPath).join() === "hostKey.publicKey,hostKey.privateKey" && !e.message.includes("SECRET-MATERIAL"),
+    );
+  });
+
+  it("user-data without a host key (plan --emit-domains) has no ssh_keys", () => {
+    const vm = { ...keystoneSpec(), hostKey: undefined };
+    assert.equal(parse(userData(vm)).ssh_keys, undefined);
   });
 
   it("`cloud-init schema` really validates: a wrong type is refused", () => {

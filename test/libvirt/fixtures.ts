@@ -1,7 +1,16 @@
 /** Realistic virtual endpoints for the libvirt tests, built through `virtualMachineSpec` like the program does. */
+import { deriveHostKey } from "../../components/hostKeys";
 import type { Endpoint, HostType, NetworkSpec, Pillar } from "../../pillar/model";
 import { virtualMachineSpec, VirtualMachineSpec } from "../../providers/libvirt/spec";
 import { hostType as baseHostType, pillarOf } from "../support/pillars";
+
+/** Seed of the fixtures' generated SSH host keys (the program's is `kinetic:hostKeySecret`). */
+export const HOST_KEY_SECRET = "fixture-host-key-secret";
+
+/** The spec with the host key the program would set before rendering the seed. */
+export function withHostKey(vm: VirtualMachineSpec): VirtualMachineSpec {
+  return { ...vm, hostKey: deriveHostKey(HOST_KEY_SECRET, vm.name, "0") };
+}
 
 export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkR0v8Gm1b7xJmUq2uT1cGx1nQ8f8cJ4m3vYt5bWZ2a kinetic@orchestrator";
 
@@ -38,7 +47,7 @@ export function endpoint(type: string, index: number, uuid: string, address: str
 export function keystoneSpec(stack = "dev", index = 0): VirtualMachineSpec {
   const t = hostType("keystone", { management: "ens3", public: "ens4", private: "ens5", sfe: "ens6" });
   const uuid = `6f1b2c3d-4e5f-5a6b-8c7d-8e9f0a1b2c${(0x3d + index).toString(16)}`;
-  return virtualMachineSpec(endpoint("keystone", index, uuid, `10.100.0.${20 + index}`), t, pillar([t]), stack, [SSH_KEY]);
+  return withHostKey(virtualMachineSpec(endpoint("keystone", index, uuid, `10.100.0.${20 + index}`), t, pillar([t]), stack, [SSH_KEY]));
 }
 
 /**
@@ -47,5 +56,5 @@ export function keystoneSpec(stack = "dev", index = 0): VirtualMachineSpec {
  */
 export function hostileSpec(networks: Record<string, string> = { management: "ens3", sbe: "ens9" }): VirtualMachineSpec {
   const t = hostType("mysql", networks, { os: "jammy<evil a='1'>&amp;\"]]>", disk: "16G" });
-  return virtualMachineSpec(endpoint("mysql", 0, "0a1b2c3d-4e5f-5a6b-8c7d-8e9f0a1b2c3d", "10.100.0.30"), t, pillar([t]), "st'a<c>k", [SSH_KEY]);
+  return withHostKey(virtualMachineSpec(endpoint("mysql", 0, "0a1b2c3d-4e5f-5a6b-8c7d-8e9f0a1b2c3d", "10.100.0.30"), t, pillar([t]), "st'a<c>k", [SSH_KEY]));
 }

@@ -2,13 +2,15 @@
  * The create and zeroize scripts, run for real: exactly the command line and stdin the controller
  * would get over SSH, executed by `sh -c` here, against a real libvirtd (test driver, see
  * ./libvirtd.ts), real qemu-img and cloud-localds/genisoimage, and a scratch directory standing in
- * for `/kvm` and `/var/log/libvirt`. A local TCP server sending an SSH banner stands in for the
- * guest's sshd.
+ * for `/kvm` and `/var/log/libvirt`. A real sshd on loopback presenting the machine's generated
+ * host key stands in for the guest's (test/support/sshd.ts); plain TCP servers for a guest whose
+ * sshd is not up yet.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync, openSync, writeSync, closeSync, readSync } from "node:fs";
 import { AddressInfo, createServer, Server } from "node:net";
 import { join } from "node:path";
+import { deriveHostKey, fingerprint } from "../../components/hostKeys";
 import { renderSeed } from "../../providers/libvirt/cloudInit";
 import { renderDomainXml } from "../../providers/libvirt/domainXml";
 import { createCommand, machineStdin, ScriptOptions, zeroizeCommand } from "../../providers/libvirt/scripts";
@@ -16,6 +18,13 @@ import { VirtualMachineSpec } from "../../providers/libvirt/spec";
 import { hostileSpec, keystoneSpec } from "./fixtures";
 import { startLibvirtd, TestLibvirtd } from "./libvirtd";
 import { ok, run, Ran, runAsync, scratch } from "./tools";
+import { startSshd, TestSshd } from "../support/sshd";
+
+/** The host key the test "guest" presents; every machine below is given it, except where a test says otherwise. */
+const GUEST_KEY = deriveHostKey("scripts-test-secret", "guest", "0");
+const pinned = (vm: VirtualMachineSpec): VirtualMachineSpec => ({ ...vm, hostKey: GUEST_KEY });
+/** A key nobody presents. */
+const OTHER = deriveHostKey("scripts-test-secret", "other", "0");
 
 const BASE_MARKER = "KINETIC-TEST-BASE-IMAGE";
 const MiB = 1024 * 1024;
@@ -40,13 +49,13 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
   this.timeout(120_000);
   let libvirtd: TestLibvirtd;
   let root: string;
-  let sshd: { server: Server; port: number };
+  let sshd: TestSshd;
   let opts: ScriptOptions & { kvmRoot: string; logDir: string };
 
   const virsh = (...args: string[]): Ran => run("virsh", ["-q", "-c", libvirtd.uri, ...args]);
   const exec = (command: string, vm: VirtualMachineSpec, o: ScriptOptions = opts, env: NodeJS.ProcessEnv = process.env): Promise<Ran> =>
     // What sshd does with the command: hand it to the login shell, stdin attached.
-    runAsync("sh", ["-c", command], { input: machineStdin(vm, o), env });
+    runAsync("sh", ["-c", command], { input: machineStdin(vm.hostKey === OTHER ? vm : pinned(vm), o), env });
   const create = (vm: VirtualMachineSpec, o?: ScriptOptions, env?: NodeJS.ProcessEnv) => exec(createCommand(), vm, o, env);
   const zeroize = (vm: VirtualMachineSpec, o?: ScriptOptions) => exec(zeroizeCommand(), vm, o);
   const vmDir = (vm: VirtualMachineSpec) => join(opts.kvmRoot, "vms", vm.name);
@@ -69,7 +78,7 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
   before(async () => {
     libvirtd = await startLibvirtd();
     root = scratch("kvm");
-    sshd = await listen("SSH-2.0-OpenSSH_9.2p1 kinetic-test\r\n");
+    sshd = await startSshd(GUEST_KEY.privateKey);
     opts = {
       controller: "controller-1f0c3a52",
       kvmRoot: join(root, "kvm"),
@@ -86,14 +95,14 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
 
   after(async () => {
     await libvirtd?.stop();
-    await new Promise((r) => (sshd ? sshd.server.close(r) : r(undefined)));
+    await sshd?.stop();
   });
 
   it("create: copies and resizes the disk, writes XML and seed, builds config.iso, defines, starts and autostarts", async () => {
     const vm = keystoneSpec("scripts", 0);
     const r = await create(vm);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`${vm.name} on controller-1f0c3a52: up, SSH answers on 127\\.0\\.0\\.1`));
+    assert.match(r.stdout, new RegExp(`${vm.name} on controller-1f0c3a52: up, SSH answers on 127\\.0\\.0\\.1 with host key ${fingerprint(GUEST_KEY.publicKey).replace(/[+/]/g, "\\$&")}`));
 
     const dir = vmDir(vm);
     assert.deepEqual(readdirSync(dir).sort(), ["config.iso", "disk0.raw", "domain.xml", "meta-data", "network-config", "user-data"]);
@@ -109,7 +118,7 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     assert.equal(statSync(dir).mode & 0o755, 0o755);
 
     assert.equal(readFileSync(join(dir, "domain.xml"), "utf8"), renderDomainXml(vm, opts));
-    const seed = renderSeed(vm);
+    const seed = renderSeed(pinned(vm));
     const iso = join(dir, "config.iso");
     assert.match(ok("isoinfo", ["-d", "-i", iso]).stdout, /Volume id: cidata/i);
     for (const f of ["user-data", "meta-data", "network-config"] as const) assert.equal(isoFile(iso, f), seed[f]);
@@ -200,16 +209,25 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
 
   it("leaves an existing machine running when a later create times out", async () => {
     const vm = keystoneSpec("scripts", 5);
-    const up = await listen("SSH-2.0-OpenSSH_9.2\r\n");
-    try {
-      assert.equal((await create(vm, { ...opts, sshPort: up.port, sshTimeoutSeconds: 5 })).status, 0);
-    } finally {
-      await new Promise((res) => up.server.close(res));
-    }
+    assert.equal((await create(vm, { ...opts, sshTimeoutSeconds: 5 })).status, 0);
     const r = await create(vm, { ...opts, sshPort: await closedPort(), sshTimeoutSeconds: 2 });
     assert.match(r.stderr, /the existing machine is left running/);
     assert.equal(state(vm), "running");
     assert.ok(existsSync(join(vmDir(vm), "disk0.raw")));
+    assert.equal((await zeroize(vm)).status, 0);
+  });
+
+  it("the wait accepts only the machine's key: another key fails naming both fingerprints, and the new machine is removed", async () => {
+    const vm = { ...keystoneSpec("scripts", 7), hostKey: OTHER };
+    const r = await create(vm, { ...opts, sshTimeoutSeconds: 2 });
+    assert.notEqual(r.status, 0);
+    const esc = (s: string) => s.replace(/[+/]/g, "\\$&");
+    assert.match(
+      r.stderr,
+      new RegExp(`create ${vm.name} on controller-1f0c3a52: SSH on 127\\.0\\.0\\.1 port ${sshd.port} presents host key ${esc(fingerprint(GUEST_KEY.publicKey))}, not this machine's ${esc(fingerprint(OTHER.publicKey))}`),
+    );
+    assert.match(r.stderr, /nothing was sent to it.*the new machine was removed/);
+    assert.equal(existsSync(vmDir(vm)), false);
     assert.equal((await zeroize(vm)).status, 0);
   });
 
@@ -252,6 +270,7 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     const iso = join(vmDir(vm), "config.iso");
     assert.match(ok("isoinfo", ["-d", "-i", iso]).stdout, /Volume id: cidata/i);
     assert.equal(isoFile(iso, "network-config"), renderSeed(vm)["network-config"]);
+    assert.equal(isoFile(iso, "user-data"), renderSeed(pinned(vm))["user-data"], "the seed carries the host key");
     assert.equal((await zeroize(vm)).status, 0);
   });
 

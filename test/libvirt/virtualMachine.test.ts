@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
+import { deriveHostKey, generatedHostKey } from "../../components/hostKeys";
 import { definitionHash, VirtualMachine } from "../../components/virtualMachine";
 import { createCommand, CREATE_SCRIPT, zeroizeCommand, ZEROIZE_SCRIPT } from "../../providers/libvirt/scripts";
 import { VirtualMachineSpec } from "../../providers/libvirt/spec";
@@ -12,13 +13,21 @@ interface Seen {
 }
 
 const output = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply((v) => resolve(v)));
-const decodeStdin = (stdin: string): Record<string, string> =>
-  Object.fromEntries(stdin.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), Buffer.from(l.slice(l.indexOf("=") + 1), "base64").toString("utf8")]));
+/** A secret input as the mocks receive it: `{ <secret signature>: "1b47061264138c4ac30d75fd1eb44270", value }`. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const secretValue = (v: unknown): string => {
+  assert.ok(v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG], `expected a secret, got ${typeof v}`);
+  return (v as { value: string }).value;
+};
+const decodeStdin = (stdin: unknown): Record<string, string> =>
+  Object.fromEntries(secretValue(stdin).split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), Buffer.from(l.slice(l.indexOf("=") + 1), "base64").toString("utf8")]));
 /** The script a command line carries: envelope runner (base64) -> script (base64). */
 const scriptOf = (cmd: string): string => {
   const runner = Buffer.from(/printf %s '([A-Za-z0-9+/=]+)'/.exec(cmd)?.[1] ?? "", "base64").toString("utf8");
   return Buffer.from(/printf %s '([A-Za-z0-9+/=]+)' \| base64 -d > "\$work\/script"/.exec(runner)?.[1] ?? "", "base64").toString("utf8");
 };
+
+const HOST_KEY_SECRET = "host-key-secret-TEST";
 
 describe("VirtualMachine component (kinetic:libvirt:Domain) under Pulumi mocks", () => {
   const seen: Seen[] = [];
@@ -42,7 +51,13 @@ describe("VirtualMachine component (kinetic:libvirt:Domain) under Pulumi mocks",
   async function declare(name: string, spec: VirtualMachineSpec, extra: Partial<ConstructorParameters<typeof VirtualMachine>[1]> = {}) {
     const vm = new VirtualMachine(
       name,
-      { spec, connection: { host: "10.100.0.2", user: "root", privateKey: pulumi.secret("KEY") }, controller: "controller-1", ...extra },
+      {
+        spec,
+        hostKey: generatedHostKey(pulumi.secret(HOST_KEY_SECRET), spec.name, definitionHash(spec)),
+        connection: { host: "10.100.0.2", user: "root", privateKey: pulumi.secret("KEY") },
+        controller: "controller-1",
+        ...extra,
+      },
       { transformations: [(a) => void transformed.push(a)] },
     );
     const ready = await output(vm.ready);
@@ -61,8 +76,12 @@ describe("VirtualMachine component (kinetic:libvirt:Domain) under Pulumi mocks",
     assert.equal(command.inputs.delete, zeroizeCommand());
     assert.equal(scriptOf(command.inputs.create as string), CREATE_SCRIPT);
     assert.equal(scriptOf(command.inputs.delete as string), ZEROIZE_SCRIPT);
-    assert.deepEqual(command.inputs.triggers, [definitionHash(spec)]);
-    const values = decodeStdin(command.inputs.stdin as string);
+    const key = deriveHostKey(HOST_KEY_SECRET, spec.name, definitionHash(spec));
+    // The public key is in the trigger: whatever changes the key makes a new machine.
+    assert.deepEqual(command.inputs.triggers, [definitionHash(spec), key.publicKey]);
+    const values = decodeStdin(command.inputs.stdin);
+    assert.equal(values.HOST_KEY, key.publicKey);
+    assert.ok(values.USER_DATA.includes("ssh_keys:") && values.USER_DATA.includes(key.publicKey), "the seed carries the host key");
     assert.equal(values.NAME, spec.name);
     assert.equal(values.CONTROLLER, "controller-1");
     assert.equal(values.KVM_ROOT, "/kvm");
@@ -88,7 +107,7 @@ describe("VirtualMachine component (kinetic:libvirt:Domain) under Pulumi mocks",
     assert.ok(command);
     assert.match(command.inputs.create as string, /^sudo -n bash -c /);
     assert.match(command.inputs.delete as string, /^sudo -n bash -c /);
-    assert.equal(decodeStdin(command.inputs.stdin as string).SSH_TIMEOUT, "900");
+    assert.equal(decodeStdin(command.inputs.stdin).SSH_TIMEOUT, "900");
   });
 
   it("a changed definition changes the trigger (replace); a new SSH key or timeout does not", () => {

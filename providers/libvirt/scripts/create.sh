@@ -5,6 +5,7 @@
 # environment variable KINETIC_<NAME>, never as shell text. Idempotent: a second run converges.
 # kinetic-uses: NAME CONTROLLER OS DISK KVM_ROOT LOG_DIR VIRSH_URI DOMAIN_XML
 # kinetic-uses: USER_DATA META_DATA NETWORK_CONFIG SSH_ADDRESS SSH_PORT SSH_TIMEOUT POLL_INTERVAL
+# kinetic-uses: HOST_KEY
 set -euo pipefail
 
 name=$KINETIC_NAME
@@ -16,6 +17,8 @@ fail() { printf 'kinetic libvirt create %s on %s: %s\n' "$name" "$controller" "$
 [[ $KINETIC_KVM_ROOT == /* ]] || fail "KVM_ROOT must be absolute"
 [[ $KINETIC_OS != */* && $KINETIC_OS != .* ]] || fail "unsafe os name"
 [[ $KINETIC_SSH_TIMEOUT =~ ^[0-9]+$ && $KINETIC_SSH_PORT =~ ^[0-9]+$ ]] || fail "SSH_TIMEOUT and SSH_PORT must be whole numbers"
+read -r want_type want_blob _ <<< "$KINETIC_HOST_KEY"
+[[ $want_type == ssh-ed25519 && $want_blob =~ ^[A-Za-z0-9+/]+=*$ ]] || fail "HOST_KEY is not an ssh-ed25519 public key line"
 [[ $KINETIC_POLL_INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ && $KINETIC_POLL_INTERVAL != 0 ]] || fail "POLL_INTERVAL must be a positive number of seconds"
 
 virsh_() { virsh -q -c "$KINETIC_VIRSH_URI" "$@"; }
@@ -67,7 +70,9 @@ esac
 virsh_ autostart "$name" > /dev/null || fail "virsh autostart failed"
 
 # Wait for sshd's banner on the management address: a listening port is not enough, the banner
-# proves sshd itself is up. Bounded by SSH_TIMEOUT; each probe is bounded too.
+# proves sshd itself is up. Then the host key: the guest must present the key its seed carries
+# (ssh-keyscan completes the key exchange, whose signature proves the holder of the private half).
+# Bounded by SSH_TIMEOUT; each probe is bounded too.
 [[ $KINETIC_SSH_TIMEOUT -gt 0 ]] || exit 0
 address=$KINETIC_SSH_ADDRESS
 port=$KINETIC_SSH_PORT
@@ -77,8 +82,17 @@ probe() {
   # Runs in its own bash so the /dev/tcp descriptor dies with it; `timeout` bounds connect and read.
   timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r -t 4 banner <&3 && [[ $banner == SSH-* ]]' "$address" "$port" 2> /dev/null
 }
-until probe; do
+presented=''
+fp() { ssh-keygen -lf - <<< "ssh-ed25519 $1" 2> /dev/null | awk '{print $2}'; }
+keyed() {
+  presented=$(timeout 10 ssh-keyscan -T 5 -t ed25519 -p "$port" "$address" 2> /dev/null | awk '$2 == "ssh-ed25519" {print $3; exit}') || true
+  [[ $presented == "$want_blob" ]]
+}
+until probe && keyed; do
   if ((SECONDS >= deadline)); then
+    why="timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port"
+    # Someone answers on the address with another key: whatever it is, it is not this machine.
+    [[ -z $presented ]] || why="SSH on $address port $port presents host key $(fp "$presented"), not this machine's $(fp "$want_blob") (waited ${KINETIC_SSH_TIMEOUT}s; nothing was sent to it)"
     # A failed create is not recorded in the Pulumi state, so `destroy` would never zeroize it:
     # a machine this run made is removed again (its serial log is kept for diagnosis). A machine
     # that already existed, with its data, is left alone.
@@ -86,10 +100,10 @@ until probe; do
       virsh_ destroy "$name" > /dev/null 2>&1 || true
       virsh_ undefine --nvram "$name" > /dev/null 2>&1 || virsh_ undefine "$name" > /dev/null 2>&1 || true
       rm -rf -- "$dir"
-      fail "timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port; the new machine was removed, nothing is left half-made (serial log kept: $KINETIC_LOG_DIR/$name.log)"
+      fail "$why; the new machine was removed, nothing is left half-made (serial log kept: $KINETIC_LOG_DIR/$name.log)"
     fi
-    fail "timed out after ${KINETIC_SSH_TIMEOUT}s waiting for SSH on $address port $port; the existing machine is left running (serial log: $KINETIC_LOG_DIR/$name.log)"
+    fail "$why; the existing machine is left running (serial log: $KINETIC_LOG_DIR/$name.log)"
   fi
   sleep "$KINETIC_POLL_INTERVAL"
 done
-printf 'kinetic libvirt create %s on %s: up, SSH answers on %s\n' "$name" "$controller" "$address"
+printf 'kinetic libvirt create %s on %s: up, SSH answers on %s with host key %s\n' "$name" "$controller" "$address" "$(fp "$want_blob")"
