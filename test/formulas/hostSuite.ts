@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { FormulaValues } from "../../components/formulaEnvelope";
-import { DebianHost, RunResult, startDebianHost, unavailable } from "../support/debianHost";
+import { DebianHost, DebianHostOptions, RunResult, startDebianHost, unavailable } from "../support/debianHost";
 
 /** Shell metacharacters a pillar string may carry; no formula may ever execute it. */
 export const EVIL = "x $(touch /tmp/pwned) `touch /tmp/pwned` 'single' \"double\" ; touch /tmp/pwned\nsecond line $HOME \\ end";
@@ -16,7 +16,7 @@ export const HASHED_DIRS = ["/etc", "/root", "/kvm", "/srv", "/var/www", "/var/l
  * Declares mocha hooks that start a host before the file's tests and stop it after. Tests are
  * skipped (with the reason) where the harness cannot run: not root, no debootstrap, ...
  */
-export function withHost(): { host: () => DebianHost } {
+export function withHost(opts: DebianHostOptions = {}): { host: () => DebianHost } {
   let host: DebianHost | undefined;
   before(async function () {
     const why = unavailable();
@@ -25,7 +25,7 @@ export function withHost(): { host: () => DebianHost } {
       this.skip();
     }
     this.timeout(20 * 60_000);
-    host = await startDebianHost((m) => console.log(`      [host] ${m}`));
+    host = await startDebianHost((m) => console.log(`      [host] ${m}`), opts);
   });
   after(async function () {
     this.timeout(60_000);

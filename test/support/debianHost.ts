@@ -21,6 +21,10 @@
  *   (/etc/ssh/kinetic-test-authorized_keys), so a formula owning /root/.ssh/authorized_keys cannot
  *   lock the tests out. `stop()` kills sshd and any process still running inside the tree (by pid),
  *   unmounts and deletes the copy.
+ * - Host keys are verified as the program does (`connection.hostKey`): the client pins the host's
+ *   ed25519 key (`StrictHostKeyChecking=yes`, a known_hosts file holding only that key), so a host
+ *   presenting any other key gets nothing. `startDebianHost({ hostKey })` serves a given key (e.g.
+ *   one the program generated); `script(..., { pin })` pins another key than the host's.
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -49,8 +53,12 @@ export interface DebianHost {
   port: number;
   /** Run formulas/<label> (includes inlined by loadFormula) over SSH with these values. */
   formula(label: string, values: FormulaValues): Promise<RunResult>;
-  /** Run any script text over SSH the same way. */
-  script(label: string, text: string, values: FormulaValues): Promise<RunResult>;
+  /** Run any script text over SSH the same way; `pin` replaces the host's own key as the one accepted. */
+  script(label: string, text: string, values: FormulaValues, opts?: { pin?: string }): Promise<RunResult>;
+  /** The host key line sshd presents. */
+  hostKey: string;
+  /** sshd's log so far (`-e`), the last 8000 characters. */
+  sshdLog(): string;
   /** Run a command inside the host (chroot), returning its stdout; throws on failure. */
   exec(argv: string[]): string;
   /** Like exec, but returns the exit status and output without throwing. */
@@ -235,7 +243,12 @@ function processesIn(root: string): number[] {
   return pids;
 }
 
-export async function startDebianHost(log: (m: string) => void = () => undefined): Promise<DebianHost> {
+export interface DebianHostOptions {
+  /** An OpenSSH private key for sshd to present as its only host key. Default: the tree's own ed25519 key. */
+  hostKey?: string;
+}
+
+export async function startDebianHost(log: (m: string) => void = () => undefined, opts: DebianHostOptions = {}): Promise<DebianHost> {
   const lower = ensureRootfs(log);
   const now = new Date();
   fs.utimesSync(path.join(lower, ".kinetic-complete"), now, now);
@@ -261,7 +274,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     path.join(root, "etc/ssh/kinetic-test-sshd_config"),
     [
       `ListenAddress ${HOST_ADDRESS}:${port}`,
-      "HostKey /etc/ssh/ssh_host_ed25519_key",
+      `HostKey ${opts.hostKey ? "/etc/ssh/kinetic-test-host_key" : "/etc/ssh/ssh_host_ed25519_key"}`,
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
@@ -274,20 +287,29 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
   );
   fs.mkdirSync(path.join(root, "run/sshd"), { recursive: true, mode: 0o755 });
   if (!fs.existsSync(path.join(root, "etc/ssh/ssh_host_ed25519_key"))) run("chroot", [root, "ssh-keygen", "-A"]);
+  if (opts.hostKey) fs.writeFileSync(path.join(root, "etc/ssh/kinetic-test-host_key"), opts.hostKey, { mode: 0o600 });
+  const hostKeyFile = path.join(root, opts.hostKey ? "etc/ssh/kinetic-test-host_key" : "etc/ssh/ssh_host_ed25519_key");
+  const hostKey = run("ssh-keygen", ["-y", "-f", hostKeyFile]).trim().split(" ").slice(0, 2).join(" ");
+  const knownHosts = (key: string): string => {
+    const file = path.join(keyDir, `known_hosts-${createHash("sha256").update(key).digest("hex").slice(0, 12)}`);
+    fs.writeFileSync(file, `[${HOST_ADDRESS}]:${port} ${key}\n`);
+    return file;
+  };
   let sshdErr = "";
   const sshd = spawn("chroot", [root, "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/kinetic-test-sshd_config"], { stdio: ["ignore", "ignore", "pipe"], env: withSbin() });
   sshd.stderr!.on("data", (d: Buffer) => (sshdErr = (sshdErr + d.toString()).slice(-8000)));
   await waitForPort(port, sshd, () => sshdErr);
 
-  const sshArgs = [
+  const sshArgs = (pin: string) => [
     "-i", key, "-p", String(port),
-    "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+    "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
+    "-o", `UserKnownHostsFile=${knownHosts(pin)}`, "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", `HostKeyAlgorithms=${pin.split(" ")[0]}`, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
     `root@${HOST_ADDRESS}`,
   ];
-  const script = (label: string, text: string, values: FormulaValues): Promise<RunResult> =>
+  const script = (label: string, text: string, values: FormulaValues, o: { pin?: string } = {}): Promise<RunResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn("ssh", [...sshArgs, formulaCommand(label, text)], { stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("ssh", [...sshArgs(o.pin ?? hostKey), formulaCommand(label, text)], { stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -335,6 +357,8 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
       return script(f.label, f.text, values);
     },
     script,
+    hostKey,
+    sshdLog: () => sshdErr,
     exec: (argv) => {
       const r = tryExec(argv);
       if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.stderr}`);
