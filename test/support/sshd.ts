@@ -1,7 +1,9 @@
 /**
  * A real OpenSSH server on loopback presenting a given host key, for tests that check which key a
- * client sees (the libvirt create script's wait, trust on first use). It accepts no login at all:
- * key exchange only. Needs root (sshd's privilege separation) and /usr/sbin/sshd.
+ * client sees (the libvirt create script's wait, trust on first use). It accepts no login unless
+ * `authorizedKey` is given (then root may log in with that key only, on this machine: use it for
+ * commands that touch nothing but the test's own scratch files). Needs root (sshd's privilege
+ * separation) and /usr/sbin/sshd.
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -39,7 +41,7 @@ async function freePort(address: string): Promise<number> {
 }
 
 /** Starts sshd with `privateKey` (OpenSSH format) as its only host key; on a free port unless `port` is given. */
-export async function startSshd(privateKey: string, address = "127.0.0.1", port?: number): Promise<TestSshd> {
+export async function startSshd(privateKey: string, address = "127.0.0.1", port?: number, opts: { authorizedKey?: string } = {}): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-sshd-"));
   const key = path.join(dir, "host_key");
   fs.writeFileSync(key, privateKey, { mode: 0o600 });
@@ -47,8 +49,20 @@ export async function startSshd(privateKey: string, address = "127.0.0.1", port?
   const config = path.join(dir, "sshd_config");
   fs.writeFileSync(
     config,
-    [`ListenAddress ${address}:${port}`, `HostKey ${key}`, `PidFile ${path.join(dir, "sshd.pid")}`, "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication no", "UsePAM no", "AuthorizedKeysFile none", ""].join("\n"),
+    [
+      `ListenAddress ${address}:${port}`,
+      `HostKey ${key}`,
+      `PidFile ${path.join(dir, "sshd.pid")}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      ...(opts.authorizedKey
+        ? ["PubkeyAuthentication yes", "PermitRootLogin prohibit-password", "StrictModes no", `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`]
+        : ["PubkeyAuthentication no", "AuthorizedKeysFile none"]),
+      "",
+    ].join("\n"),
   );
+  if (opts.authorizedKey) fs.writeFileSync(path.join(dir, "authorized_keys"), `${opts.authorizedKey}\n`, { mode: 0o600 });
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   let log = "";
   const child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
