@@ -33,6 +33,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into `head` and the like: stop quietly instead of buffering an engine's output forever.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(141);
+});
+
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {

@@ -23,6 +23,8 @@ export interface StackArgs extends RunEnvironment {
   workDir?: string;
   /** Config to set on the stack (e.g. `kinetic:pillar`), secrets marked `secret: true`. */
   config?: ConfigMap;
+  /** More environment for the engine (e.g. PULUMI_EXPERIMENTAL for update plans). */
+  env?: Record<string, string>;
 }
 
 export async function openStack(args: StackArgs): Promise<Stack> {
@@ -34,7 +36,7 @@ export async function openStack(args: StackArgs): Promise<Stack> {
     {
       workDir,
       pulumiCommand,
-      envVars: engineEnv(args.engine, args),
+      envVars: { ...engineEnv(args.engine, args), ...args.env },
       ...(args.engine.pulumiHome ? { pulumiHome: args.engine.pulumiHome } : {}),
       ...(fs.existsSync(path.join(workDir, "Pulumi.yaml"))
         ? {}
