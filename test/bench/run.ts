@@ -2,6 +2,7 @@
 const BENCHES: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
   plan: async () => (await import("./plan")).benchPlan,
   discovery: async () => (await import("./discovery")).benchDiscovery,
+  engine: async () => (await import("./engine")).benchEngine,
 };
 
 async function main(argv: string[]): Promise<void> {
