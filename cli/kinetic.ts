@@ -14,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
     case "plan":
       return (await import("../pillar/planCli")).main(rest);
     case "redfish":
-      return (await import("../providers/redfish/cli")).main(rest);
+      return redfish(rest);
     case "engine":
       return engineCommand(rest);
     case "preview":
@@ -48,6 +48,17 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+/** The redfish CLI's own exit codes: 64 for a usage error (missing credentials included), else 1. */
+async function redfish(argv: string[]): Promise<number> {
+  const [{ main: run }, { REDFISH_ERROR_CODES }] = await Promise.all([import("../providers/redfish/cli"), import("../providers/redfish/errors")]);
+  try {
+    return await run(argv);
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return (e as { code?: string }).code === REDFISH_ERROR_CODES.usage ? 64 : 1;
+  }
+}
 
 function firstLines(s: string): string {
   const lines = s.split("\n");
