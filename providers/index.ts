@@ -118,7 +118,9 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
   const bootOnce = new BootOnce(
     `${name}-boot-once`,
     { ...system, target: args.bootTarget ?? "Pxe", ...(args.bootMode !== undefined ? { mode: args.bootMode } : {}) },
-    after(discovery),
+    // Replacing the override or the cycle is a reinstall: the old one goes first, so a zeroizing
+    // delete (power off, clear the override) never follows the new boot.
+    { ...after(discovery), deleteBeforeReplace: true },
   );
   const powerCycle = new PowerCycle(
     `${name}-power-cycle`,
@@ -129,7 +131,7 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
       // Inputs only: observed values (overrideEnabled reads `Disabled` once consumed) must not re-cycle.
       triggers: [args.bootTarget ?? "Pxe", args.bootMode ?? "", discovery.systemUri],
     },
-    after(bootOnce),
+    { ...after(bootOnce), deleteBeforeReplace: true },
   );
   return { discovery, bootOnce, powerCycle };
 }

@@ -61,7 +61,10 @@ class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleIn
     const ops = loadModule<typeof Ops>(this.operations);
     const replaces = ops.changedKeys({ ...olds }, { ...news }, REPLACE_KEYS);
     const updates = ops.changedKeys({ ...olds }, { ...news }, UPDATE_KEYS);
-    return { changes: replaces.length + updates.length > 0, replaces };
+    // Drift: a server found powered off (refresh read it) is a change, shown by refresh and
+    // repaired by the next up, which powers it on (from its disk: the override was consumed).
+    const off = olds.powerState !== undefined && olds.powerState !== "On";
+    return { changes: replaces.length + updates.length > 0 || off, replaces, ...(off ? { detailedDiff: { powerState: { kind: "update", inputDiff: false } } } : {}) };
   }
 
   async create(inputs: PowerCycleInputs): Promise<pulumi.dynamic.CreateResult<PowerCycleOutputs>> {
@@ -80,7 +83,7 @@ class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleIn
   async update(_id: string, olds: PowerCycleOutputs, news: PowerCycleInputs): Promise<pulumi.dynamic.UpdateResult<PowerCycleOutputs>> {
     const ops = loadModule<typeof Ops>(this.operations);
     const log = ops.providerLogger(`power-cycle ${news.uuid}`);
-    if (ops.changedKeys({ ...olds }, { ...news }, CYCLE_KEYS).length > 0) {
+    if (ops.changedKeys({ ...olds }, { ...news }, CYCLE_KEYS).length > 0 || (olds.powerState !== undefined && olds.powerState !== "On")) {
       return { outs: { ...news, ...(await ops.runPowerCycle(news, log)) } satisfies PowerCycleOutputs };
     }
     return { outs: { ...news, resets: olds.resets, powerState: await ops.observePowerState(news, log) } satisfies PowerCycleOutputs };

@@ -56,7 +56,7 @@ export interface SystemArgs extends BmcConnectionArgs {
   certSha256?: pulumi.Input<string>;
   /**
    * Permit zeroize on delete: power off / clear the boot override (stack config
-   * `kinetic:zeroizePhysical`). Default `false`: deleting fails and says how to allow it. The stack
+   * `kinetic:zeroizePhysical`). Default `false`: deleting leaves the server untouched. The stack
    * config at delete time is honoured too, so a removed host can be zeroized after allowing it.
    */
   allowZeroize?: pulumi.Input<boolean>;

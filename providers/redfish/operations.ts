@@ -8,7 +8,7 @@ import { readBootOverride, setBootOnce, clearBootOverride, BootOverride } from "
 import { expandCidr } from "./cidr";
 import { AUTH_MODES, AuthMode, RedfishClientOptions, withSession } from "./client";
 import { DiscoveredSystem, discoverShared, discoveryClient, DiscoveryOptions, findSystem } from "./discovery";
-import { isRedfishPinError, isWrongSystemError, RedfishPinError, ZeroizeRefusedError } from "./errors";
+import { isRedfishPinError, isWrongSystemError, RedfishPinError } from "./errors";
 import { RedfishLogger, silentLogger } from "./log";
 import { POWER_CYCLE_METHODS, PowerCycleMethod, powerCycle, powerOff, powerState } from "./power";
 import { describeService } from "./oem/vendor";
@@ -366,9 +366,19 @@ export async function observeBootOverride(i: SystemInputs, log?: RedfishLogger):
   return withSession(clientOptions(i.bmcAddress, i, log), (c) => readBootOverride(c, i.systemUri, i.uuid));
 }
 
+/**
+ * Delete without permission to zeroize: the resource leaves the stack and the server is not
+ * touched (`pulumi destroy` completes; `kinetic:zeroizePhysical` decides whether servers go dark).
+ * A replacement deletes the old resource only after the new one is made, so a refusal here would
+ * also have failed every reinstall.
+ */
+function leftAlone(action: string, resource: string, i: SystemInputs, log: RedfishLogger): void {
+  log.warn(`${resource}: did not ${action} ${i.uuid} at ${i.bmcAddress} (kinetic:zeroizePhysical is false); the server is left as it is`);
+}
+
 /** Zeroize: clear the override. A BMC that now reports another UUID is left alone. */
 export async function zeroizeBootOverride(i: SystemInputs, allowed: boolean, resource: string, log: RedfishLogger = silentLogger): Promise<void> {
-  if (!allowed) throw new ZeroizeRefusedError("clear the boot override of", `${resource} (${i.uuid} at ${i.bmcAddress})`);
+  if (!allowed) return leftAlone("clear the boot override of", resource, i, log);
   try {
     await withSession(clientOptions(i.bmcAddress, i, log), (c) => clearBootOverride(c, i.systemUri, i.uuid));
   } catch (e) {
@@ -395,7 +405,7 @@ export async function observePowerState(i: SystemInputs, log?: RedfishLogger): P
 
 /** Zeroize: force the server off. A BMC that now reports another UUID is left alone. */
 export async function zeroizePower(i: SystemInputs, allowed: boolean, resource: string, log: RedfishLogger = silentLogger): Promise<void> {
-  if (!allowed) throw new ZeroizeRefusedError("power off", `${resource} (${i.uuid} at ${i.bmcAddress})`);
+  if (!allowed) return leftAlone("power off", resource, i, log);
   try {
     await withSession(clientOptions(i.bmcAddress, i, log), (c) => powerOff(c, i.systemUri, { uuid: i.uuid, ...powerWait(i) }));
   } catch (e) {

@@ -109,11 +109,9 @@ describe("redfish dynamic providers (simulator)", function () {
       assert.equal(updated.outs!.overrideTarget, "Hdd");
     });
 
-    it("delete refuses to zeroize unless allowed, and then clears the override", async () => {
+    it("delete leaves the override alone unless zeroize is allowed, and then clears it", async () => {
       const created = await p.create(inputs());
-      const e = await rejection(() => p.delete(created.id, created.outs));
-      assert.ok(errors.isZeroizeRefusedError(e));
-      assert.match(e.message, /pulumi config set kinetic:zeroizePhysical true/);
+      await p.delete(created.id, created.outs);
       assert.equal(sim.bmc(GENERIC).system().boot.BootSourceOverrideEnabled, "Once", "nothing was touched");
       await p.delete(created.id, { ...created.outs, allowZeroize: true });
       assert.equal(sim.bmc(GENERIC).system().boot.BootSourceOverrideEnabled, "Disabled");
@@ -145,12 +143,16 @@ describe("redfish dynamic providers (simulator)", function () {
       bmc.setPowerState("Off");
       const read = await p.read(created.id, created.outs);
       assert.equal(read.props!.powerState, "Off");
-      assert.deepEqual(await p.diff(created.id, read.props, inputs()), { changes: false, replaces: [] });
+      assert.equal((await p.diff(created.id, read.props, inputs())).changes, true, "a server found off is drift");
+      assert.deepEqual(await p.diff(created.id, created.outs, inputs()), { changes: false, replaces: [] });
       const resetsBefore = bmc.system().resets.length;
-      const same = await p.update(created.id, read.props, { ...inputs(), timeouts: { ...inputs().timeouts, powerMs: 6000 } });
-      assert.equal(bmc.system().resets.length, resetsBefore, "no cycle without a trigger change");
+      const same = await p.update(created.id, created.outs, { ...inputs(), timeouts: { ...inputs().timeouts, powerMs: 6000 } });
+      assert.equal(bmc.system().resets.length, resetsBefore, "no cycle without a trigger change or drift");
       assert.equal(same.outs!.powerState, "Off");
-      const again = await p.update(created.id, read.props, { ...inputs(), triggers: ["Hdd"] });
+      const repaired = await p.update(created.id, read.props, inputs());
+      assert.deepEqual(repaired.outs!.resets, ["On"], "the next up powers a server found off back on");
+      bmc.setPowerState("Off");
+      const again = await p.update(created.id, created.outs, { ...inputs(), triggers: ["Hdd"] });
       assert.deepEqual(again.outs!.resets, ["On"]);
       assert.equal(bmc.system().powerState, "On");
     });
@@ -164,8 +166,8 @@ describe("redfish dynamic providers (simulator)", function () {
       const bmc = sim.bmc(GENERIC);
       bmc.setPowerState("On");
       const created = await p.create(inputs());
-      assert.ok(errors.isZeroizeRefusedError(await rejection(() => p.delete(created.id, created.outs))));
-      assert.equal(bmc.system().powerState, "On");
+      await p.delete(created.id, created.outs);
+      assert.equal(bmc.system().powerState, "On", "not powered off without permission");
       await p.delete(created.id, { ...created.outs, allowZeroize: true });
       assert.equal(bmc.system().powerState, "Off");
     });
