@@ -54,6 +54,7 @@ export function sshConnection(e: Endpoint, settings: Settings, hostKey: pulumi.I
   const minutes = e.style === "physical" ? settings.physicalBootMinutes : 5;
   return {
     host: e.address,
+    port: settings.sshPort,
     user: settings.sshUser,
     privateKey: settings.sshPrivateKey,
     ...(hostKey !== undefined ? { hostKey } : {}),

@@ -10,6 +10,8 @@ export interface Settings {
   pillarDir: string;
   /** `kinetic:sshUser`: the account formulas run as (non-root uses `sudo -n`). Default `root`. */
   sshUser: string;
+  /** `kinetic:sshPort`: the port every endpoint's sshd listens on. Default 22. */
+  sshPort: number;
   /** `kinetic:sshPrivateKey` (secret): the orchestrator's key for every endpoint. */
   sshPrivateKey: pulumi.Output<string>;
   /** `kinetic:sshPublicKey`: its public half, put into virtual endpoints by cloud-init. */
@@ -46,6 +48,7 @@ export function readSettings(): Settings {
     stack: pulumi.getStack(),
     pillarDir: cfg.get("pillar") ?? "pillar/dev",
     sshUser: cfg.get("sshUser") ?? "root",
+    sshPort: cfg.getNumber("sshPort", { min: 1, max: 65535 }) ?? 22,
     sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
     sshPublicKey: cfg.require("sshPublicKey"),
     bmcPassword: cfg.getSecret("bmcPassword"),
