@@ -124,7 +124,9 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     const pki = createTestPki(path.join(dir, "pki"));
     sim = await startSimulator({ tls: pki, bmcs: [{ address: BMC_ADDRESS, uuids: [UUID], powerDelayMs: 50, user: "admin", password: SECRETS.bmcPassword }] });
     sim.bmc(BMC_ADDRESS).setPowerState("Off");
-    pxe = await startSshd(PXE_KEY.privateKey, PXE_ADDRESS, 22, { authorizedKey: CLIENT.publicKey });
+    // Every endpoint's sshd on one port of its own address (kinetic:sshPort): 22 may be taken on this machine.
+    pxe = await startSshd(PXE_KEY.privateKey, PXE_ADDRESS, undefined, { authorizedKey: CLIENT.publicKey });
+    const port = pxe.port;
 
     // The installer: a PXE boot of the server brings up its sshd with the key the pxe host was given.
     let seen = 0;
@@ -137,7 +139,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
       const privateKey = Buffer.from(line.split("\t")[2], "base64").toString("utf8");
       void (async () => {
         await server?.stop();
-        server = await startSshd(privateKey, serverAddress, 22, { authorizedKey: CLIENT.publicKey });
+        server = await startSshd(privateKey, serverAddress, port, { authorizedKey: CLIENT.publicKey });
         installs++;
       })();
     }, 200);
@@ -154,6 +156,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
         "kinetic:serviceSecret": { value: SECRETS.serviceSecret, secret: true },
         "kinetic:bmcCaBundle": { value: pki.caCert },
         "kinetic:physicalBootMinutes": { value: "2" },
+        "kinetic:sshPort": { value: String(port) },
       },
     });
   });
