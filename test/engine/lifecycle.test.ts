@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { PulumiFn } from "@pulumi/pulumi/automation";
 import { kineticProgram } from "../../components/program";
 import { realProvisioners } from "../../components/provisioners";
+import { deriveSecret } from "../../components/formulaFacts";
 import { deriveHostKey } from "../../components/hostKeys";
 import { loadCloud } from "../../pillar";
 import { Simulator, startSimulator } from "../simulator";
@@ -82,7 +83,7 @@ function formulas(runLog: string, hostKeysFile: string): string {
     "pxe/install": phase("pxe/install"),
     "pxe/configure": phase("pxe/configure", "NAME PXE_HOST_KEYS", `umask 077; printf '%s\\n' "$KINETIC_PXE_HOST_KEYS" > ${hostKeysFile}\n`),
     "storage/install": phase("storage/install"),
-    "storage/configure": phase("storage/configure"),
+    "storage/configure": phase("storage/configure", "NAME SECRET_DB_PASSWORD", `[ -n "$KINETIC_SECRET_DB_PASSWORD" ]\n`),
   });
 }
 
@@ -206,7 +207,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     const stored = walk(s!.backendDir).map((f) => fs.readFileSync(f, "utf8")).join("\n");
     assert.ok(stored.includes("provision-power-cycle"), "the stack's state file was not found");
     const serverKey = fs.readFileSync(path.join(dir, "pxe-host-keys"), "utf8").split("\t")[2];
-    for (const [what, secret] of Object.entries({ ...SECRETS, client: CLIENT.privateKey.split("\n")[1], serverHostKey: serverKey.slice(0, 40) })) {
+    for (const [what, secret] of Object.entries({ ...SECRETS, derived: deriveSecret(SECRETS.serviceSecret, "SECRET_DB_PASSWORD"), client: CLIENT.privateKey.split("\n")[1], serverHostKey: serverKey.slice(0, 40) })) {
       assert.ok(!stored.includes(secret), `${what} is in the stored state in plain text`);
     }
   });
