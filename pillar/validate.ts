@@ -288,6 +288,12 @@ function validate(source: PillarSource, defaults: PillarSource, opts: ValidateOp
       );
     }
   }
+  // Discovery logs in to every BMC as bmc.api_user: without it no physical server can be found
+  // (seen only under the real engine, where discovery's Check refuses an empty user).
+  const firstPhysical = active.find((h) => h.style === "physical" && h.count > 0);
+  if (firstPhysical && !bmcUser) {
+    c.report(["hosts", firstPhysical.name, "style"], "is physical, but the pillar sets no `bmc.api_user`: add `bmc: {api_user: <account>}` (its password is the stack secret kinetic:bmcPassword)");
+  }
 
   // UUIDs across every physical type, case-insensitive; byte-swapped forms name the same server
   const seen = new Map<string, string>();

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isAlias, isMap, isScalar, isSeq, Node, parseDocument, Scalar, YAMLMap } from "yaml";
 import { isPillarError, loadCloud, PillarProblem } from "../pillar";
-import { buildCase, CASES, HOSTS, NET } from "./support/brokenPillars";
+import { BMC, buildCase, CASES, HOSTS, NET } from "./support/brokenPillars";
 import { pillarDir } from "./support/pillars";
 
 const ROOT = path.join(__dirname, "..");
@@ -45,7 +45,7 @@ describe("pillar robustness: broken pillars by category (issue 8)", () => {
 
   it("the corpus is not empty and its base pillar is valid (so each case fails for its own reason)", () => {
     assert.ok(Object.values(CASES).flat().length >= 60);
-    assert.deepEqual(outcome(pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS })), ["ACCEPTED"]);
+    assert.deepEqual(outcome(pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS, "bmc.yaml": BMC })), ["ACCEPTED"]);
   });
 
   it("an empty cloud is accepted when the stack says so explicitly", () => {
@@ -62,7 +62,7 @@ describe("pillar robustness: broken pillars by category (issue 8)", () => {
   });
 
   it("lists types that have no needs at all in the notes", () => {
-    const cloud = loadCloud(pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS.replace("  cache:", "  widget:") }), { stack: "t" });
+    const cloud = loadCloud(pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS.replace("  cache:", "  widget:"), "bmc.yaml": BMC }), { stack: "t" });
     assert.ok(cloud.pillar.notes.some((n) => n.startsWith("type 'widget' has no needs at all")), cloud.pillar.notes.join("\n"));
   });
 

@@ -113,6 +113,7 @@ describe("pillar validation", () => {
       `${f("b-hosts.yaml")}:31:9: hosts.cache.needs.install.glance: names type 'glance', which is not enabled: enable it or remove this need`,
       `${f("b-hosts.yaml")}:44:12: hosts.memcached.style: is virtual, but no enabled physical or foundation type with role 'controller' has an endpoint to host it: add one (the machines running libvirt)`,
       `${f("b-hosts.yaml")}:3:12: hosts.storage.style: is physical, but no enabled 'pxe' type exists to boot it from: add \`hosts.pxe\` (style foundation, with the PXE server's address under \`addresses\`)`,
+      `${f("b-hosts.yaml")}:3:12: hosts.storage.style: is physical, but the pillar sets no \`bmc.api_user\`: add \`bmc: {api_user: <account>}\` (its password is the stack secret kinetic:bmcPassword)`,
       `${f("b-hosts.yaml")}:11:12: hosts.compute.style: is physical, but no enabled 'pxe' type exists to boot it from: add \`hosts.pxe\` (style foundation, with the PXE server's address under \`addresses\`)`,
       `${f("b-hosts.yaml")}:12:13: hosts.compute.uuids.0: UUID 4c4c4544-0042-4810-8056-b4c04f395a31 is also listed at ${f("b-hosts.yaml")}:4 (hosts.storage.uuids.1)`,
     ];
@@ -127,6 +128,7 @@ describe("pillar validation", () => {
     assert.deepEqual([...lines].sort(), [
       `${f}:7:11: images.deb.type: must be an image format such as qcow2 or raw, got "raw\\tqcow2"`,
       `${f}:9:15: ntp.ntp_server: must be host names or addresses, got "a.example\\nServer=evil"`,
+      `${f}:15:12: hosts.storage.style: is physical, but the pillar sets no \`bmc.api_user\`: add \`bmc: {api_user: <account>}\` (its password is the stack secret kinetic:bmcPassword)`,
       `${f}:19:11: hosts.storage.disk: must be a disk model on one line (no tabs or line breaks, at most 256 characters), got "SSD\\nsecond"`,
     ].sort());
   });

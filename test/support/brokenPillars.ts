@@ -17,6 +17,9 @@ images:
     type: qcow2
 `;
 
+/** The BMC account discovery logs in with: required as soon as a type is physical. */
+export const BMC = "bmc:\n  api_user: admin\n";
+
 export const HOSTS = `hosts:
   pxe:
     style: foundation
@@ -65,7 +68,7 @@ export function buildCase(c: BrokenCase): string {
     if (!net.includes(a)) throw new Error(`case ${c.name}: ${JSON.stringify(a)} not in NET`);
     net = net.replace(a, b);
   }
-  const dir = pillarDir(c.files ?? { "net.yaml": net, "hosts.yaml": hosts });
+  const dir = pillarDir(c.files ?? { "net.yaml": net, "hosts.yaml": hosts, "bmc.yaml": BMC });
   const other = c.setup?.(dir);
   return typeof other === "string" ? other : dir;
 }
