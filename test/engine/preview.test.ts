@@ -20,7 +20,7 @@ interface Declared {
 
 /** What the engine would do, by resource name: from the preview's events and its update plan. */
 async function enginePreview(pillar: string): Promise<Map<string, Declared>> {
-  const s = await scratchStack({ config: baseConfig({ "kinetic:pillar": pillar }), env: { PULUMI_EXPERIMENTAL: "true" } });
+  const s = await scratchStack({ config: baseConfig({ "kinetic:pillar": pillar }), env: { PULUMI_EXPERIMENTAL: "true", PULUMI_SKIP_CHECKPOINTS: "true" } });
   try {
     const events: EngineEvent[] = [];
     const planFile = path.join(s.dir, "plan.json");
