@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cacheRoot, contentKey, ENGINE_SRC, PROJECT_ROOT, requiredVersion } from "./paths";
+import { cacheRoot, contentKey, ENGINE_SRC, requiredVersion } from "./paths";
 
 export interface Engine {
   /** Directory holding `bin/pulumi` (Automation API's PulumiCommand root). */
@@ -30,6 +30,8 @@ const PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3";
 const COMMAND_PLUGIN = "pulumi-resource-command";
 const DYNAMIC_HOST = "pulumi-resource-pulumi-nodejs";
 const COMPLETE = ".complete.json";
+/** Bump when what build.ts writes into the cache changes (it is not one of the keyed sources). */
+export const LAYOUT_VERSION = "2";
 
 type Log = (line: string) => void;
 
@@ -42,7 +44,7 @@ export async function ensureEngine(log: Log = (l) => process.stderr.write(`${l}\
 
 async function builtEngine(log: Log): Promise<Engine> {
   const go = goVersion();
-  const key = contentKey(go);
+  const key = contentKey(`${go} layout ${LAYOUT_VERSION}`);
   const dir = path.join(cacheRoot(), key);
   const version = requiredVersion(path.join(ENGINE_SRC, "cli", "go.mod"), PULUMI_MODULE);
   const engine: Engine = { root: dir, binDir: path.join(dir, "bin"), version, source: "built", pulumiHome: path.join(cacheRoot(), "pulumi-home") };
@@ -152,13 +154,23 @@ function goBuild(log: Log, what: string, cwd: string, args: string[]): Promise<v
 }
 
 /**
- * The dynamic-provider host, which the engine looks for next to `pulumi`: @pulumi/pulumi ships
- * it as a shell script. Ours resolves the SDK from this project, whatever the engine's cwd.
+ * The dynamic-provider host, which the engine looks for next to `pulumi`: @pulumi/pulumi ships it
+ * as a shell script. Ours runs the SDK of the checkout that runs the engine (engineEnv sets
+ * KINETIC_PULUMI_SDK), never the one that happened to build the shared cache.
  */
 function installDynamicHost(bin: string): void {
   const script = path.join(bin, DYNAMIC_HOST);
-  const sdk = path.join(PROJECT_ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider");
-  fs.writeFileSync(script, `#!/bin/sh\n# Written by engine/build.ts: runs @pulumi/pulumi's dynamic-provider host of this project.\nexec node ${JSON.stringify(sdk)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    script,
+    [
+      "#!/bin/sh",
+      "# Written by Kinetic's engine/build.ts: @pulumi/pulumi's dynamic-provider host of the running checkout.",
+      'sdk="${KINETIC_PULUMI_SDK:-$(node -e "console.log(require.resolve(\'@pulumi/pulumi/package.json\').replace(/package.json$/, \'\'))")}"',
+      'exec node "$sdk/cmd/dynamic-provider" "$@"',
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
 }
 
 /** Keeps the cache to the current build and the one before it. */

@@ -17,6 +17,8 @@ export interface RunEnvironment {
 export function engineEnv(engine: Engine, run: RunEnvironment): Record<string, string> {
   return {
     PATH: [engine.binDir, path.join(PROJECT_ROOT, "node_modules", ".bin"), process.env.PATH ?? ""].join(path.delimiter),
+    // The dynamic-provider host runs this checkout's SDK (engine/build.ts, installDynamicHost).
+    KINETIC_PULUMI_SDK: path.join(PROJECT_ROOT, "node_modules", "@pulumi", "pulumi"),
     PULUMI_BACKEND_URL: `file://${path.resolve(run.backendDir)}`,
     PULUMI_CONFIG_PASSPHRASE: run.passphrase,
     PULUMI_SKIP_UPDATE_CHECK: "true",
