@@ -444,7 +444,7 @@ export async function benchEngine(args: string[]): Promise<void> {
     `engine benchmark: pulumi preview (Pulumi ${engine.version}, ${engine.source}, program inline, file backend) vs the same program under mocks; ` +
       `node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
   );
-  console.log(`columns: engine = as npm start runs it; skip-ckpt = with PULUMI_SKIP_CHECKPOINTS=true; /mocks = ratio to the mocks; timeout ${timeoutMin} min per case`);
+  console.log(`columns: engine = with the file backend's checkpoints (Pulumi's default); skip-ckpt = PULUMI_SKIP_CHECKPOINTS=true, as npm start and the engine tests run previews; /mocks = ratio to the mocks; timeout ${timeoutMin} min per case`);
   console.log(`memory and CPU: every process of a case, sampled every ${SAMPLE_MS} ms (a process's last ${SAMPLE_MS} ms may be missed)`);
   const cases: [string, string, () => string][] = [
     ["sample", "pillar/sample", () => "pillar/sample"],
