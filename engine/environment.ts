@@ -23,7 +23,7 @@ export function engineEnv(engine: Engine, run: RunEnvironment): Record<string, s
     PULUMI_CONFIG_PASSPHRASE: run.passphrase,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    // The engine would otherwise ask Pulumi Cloud for plugin and template metadata.
+    // Never a prompt (runs are non-interactive), no legacy-backend notice, no Copilot features.
     PULUMI_SKIP_CONFIRMATIONS: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
     PULUMI_COPILOT: "false",

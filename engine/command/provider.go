@@ -214,11 +214,7 @@ func (p *commandProvider) run(ctx context.Context, urn string, args *commandArgs
 		p.mu.Unlock()
 		s.close()
 	}()
-	merged := map[string]string{}
-	for k, v := range env {
-		merged[k] = v
-	}
-	return s.run(cmd, args.Stdin, args.Environment, merged, logf)
+	return s.run(cmd, args.Stdin, args.Environment, env, logf)
 }
 
 func supported(urn string) error {

@@ -104,29 +104,25 @@ func clientConfig(c connection) (*ssh.ClientConfig, error) {
 	if c.Password != "" {
 		auth = append(auth, ssh.Password(c.Password))
 	}
-	hostKey := ssh.InsecureIgnoreHostKey() // upstream's behaviour when no key is pinned
+	cfg := &ssh.ClientConfig{
+		User:            c.User,
+		Auth:            auth,
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), // upstream's behaviour when no key is pinned
+		Timeout:         time.Duration(c.PerDialTimeout) * time.Second,
+	}
 	if c.HostKey != "" {
 		pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.HostKey))
 		if err != nil {
 			return nil, fmt.Errorf("connection.hostKey is not an SSH public key line: %v", err)
 		}
-		hostKey = func(_ string, remote net.Addr, key ssh.PublicKey) error {
+		cfg.HostKeyCallback = func(_ string, remote net.Addr, key ssh.PublicKey) error {
 			if bytes.Equal(key.Marshal(), pinned.Marshal()) {
 				return nil
 			}
 			return fmt.Errorf("%w at %s: expected %s, presented %s; nothing was sent", errHostKey, remote,
 				ssh.FingerprintSHA256(pinned), ssh.FingerprintSHA256(key))
 		}
-	}
-	cfg := &ssh.ClientConfig{
-		User:            c.User,
-		Auth:            auth,
-		HostKeyCallback: hostKey,
-		Timeout:         time.Duration(c.PerDialTimeout) * time.Second,
-	}
-	if c.HostKey != "" {
 		// Ask for the pinned key's algorithm first, so a server with several keys presents it.
-		pinned, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(c.HostKey))
 		cfg.HostKeyAlgorithms = hostKeyAlgorithms(pinned.Type())
 	}
 	return cfg, nil

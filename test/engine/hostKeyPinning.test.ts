@@ -12,9 +12,10 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formulaStep } from "../../components/formulaStep";
 import { deriveHostKey, fingerprint } from "../../components/hostKeys";
-import { ensureEngine, Engine } from "../../engine/build";
+import { Engine } from "../../engine/build";
 import { openStack } from "../../engine/stack";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
+import { storedState, testEngine } from "./scratch";
 
 const ADDRESS = "127.0.0.9";
 const SERVED = deriveHostKey("engine-host-key-test", "pxe-1", "served");
@@ -34,7 +35,7 @@ describe("host key pinning under the real engine and command plugin", function (
 
   before(async function () {
     if (sshdUnavailable()) this.skip();
-    engine = await ensureEngine((l) => process.stderr.write(`      ${l}\n`));
+    engine = await testEngine();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-engine-hostkey-"));
   });
   after(async () => {
@@ -68,18 +69,7 @@ describe("host key pinning under the real engine and command plugin", function (
 
     // The private keys the step carried are in the state only encrypted: the stack's file in the
     // backend, as stored (the Automation API's exportStack decrypts, it runs `--show-secrets`).
-    const files: string[] = [];
-    const walk = (d: string): void => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        if (e.isDirectory()) walk(path.join(d, e.name));
-        else if (/\.json(\.gz)?$/.test(e.name) && !e.name.endsWith(".gz")) files.push(path.join(d, e.name));
-      }
-    };
-    walk(path.join(dir, "backend"));
-    const stateFile = files.find((f) => /stacks\/.*hostkeys\.json$/.test(f));
-    assert.ok(stateFile, files.join(", "));
-    const state = fs.readFileSync(stateFile, "utf8");
-    if (process.env.K14_DUMP) fs.writeFileSync(process.env.K14_DUMP, state);
+    const state = storedState(path.join(dir, "backend"), "hostkeys");
     assert.match(state, /"ciphertext"/, "secrets are stored encrypted");
     for (const key of [CARRIED.privateKey, CLIENT.privateKey]) {
       // Each key's own lines (the first line is the same for every unencrypted ed25519 key).

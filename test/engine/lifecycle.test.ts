@@ -23,7 +23,7 @@ import { Simulator, startSimulator } from "../simulator";
 import { stubFormulas } from "../support/formulas";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { createTestPki } from "../support/tls";
-import { scratchStack, ScratchStack } from "./scratch";
+import { nameOfUrn, scratchStack, ScratchStack, storedState } from "./scratch";
 
 const PXE_ADDRESS = "127.0.70.2";
 const BMC_ADDRESS = "127.20.0.34";
@@ -192,7 +192,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
   it("the state holds every dependsOn edge and no secret in plain text", async () => {
     const state = await s!.stack.exportStack();
     const resources = (state.deployment as { resources: { urn: string; type: string; dependencies?: string[] }[] }).resources;
-    const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2).replace(/-[0-9a-f-]{36}/, "");
+    const name = (urn: string) => nameOfUrn(urn).replace(/-[0-9a-f-]{36}/, "");
     const deps = new Map(resources.map((r) => [name(r.urn), (r.dependencies ?? []).map(name)]));
     // The needs graph of this pillar: the physical server waits for the pxe server's configure,
     // its phases wait for its provisioning and for each other.
@@ -204,7 +204,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     assert.ok(deps.get("pxe-networking")!.includes("pxe-base"));
 
     // The stored state (the backend's file: exportStack above decrypted nothing it printed).
-    const stored = walk(s!.backendDir).map((f) => fs.readFileSync(f, "utf8")).join("\n");
+    const stored = storedState(s!.backendDir, "lifecycle");
     assert.ok(stored.includes("provision-power-cycle"), "the stack's state file was not found");
     const serverKey = fs.readFileSync(path.join(dir, "pxe-host-keys"), "utf8").split("\t")[2];
     for (const [what, secret] of Object.entries({ ...SECRETS, derived: deriveSecret(SECRETS.serviceSecret, "SECRET_DB_PASSWORD"), client: CLIENT.privateKey.split("\n")[1], serverHostKey: serverKey.slice(0, 40) })) {
@@ -260,12 +260,3 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
   });
 });
 
-function walk(d: string): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-    const p = path.join(d, e.name);
-    if (e.isDirectory()) out.push(...walk(p));
-    else if (e.name.endsWith(".json")) out.push(p);
-  }
-  return out;
-}

@@ -10,7 +10,7 @@ import { ConfigMap, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { Engine, ensureEngine } from "../../engine/build";
 import { kineticInline } from "../../engine/program";
 import { openStack } from "../../engine/stack";
-import { BASE_CONFIG, SECRETS } from "../support/program";
+import { BASE_CONFIG } from "../support/program";
 
 export const PASSPHRASE = "engine-test-passphrase";
 
@@ -59,8 +59,15 @@ export async function scratchStack(opts: { name?: string; config: ConfigMap; pro
   };
 }
 
-/** Every secret the tests give the program, and what must never appear in state in plain text. */
-export const TEST_SECRETS = SECRETS;
+/**
+ * The stack's state as the file backend stores it, secrets encrypted: what a secret search must
+ * read (the Automation API's exportStack runs `--show-secrets` and decrypts them).
+ */
+export function storedState(backendDir: string, stack: string): string {
+  const file = path.join(backendDir, ".pulumi", "stacks", "kinetic", `${stack}.json`);
+  if (!fs.existsSync(file)) throw new Error(`no state file ${file}`);
+  return fs.readFileSync(file, "utf8");
+}
 
 /** The resource name at the end of a URN. */
 export function nameOfUrn(urn: string): string {
