@@ -122,8 +122,8 @@ function removeStaleNamespaces(): void {
 // ------------------------------------------------------------------ inner: simulator + scans
 
 async function inner(args: string[]): Promise<void> {
-  const { startSimulator } = await import("../simulator");
-  const { createTestPki } = await import("../support/tls");
+  const { startSimulator } = await import("../../simulator");
+  const { createTestPki } = await import("../../simulator/pki");
   const l = layout();
   const probeMs = Number(flag(args, "probe-timeout") ?? 500);
   const sample = flag(args, "sample") !== undefined ? Number(flag(args, "sample")) : undefined;

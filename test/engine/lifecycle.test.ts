@@ -19,10 +19,10 @@ import { realProvisioners } from "../../components/provisioners";
 import { deriveSecret } from "../../components/formulaFacts";
 import { deriveHostKey } from "../../components/hostKeys";
 import { loadCloud } from "../../pillar";
-import { Simulator, startSimulator } from "../simulator";
+import { Simulator, startSimulator } from "../../simulator";
 import { stubFormulas } from "../support/formulas";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
-import { createTestPki } from "../support/tls";
+import { createTestPki } from "../../simulator/pki";
 import { nameOfUrn, scratchStack, ScratchStack, storedState } from "./scratch";
 
 const PXE_ADDRESS = "127.0.70.2";

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { main } from "../../providers/redfish/cli";
-import type { Simulator } from "../simulator/types";
+import type { Simulator } from "../../simulator/types";
 import { address, assertNoOpenSessions, PASSWORD, pki, range, simulate, USER } from "./harness";
 
 const BMC = address(6, 2);

@@ -10,7 +10,7 @@ import * as errors from "../../providers/redfish/errors";
 import { memoryLogger } from "../../providers/redfish/log";
 import { powerCycle, reset } from "../../providers/redfish/power";
 import { listSystems } from "../../providers/redfish/systems";
-import type { Simulator } from "../simulator/types";
+import type { Simulator } from "../../simulator/types";
 import { address, assertNoOpenSessions, clientOptions, PASSWORD, rejection, simulate, USER } from "./harness";
 
 const A = {

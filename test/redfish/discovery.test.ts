@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { discover, findSystem, DiscoveryResult } from "../../providers/redfish/discovery";
 import * as errors from "../../providers/redfish/errors";
 import { byteSwappedUuid } from "../../providers/redfish/uuid";
-import type { Simulator } from "../simulator/types";
+import type { Simulator } from "../../simulator/types";
 import { address, assertNoOpenSessions, PASSWORD, pki, range, simulate, USER } from "./harness";
 
 const RANGE = range(3, 26); // 62 host addresses; BMCs on some, the rest refuse

@@ -3,9 +3,9 @@
  * own, and the checks every test repeats (no session left open).
  */
 import * as assert from "node:assert/strict";
-import { startSimulator } from "../simulator";
-import type { BmcSpec, Simulator } from "../simulator/types";
-import { createTestPki, TestPki } from "../support/tls";
+import { startSimulator } from "../../simulator";
+import type { BmcSpec, Simulator } from "../../simulator/types";
+import { createTestPki, TestPki } from "../../simulator/pki";
 import type { RedfishClientOptions } from "../../providers/redfish/client";
 
 export const USER = "kinetic-operator";
@@ -76,7 +76,7 @@ export async function quirkyServer(
   handle: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse, n: number, body: string) => void,
 ): Promise<{ close(): Promise<void> }> {
   const https = await import("node:https");
-  const { issueServerCert } = await import("../support/tls");
+  const { issueServerCert } = await import("../../simulator/pki");
   const cert = await issueServerCert(pki(), address);
   let n = 0;
   const server = https.createServer({ key: pki().serverKey, cert }, (req, res) => {

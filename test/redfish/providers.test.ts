@@ -15,7 +15,7 @@ import { powerCycleProvider } from "../../providers/powerCycle";
 import { redfishDiscoveryProvider } from "../../providers/redfishDiscovery";
 import { forgetSharedScans } from "../../providers/redfish/discovery";
 import * as errors from "../../providers/redfish/errors";
-import type { Simulator } from "../simulator/types";
+import type { Simulator } from "../../simulator/types";
 import { address, assertNoOpenSessions, PASSWORD, pki, range, rejection, simulate, USER } from "./harness";
 
 const UUID = "4C4C4544-0031-4B10-8035-B7C04F4D4B32";

@@ -12,7 +12,7 @@ import * as errors from "../../providers/redfish/errors";
 import { discoverLocation, refreshLocation } from "../../providers/redfish/operations";
 import { powerCycle } from "../../providers/redfish/power";
 import { listSystems } from "../../providers/redfish/systems";
-import type { SimulatedBmc, Simulator } from "../simulator/types";
+import type { SimulatedBmc, Simulator } from "../../simulator/types";
 import { address, assertNoOpenSessions, clientOptions, PASSWORD, pki, quirkyServer, rejection, reply, simulate, USER } from "./harness";
 
 const B = 20; // this file's address block

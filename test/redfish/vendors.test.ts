@@ -9,7 +9,7 @@ import { withSession } from "../../providers/redfish/client";
 import * as errors from "../../providers/redfish/errors";
 import { powerCycle } from "../../providers/redfish/power";
 import { listSystems } from "../../providers/redfish/systems";
-import type { Simulator, VendorProfile } from "../simulator/types";
+import type { Simulator, VendorProfile } from "../../simulator/types";
 import { address, assertNoOpenSessions, clientOptions, rejection, simulate } from "./harness";
 
 const PROFILES: { profile: VendorProfile; id: string; systems: number }[] = [

@@ -13,8 +13,8 @@ import { execFile } from "node:child_process";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as path from "node:path";
-import { createTestPki, type TestPki } from "../support/tls";
-import { startSimulator, type BmcSpec, type SimulatedBmc, type Simulator, type VendorProfile } from "./index";
+import { createTestPki, type TestPki } from "../../simulator/pki";
+import { startSimulator, type BmcSpec, type SimulatedBmc, type Simulator, type VendorProfile } from "../../simulator";
 
 interface Res {
   status: number;

@@ -4,7 +4,7 @@
  * serving resources from the DMTF mockups with vendor quirks (profiles/) and
  * injectable faults.
  *
- *   const pki = createTestPki();                       // test/support/tls.ts
+ *   const pki = createTestPki();                       // simulator/pki.ts
  *   const sim = await startSimulator({ tls: pki, bmcs: [{ address: "127.0.1.5", profile: "dell" }] });
  *   // client: https://127.0.1.5:443, CA pki.caCert, user admin / password
  *   sim.bmc("127.0.1.5").system().boot                 // what the client changed
@@ -15,14 +15,14 @@
  * signed by the same CA for exactly their addresses, issued with openssl at
  * start (one run, cached in pki.dir).
  */
-import type { TestPki } from "../support/tls";
+import type { TestPki } from "./pki";
 import { BmcService } from "./bmc";
 import { certificatesFor, listenHanging, listenHttps, type Listening } from "./listener";
 import { profiles } from "./profiles";
 import type { BmcSpec, RecordedRequest, SimulatedBmc, Simulator } from "./types";
 
 export type { BmcSpec, BootRecord, BootSettings, PowerState, RecordedRequest, SimulatedBmc, Simulator, SystemSnapshot, VendorProfile } from "./types";
-export type { TestPki } from "../support/tls";
+export type { TestPki } from "./pki";
 export { defaultUuid } from "./bmc";
 export { profiles } from "./profiles";
 

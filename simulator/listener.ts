@@ -8,7 +8,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { certCovers, issueServerCert, issueServerCertFor, WRONG_NAME_ADDRESS, type TestPki } from "../support/tls";
+import { certCovers, issueServerCert, issueServerCertFor, WRONG_NAME_ADDRESS, type TestPki } from "./pki";
 import type { BmcService } from "./bmc";
 import type { BmcSpec, RecordedRequest } from "./types";
 

@@ -1,7 +1,7 @@
 /**
  * Run simulated BMCs until interrupted, for a dev stack or poking with curl:
  *
- *   node -r ts-node/register/transpile-only test/simulator/cli.ts \
+ *   node -r ts-node/register/transpile-only simulator/cli.ts \
  *     [--pki-dir DIR] [--port N] [--power-delay MS] [--latency MS|MIN-MAX] \
  *     TARGET[=PROFILE[:UUID,UUID...]] ...
  *
@@ -10,7 +10,7 @@
  * URL, profile, systems) on stdout, then serves until SIGINT/SIGTERM.
  * Credentials are the defaults: admin / password.
  */
-import { addressesOf, createTestPki } from "../support/tls";
+import { addressesOf, createTestPki } from "./pki";
 import { startSimulator, type BmcSpec, type VendorProfile } from "./index";
 
 function hosts(target: string): string[] {
