@@ -1,0 +1,51 @@
+/**
+ * The booted Debian host (lab/bootedHost.ts through test/support/debianHost.ts): systemd really
+ * runs as PID 1, services enabled by a formula start, ssh answers inside the host's own network,
+ * and stopping it leaves no process, mount or cgroup behind.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { mountsUnder, processesIn } from "../../lab/bootedHost";
+import { DebianHost, startDebianHost, unavailable } from "../support/debianHost";
+
+describe("a Debian host booted with systemd", function () {
+  this.timeout(20 * 60_000);
+  let host: DebianHost | undefined;
+
+  before(async function () {
+    const why = unavailable();
+    if (why) {
+      console.log(`      (Debian test host unavailable: ${why})`);
+      this.skip();
+    }
+    host = await startDebianHost((m) => console.log(`      [host] ${m}`), { boot: "systemd" });
+  });
+  after(async () => host?.stop());
+
+  it("runs systemd as PID 1, in a network of its own", () => {
+    const h = host!;
+    assert.equal(h.exec(["cat", "/proc/1/comm"]).trim(), "systemd");
+    assert.match(h.exec(["systemctl", "is-system-running"]).trim(), /^(running|degraded)$/);
+    const links = h.exec(["ip", "-o", "link"]).split("\n").filter(Boolean).map((l) => l.split(": ")[1]);
+    assert.deepEqual(links, ["lo"], "no interface of the machine is visible");
+  });
+
+  it("a formula over SSH sees a booted host, and a unit it enables really starts", async () => {
+    const h = host!;
+    const r = await h.script("probe", '#!/usr/bin/env bash\nset -eu\n[ -d /run/systemd/system ] && echo booted\nsystemctl enable --now systemd-networkd.service >/dev/null 2>&1\nsystemctl is-active systemd-networkd.service\n', {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "booted\nactive");
+  });
+
+  it("stop leaves no process, mount or cgroup behind", async () => {
+    const h = host!;
+    const work = h.root.replace(/\/host\/root$/, "");
+    const cgroupsBefore = fs.readdirSync("/sys/fs/cgroup/unified/kinetic").length;
+    await h.stop();
+    host = undefined;
+    assert.deepEqual(processesIn(work), []);
+    assert.deepEqual(mountsUnder(work), []);
+    assert.equal(fs.existsSync(work), false);
+    assert.equal(fs.readdirSync("/sys/fs/cgroup/unified/kinetic").length, cgroupsBefore - 1);
+  });
+});
