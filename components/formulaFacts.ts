@@ -48,6 +48,10 @@ export function cloudFacts(cloud: Cloud): FormulaValues {
     v[`ADDRESSES_${envName(type)}`] = list.map((e) => e.address).join(" ");
     v[`NAMES_${envName(type)}`] = list.map((e) => e.name).join(" ");
   }
+  // By role across types (storage and storagev2 are both role storage): the Ceph monitors size pools by it.
+  const byRole = new Map<string, Endpoint[]>();
+  for (const e of endpoints) byRole.set(e.role, [...(byRole.get(e.role) ?? []), e]);
+  for (const [role, list] of byRole) v[`ROLE_ADDRESSES_${envName(role)}`] = list.map((e) => e.address).join(" ");
   return v;
 }
 
@@ -67,6 +71,8 @@ export function endpointFacts(cloud: Cloud, shared: FormulaValues, e: Endpoint):
     ADDRESS: e.address,
     PREFIX_LENGTH: String(e.prefixLength),
     NETWORKS: managed.map(([n]) => n).join(" "),
+    // physical storage types: the disks that become Ceph OSDs (space-separated /dev paths)
+    OSD_DISKS: (type.osdDisks ?? []).join(" "),
   };
   for (const [net, spec] of managed) {
     const N = envName(net);

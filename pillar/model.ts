@@ -51,6 +51,8 @@ export interface HostType {
   cpu?: number;
   /** virtual and physical: OS image name, base image `/kvm/images/<os>-latest` for virtual. */
   os?: string;
+  /** physical: the disks that become Ceph OSDs (`osd_disks`, role storage), /dev paths. */
+  osdDisks?: string[];
   /** physical: `BootSourceOverrideMode` to request; unset leaves the BMC's mode alone. */
   bootMode?: "UEFI" | "Legacy";
   /**

@@ -17,7 +17,7 @@ import { fileData, has, isReported, KeyPath, newMap, parseFile, PillarMap, Pilla
 import { CONTROLLER_ROLE, Edge, PXE_TYPE, typePhaseEdges } from "./typeGraph";
 
 const TOP_KEYS = ["hosts", "networking", "bmc", "authorized_keys", "timezone", "ntp", "images", "syslog"] as const;
-const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config", "host_keys"] as const;
+const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config", "host_keys", "osd_disks"] as const;
 const NETWORK_KEYS = ["interfaces", "bridge", "managed", "addresses"] as const;
 const NETWORKING_KEYS = ["subnets", "gateway", "nameservers", "domain"] as const;
 
@@ -68,6 +68,11 @@ const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const ONE_LINE = /^[^\t\r\n]{1,256}$/;
 /** A host name or address: NTP servers end up space-separated in timesyncd.conf. */
 const HOST = /^[A-Za-z0-9._:[\]-]{1,253}$/;
+/**
+ * An OSD disk: a /dev path (stable names such as /dev/disk/by-id/... are best), no `..`, no
+ * spaces; formulas/storage/configure receives the list space-separated (OSD_DISKS).
+ */
+const OSD_DISK = /^\/dev\/(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9/_.:+-]{0,250}$/;
 const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 /** Virtual NICs `ensN`: N is the PCI slot, 3-27 on bus 0 (providers/libvirt/domainXml.ts NIC_SLOTS). */
 const VIRTUAL_NIC = /^ens([1-9][0-9]?)$/;
@@ -662,6 +667,7 @@ function readHost(
   only("boot_mode", ["physical"]);
   only("kvm_disk_config", ["physical"]);
   only("host_keys", ["foundation"]);
+  only("osd_disks", ["physical"]);
 
   const uuids = style === "physical" ? c.strings(h.uuids, at("uuids"), { required: enabled, pattern: UUID, what: "SMBIOS UUIDs (8-4-4-4-12 hex)", maxItems: LIMITS.uuids }).map((u) => u.toLowerCase()) : [];
   const addresses = c.strings(h.addresses, at("addresses"), { required: style === "foundation" && enabled, what: "IPv4 addresses", maxItems: LIMITS.addresses });
@@ -713,6 +719,22 @@ function readHost(
     c.report(at("os"), `the pxe formula installs Ubuntu with autoinstall only: one of ${PXE_OS.join(", ")}, got ${quote(os)}`);
   }
   const bootMode = c.oneOf(h.boot_mode, at("boot_mode"), ["UEFI", "Legacy"] as const);
+  // One Ceph OSD per disk named here (formulas/storage/configure). Optional: a storage type without
+  // it gets no OSD, and its configure run says so.
+  const osdDisks =
+    style === "physical"
+      ? c.strings(h.osd_disks, at("osd_disks"), {
+          pattern: OSD_DISK,
+          what: "the /dev paths of the disks that become Ceph OSDs, such as /dev/sdb or /dev/disk/by-id/wwn-0x5000c500a1b2c3d4",
+          maxItems: 256,
+        })
+      : [];
+  if (Array.isArray(h.osd_disks)) {
+    const raw: unknown[] = h.osd_disks;
+    raw.forEach((d, i) => {
+      if (typeof d === "string" && osdDisks.includes(d) && raw.indexOf(d) !== i) c.report(at("osd_disks", i), `${d} is listed twice: one OSD per disk`);
+    });
+  }
 
   const networks: Record<string, NetworkSpec> = newMap() as Record<string, NetworkSpec>;
   const netsRaw = c.map(h.networks, at("networks"), enabled && style !== "foundation", "a mapping of networks, at least `management`") ?? newMap();
@@ -779,6 +801,7 @@ function readHost(
     os,
     bootMode,
     addresses,
+    ...(osdDisks.length ? { osdDisks } : {}),
     ...(hostKeys.some(Boolean) ? { hostKeys } : {}),
     networks,
     needs: {},

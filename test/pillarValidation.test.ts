@@ -43,7 +43,7 @@ describe("pillar validation", () => {
 
   it("names file, line and key path of a typo, and suggests the key meant", () => {
     const { dir, lines } = problemsOf({ "net.yaml": NETWORKING + IMAGES, "hosts.yaml": `hosts:\n${CONTROLLER}${VIRTUAL("cache", "    enabeld: true\n")}` });
-    assert.deepEqual(lines, [`${path.join(dir, "hosts.yaml")}:16:5: hosts.cache.enabeld: unknown key (did you mean 'enabled'?); allowed: style, enabled, role, uuids, interface, disk, count, ram, cpu, os, addresses, networks, needs, boot_mode, kvm_disk_config, host_keys`]);
+    assert.deepEqual(lines, [`${path.join(dir, "hosts.yaml")}:16:5: hosts.cache.enabeld: unknown key (did you mean 'enabled'?); allowed: style, enabled, role, uuids, interface, disk, count, ram, cpu, os, addresses, networks, needs, boot_mode, kvm_disk_config, host_keys, osd_disks`]);
   });
 
   it("reports every problem of a run together: types, UUIDs, CIDRs, needs, duplicates, hosting", () => {
@@ -130,6 +130,27 @@ describe("pillar validation", () => {
       `${f}:9:15: ntp.ntp_server: must be host names or addresses, got "a.example\\nServer=evil"`,
       `${f}:15:12: hosts.storage.style: is physical, but the pillar sets no \`bmc.api_user\`: add \`bmc: {api_user: <account>}\` (its password is the stack secret kinetic:bmcPassword)`,
       `${f}:19:11: hosts.storage.disk: must be a disk model on one line (no tabs or line breaks, at most 256 characters), got "SSD\\nsecond"`,
+    ].sort());
+  });
+
+  it("osd_disks: /dev paths for a physical type's OSDs, each once; refused elsewhere and for anything else", () => {
+    const storage = (disks: string) => `  pxe:\n    style: foundation\n    addresses: [10.0.0.2]\n  storage:\n    style: physical\n    uuids: [4c4c4544-0042-4810-8056-b4c04f395a31]\n    interface: eno1\n    os: ubuntu2204\n    osd_disks: ${disks}\n    networks:\n      management:\n        interfaces: [eno1]\n`;
+    const good = pillarDir({ "p.yaml": NETWORKING + "bmc:\n  api_user: kinetic\n" + `hosts:\n${storage("[/dev/sdb, /dev/disk/by-id/wwn-0x5000c500a1b2c3d4]")}` });
+    const cloud = loadCloud(good, { stack: "test" });
+    assert.deepEqual(cloud.pillar.hosts.storage.osdDisks, ["/dev/sdb", "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4"]);
+    const { dir, lines } = problemsOf({
+      "p.yaml": NETWORKING + "bmc:\n  api_user: kinetic\n" + `hosts:\n${storage('[/dev/sdb, sdc, "/dev/sdd $(touch /tmp/pwned)", /dev/../etc/passwd, /dev/sdb]')}${VIRTUAL("cache", "    osd_disks: [/dev/vdb]\n")}`,
+    });
+    const f = path.join(dir, "p.yaml");
+    const what = "the /dev paths of the disks that become Ceph OSDs, such as /dev/sdb or /dev/disk/by-id/wwn-0x5000c500a1b2c3d4";
+    assert.deepEqual([...lines].sort(), [
+      `${f}:29:5: hosts.cache.osd_disks: applies to physical types only, this type is virtual`,
+      `${f}:20:12: hosts.cache.style: is virtual, but no enabled physical or foundation type with role 'controller' has an endpoint to host it: add one (the machines running libvirt)`,
+      `${f}:25:9: hosts.cache.os: names image 'deb', which is not under \`images\` (known: none): add \`images.deb: {url: <cloud image URL>, type: qcow2}\``,
+      `${f}:15:27: hosts.storage.osd_disks.1: must be ${what}, got "sdc"`,
+      `${f}:15:32: hosts.storage.osd_disks.2: must be ${what}, got "/dev/sdd $(touch /tmp/pwned)"`,
+      `${f}:15:64: hosts.storage.osd_disks.3: must be ${what}, got "/dev/../etc/passwd"`,
+      `${f}:15:84: hosts.storage.osd_disks.4: /dev/sdb is listed twice: one OSD per disk`,
     ].sort());
   });
 
