@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { declaredUses, selectValues } from "../../components/formulaEnvelope";
 import { FORMULAS_DIR, listFormulas, loadFormula } from "../../formulas/load";
 
-const ROLES = ["pxe", "controller", "cache", "mysql", "rabbitmq", "memcached", "haproxy", "keystone"];
+const ROLES = ["pxe", "controller", "cache", "mysql", "rabbitmq", "memcached", "haproxy", "keystone", "cephmon", "storage", "mds", "swift", "bind", "etcd", "container", "guacamole", "opensearch"];
 const hasShellcheck = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;
 
 describe("formulas: static checks", () => {
