@@ -1,0 +1,192 @@
+/**
+ * The central OpenStack roles (issue 12) in one Debian test host with a real MariaDB and keystone:
+ * glance, placement, nova, cinder + volume, heat, horizon. Checks per role: openstackSuite.ts.
+ */
+import * as assert from "node:assert/strict";
+import { DebianHost } from "../support/debianHost";
+import { assertRejects, EVIL, runOk, withHost } from "./hostSuite";
+import { assertValidConfig, http, logOf, osValues, serviceTests, startInfrastructure, startIn, stopAll } from "./openstackSuite";
+
+const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
+
+// The store sections are named by enabled_backends; their options are glance_store's.
+const GLANCE_VALIDATE = {
+  file: "/etc/glance/glance-api.conf",
+  namespaces: ["glance.api", "glance.store", "glance.multi_store", ...COMMON_NS],
+  rename: { file: "glance_store", rbd: "glance_store", os_glance_staging_store: "glance_store", os_glance_tasks_store: "glance_store" },
+};
+
+describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a Debian host (live MariaDB + keystone)", function () {
+  this.timeout(30 * 60_000);
+  // Registered before withHost's: mocha runs `after` hooks in order, and the daemons go before the host.
+  after(async function () {
+    this.timeout(60_000);
+    await stopAll();
+  });
+  const { host } = withHost();
+  before(async function () {
+    this.timeout(20 * 60_000);
+    await startInfrastructure(host(), ["glance", "placement", "nova", "cinder", "heat"]);
+  });
+
+  serviceTests(host, {
+    role: "glance",
+    address: "127.0.12.11",
+    packages: ["glance-api", "python3-pymysql", "python3-memcache", "python3-rbd"],
+    units: ["glance-api.service"],
+    validate: [GLANCE_VALIDATE],
+    databases: ["glance"],
+    catalog: ["glance:image"],
+    users: { glance: "SECRET_GLANCE" },
+    api: { app: "/usr/bin/glance-wsgi-api", port: 9292, user: "glance", expect: /"versions"/ },
+    after: (h) => {
+      const conf = h.read("/etc/glance/glance-api.conf");
+      assert.match(conf, /^enabled_backends = file:file$/m);
+      assert.match(conf, /^transport_url = rabbit:\/\/openstack:rabbit-x%20%24%28touch%20/m, "the rabbitmq password is percent-encoded");
+    },
+  });
+
+  it("glance/configure: with Ceph monitors the image store is the RBD pool `images`", async () => {
+    const h = host();
+    await runOk(h, "glance/configure", osValues("glance", "127.0.12.11", { ADDRESSES_CEPHMON: "127.0.12.200 127.0.12.201" }));
+    const conf = h.read("/etc/glance/glance-api.conf");
+    assert.match(conf, /^enabled_backends = rbd:rbd$/m);
+    assert.match(conf, /^\[rbd\]\nrbd_store_pool = images\nrbd_store_user = glance$/m);
+    assertValidConfig(h, GLANCE_VALIDATE.file, GLANCE_VALIDATE.namespaces, [], GLANCE_VALIDATE.rename);
+    await runOk(h, "glance/configure", osValues("glance", "127.0.12.11"));
+  });
+
+  serviceTests(host, {
+    role: "placement",
+    address: "127.0.12.12",
+    packages: ["placement-api", "python3-pymysql", "python3-memcache"],
+    units: ["placement-api.service"],
+    validate: [{ file: "/etc/placement/placement.conf", namespaces: ["placement.conf", ...COMMON_NS] }],
+    databases: ["placement"],
+    catalog: ["placement:placement"],
+    users: { placement: "SECRET_PLACEMENT" },
+    api: { app: "/usr/bin/placement-api", port: 8778, user: "placement", expect: /"versions"/ },
+  });
+
+  serviceTests(host, {
+    role: "nova",
+    address: "127.0.12.13",
+    packages: ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
+    units: ["nova-api.service", "nova-conductor.service", "nova-scheduler.service", "nova-novncproxy.service"],
+    validate: [{ file: "/etc/nova/nova.conf", namespaces: ["nova.conf", ...COMMON_NS] }],
+    databases: ["nova", "nova_api", "nova_cell0"],
+    catalog: ["nova:compute"],
+    users: { nova: "SECRET_NOVA" },
+    api: { app: "/usr/bin/nova-api-wsgi", port: 8774, user: "nova", expect: /"versions"/ },
+    after: (h) => {
+      const cells = h.exec(["runuser", "-u", "nova", "--", "nova-manage", "cell_v2", "list_cells"]);
+      assert.match(cells, / cell0 /);
+      assert.match(cells, / cell1 /);
+    },
+  });
+
+  serviceTests(host, {
+    role: "cinder",
+    address: "127.0.12.14",
+    packages: ["cinder-api", "cinder-scheduler"],
+    units: ["cinder-api.service", "cinder-scheduler.service"],
+    validate: [{ file: "/etc/cinder/cinder.conf", namespaces: ["cinder", ...COMMON_NS] }],
+    databases: ["cinder"],
+    catalog: ["cinderv3:volumev3"],
+    users: { cinder: "SECRET_CINDER" },
+    api: { app: "/usr/bin/cinder-wsgi", port: 8776, user: "cinder", expect: /"versions"/ },
+  });
+
+  serviceTests(host, {
+    role: "volume",
+    address: "127.0.12.15",
+    packages: ["cinder-volume", "python3-rbd", "ceph-common"],
+    units: ["cinder-volume.service"],
+    validate: [{ file: "/etc/cinder/cinder.conf", namespaces: ["cinder", ...COMMON_NS], rename: { rbd: "backend_defaults" } }],
+    after: (h) => {
+      const conf = h.read("/etc/cinder/cinder.conf");
+      assert.match(conf, /^enabled_backends = rbd$/m);
+      assert.match(conf, /^rbd_secret_uuid = [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/m);
+    },
+  });
+
+  serviceTests(host, {
+    role: "heat",
+    address: "127.0.12.16",
+    packages: ["heat-api", "heat-api-cfn", "heat-engine"],
+    units: ["heat-api.service", "heat-api-cfn.service", "heat-engine.service"],
+    validate: [{ file: "/etc/heat/heat.conf", namespaces: ["heat.common.config", "heat.common.context", "heat.common.crypt", "heat.engine.clients.os.keystone.heat_keystoneclient", "heat.common.wsgi", "heat.engine.clients", "heat.engine.notification", "heat.engine.resources", "heat.api.aws.ec2token", ...COMMON_NS] }],
+    databases: ["heat"],
+    catalog: ["heat:orchestration", "heat-cfn:cloudformation"],
+    users: { heat: "SECRET_HEAT" },
+    api: { app: "/usr/bin/heat-wsgi-api", port: 8004, user: "heat", expect: /"versions"/ },
+    after: async (h) => {
+      // The stack user domain and its admin, and heat's roles.
+      const q = (sql: string) => h.exec(["mysql", "-uroot", "-N", "-B", "-e", sql]).trim();
+      assert.equal(q("SELECT COUNT(*) FROM keystone.project WHERE name = 'heat' AND is_domain = 1"), "1");
+      assert.equal(q("SELECT COUNT(*) FROM keystone.role WHERE name IN ('heat_stack_owner', 'heat_stack_user')"), "2");
+    },
+  });
+
+  describe("horizon", () => {
+    serviceTests(host, {
+      role: "horizon",
+      address: "127.0.12.17",
+      packages: ["openstack-dashboard", "openstack-dashboard-apache"],
+      units: ["apache2.service"],
+      after: (h: DebianHost) => {
+        // Django loads the settings (Debian's local_settings.py, then ours) as the dashboard does.
+        const out = h.exec(["python3", "-c", [
+          "import os, django, json",
+          "os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'",
+          "django.setup()",
+          "from django.conf import settings",
+          "print(json.dumps([settings.OPENSTACK_KEYSTONE_URL, settings.SESSION_ENGINE, settings.CACHES['default']['LOCATION'], settings.SECRET_KEY]))",
+        ].join("\n")]);
+        const [url, engine, location, key] = JSON.parse(out.trim().split("\n").pop()!);
+        assert.equal(url, "http://127.0.12.5:5000/v3");
+        assert.equal(engine, "django.contrib.sessions.backends.cache");
+        assert.deepEqual(location, ["127.0.12.3:11211"]);
+        assert.equal(key, osValues("horizon", "127.0.12.17").SECRET_HORIZON);
+      },
+    });
+
+    it("horizon: Apache serves the login page (apache2 run in the host on loopback)", async () => {
+      const h = host();
+      h.exec(["sh", "-c", "printf 'Listen 127.0.12.17:80\\n' > /etc/apache2/ports.conf"]);
+      const apache = startIn(h, "apache2", ["sh", "-c", ". /etc/apache2/envvars && exec /usr/sbin/apache2 -DFOREGROUND"]);
+      try {
+        let r = { status: 0, body: "" };
+        for (let i = 0; i < 60; i++) {
+          try {
+            r = await http("http://127.0.12.17/auth/login/");
+            if (r.status === 200) break;
+          } catch (e) {
+            r = { status: -1, body: String(e) };
+          }
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+        assert.equal(r.status, 200, `${r.body.slice(0, 800)}\n${logOf(h, "apache2")}\n${h.tryExec(["sh", "-c", "tail -n 40 /var/log/apache2/error.log"]).stdout}`);
+        assert.match(r.body, /<form[^>]*login/i);
+      } finally {
+        apache.kill("SIGTERM");
+      }
+    });
+  });
+
+  it("refuses malformed addresses and secrets that cannot go into a URL, naming the value, executing nothing", async () => {
+    const h = host();
+    await assertRejects(h, "glance/configure", osValues("glance", "127.0.12.11", { ADDRESSES_MYSQL: EVIL }), "check values", /KINETIC_ADDRESSES_MYSQL is not a valid ipv4/);
+    await assertRejects(h, "nova/configure", osValues("nova", "127.0.12.13", { SECRET_NOVA_DB: `db-${EVIL}` }), "check values", /KINETIC_SECRET_NOVA_DB must be URL-safe/);
+    await assertRejects(h, "heat/configure", osValues("heat", "127.0.12.16", { ADDRESSES_HAPROXY: "", ADDRESSES_KEYSTONE: "" }), "check values", /no keystone/);
+    await assertRejects(h, "horizon/configure", osValues("horizon", "127.0.12.17", { SECRET_HORIZON: `h-${EVIL}` }), "check values", /SECRET_HORIZON must be URL-safe/);
+  });
+
+  it("INDEX > 0 never syncs a database nor registers in keystone", async () => {
+    const h = host();
+    const r = await runOk(h, "cinder/configure", osValues("cinder", "127.0.12.14", { INDEX: "1" }));
+    assert.match(r.stdout, /cinder: INDEX 1: database initialisation is done by INDEX 0/);
+    assert.match(r.stdout, /keystone registration: INDEX 1: done by INDEX 0/);
+    await runOk(h, "cinder/configure", osValues("cinder", "127.0.12.14"));
+  });
+});

@@ -1,0 +1,270 @@
+/**
+ * Shared pieces of the OpenStack service tests (issue 12): inside one Debian test host, a real
+ * MariaDB (service databases made by formulas/mysql/configure) and a real keystone (formulas/keystone,
+ * db_sync + bootstrap, served by uwsgi on loopback), then per role the same checks:
+ * install (packages, units, idempotent), configure against the live database and keystone (db sync,
+ * registration), the config files checked by the service's own oslo-config-validator, a second
+ * configure run that changes nothing, and the API (its WSGI app under uwsgi, on loopback) answering
+ * its version document. Addresses are in 127.0.12.0/24.
+ */
+import * as assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FormulaValues } from "../../components/formulaEnvelope";
+import { DebianHost } from "../support/debianHost";
+import { assertEnabled, assertIdempotent, assertInstalled, changes, describeRun, EVIL, runOk, waitForPort } from "./hostSuite";
+
+export const DB = "127.0.12.2";
+export const KEYSTONE = "127.0.12.5";
+// Nothing listens on these: memcached and rabbitmq are only written into the configs.
+export const MEMCACHED = "127.0.12.3";
+export const RABBITMQ = "127.0.12.4";
+
+/** What the program derives: 32 base64url characters per name (fixed here, distinct per secret). */
+export function secret(name: string): string {
+  const base = Buffer.from(`kinetic-test-${name}-0123456789abcdefghijklmnop`).toString("base64url");
+  return base.slice(0, 32);
+}
+
+/** The values every OpenStack configure formula may read, for an endpoint of `type` at `address`. */
+export function osValues(type: string, address: string, over: FormulaValues = {}): FormulaValues {
+  const v: FormulaValues = {
+    NAME: `${type}-1`,
+    ADDRESS: address,
+    INDEX: "0",
+    DOMAIN: "cloud.example.test",
+    ADDRESSES_MYSQL: DB,
+    ADDRESSES_KEYSTONE: KEYSTONE,
+    ADDRESSES_MEMCACHED: MEMCACHED,
+    ADDRESSES_RABBITMQ: RABBITMQ,
+    [`ADDRESSES_${type.toUpperCase()}`]: address,
+    // Literal shell syntax: carried into the transport URL percent-encoded, never executed.
+    SECRET_RABBITMQ: `rabbit-${EVIL}`,
+    // Reaches keystone through the registration client's environment, never a file or an argument.
+    SECRET_KEYSTONE_ADMIN: `admin-${EVIL}`,
+  };
+  for (const s of [
+    "KEYSTONE_DB", "KEYSTONE_FERNET", "KEYSTONE_CREDENTIAL", "MYSQL_ROOT",
+    "GLANCE_DB", "GLANCE", "PLACEMENT_DB", "PLACEMENT", "NOVA_DB", "NOVA", "NEUTRON_DB", "NEUTRON", "METADATA_PROXY",
+    "CINDER_DB", "CINDER", "HEAT_DB", "HEAT", "HEAT_DOMAIN", "BARBICAN_DB", "BARBICAN", "BARBICAN_KEK",
+    "DESIGNATE_DB", "DESIGNATE", "BIND_RNDC", "MAGNUM_DB", "MAGNUM", "MAGNUM_DOMAIN", "MANILA_DB", "MANILA",
+    "SAHARA_DB", "SAHARA", "ZUN_DB", "ZUN", "HORIZON", "CEPH_LIBVIRT",
+  ]) v[`SECRET_${s}`] = secret(s);
+  return { ...v, ...over };
+}
+
+/** Every secret value of osValues: none may appear in a formula's output. */
+export function assertNoSecretPrinted(output: string): void {
+  for (const [k, v] of Object.entries(osValues("x", "127.0.0.1"))) {
+    if (k.startsWith("SECRET_") && !v.includes(EVIL)) assert.ok(!output.includes(v), `${k} was printed`);
+  }
+  assert.ok(!output.includes("admin-x $("), "the keystone admin password was printed");
+}
+
+/** Processes the tests started in the host (stopped by stopAll, and by the host's stop anyway). */
+const children: ChildProcess[] = [];
+
+/** Starts argv inside the host (chroot), logging to a file in the host; returns the child. */
+export function startIn(h: DebianHost, name: string, argv: string[]): ChildProcess {
+  const log = fs.openSync(path.join(h.root, `tmp/${name}.log`), "a");
+  const child = spawn("chroot", [h.root, ...argv], { stdio: ["ignore", log, log], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" } });
+  fs.closeSync(log);
+  children.push(child);
+  return child;
+}
+
+export function logOf(h: DebianHost, name: string): string {
+  const p = path.join(h.root, `tmp/${name}.log`);
+  return fs.existsSync(p) ? fs.readFileSync(p, "utf8").slice(-5000) : "";
+}
+
+export async function stopAll(): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill("SIGTERM");
+    await Promise.race([new Promise((r) => c.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]);
+    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  }
+}
+
+/** uwsgi serving a WSGI script on address:port inside the host, as the service's user. */
+export function startWsgi(h: DebianHost, name: string, app: string, user: string, address: string, port: number, pyargv?: string): ChildProcess {
+  const argv = ["uwsgi", "--plugin", "python3", "--http-socket", `${address}:${port}`, "--wsgi-file", app, "--uid", user, "--gid", user,
+    "--master", "--processes", "1", "--threads", "2", "--lazy-apps", "--die-on-term", "--buffer-size", "65535", "--need-app"];
+  if (pyargv) argv.push("--pyargv", pyargv);
+  return startIn(h, name, argv);
+}
+
+/** HTTP against a service in the host (loopback). */
+export async function http(url: string, init: RequestInit = {}): Promise<{ status: number; body: string; headers: Headers }> {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+  return { status: r.status, body: await r.text(), headers: r.headers };
+}
+
+/** A keystone admin token (password SECRET_KEYSTONE_ADMIN, project admin). */
+export async function adminToken(): Promise<string> {
+  const body = { auth: { identity: { methods: ["password"], password: { user: { name: "admin", domain: { id: "default" }, password: osValues("x", "127.0.0.1").SECRET_KEYSTONE_ADMIN } } }, scope: { project: { name: "admin", domain: { id: "default" } } } } };
+  const r = await http(`http://${KEYSTONE}:5000/v3/auth/tokens`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+  assert.equal(r.status, 201, r.body);
+  return r.headers.get("x-subject-token")!;
+}
+
+export async function keystoneGet(pathQuery: string): Promise<Record<string, unknown[]>> {
+  const r = await http(`http://${KEYSTONE}:5000/v3${pathQuery}`, { headers: { "X-Auth-Token": await adminToken() } });
+  assert.equal(r.status, 200, r.body);
+  return JSON.parse(r.body);
+}
+
+/** A service user's password works: keystone issues it a token scoped to project service. */
+export async function assertUserAuthenticates(user: string, password: string, domain = "default"): Promise<void> {
+  const body = { auth: { identity: { methods: ["password"], password: { user: { name: user, domain: { id: domain }, password } } } } };
+  const r = await http(`http://${KEYSTONE}:5000/v3/auth/tokens`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+  assert.equal(r.status, 201, `${user} cannot authenticate: ${r.body}`);
+}
+
+/**
+ * MariaDB (databases and accounts by formulas/mysql/configure for the given service types) and
+ * keystone (formulas/keystone) running in the host. Call from a `before` hook.
+ */
+export async function startInfrastructure(h: DebianHost, types: string[]): Promise<void> {
+  await runOk(h, "mysql/install", { NAME: "mysql-1" });
+  h.exec(["install", "-d", "-o", "mysql", "-g", "mysql", "/run/mysqld"]);
+  startIn(h, "mariadb", ["/usr/sbin/mariadbd", "--user=mysql", `--bind-address=${DB}`, "--port=3306", "--skip-log-bin", "--wsrep-on=OFF", "--innodb-buffer-pool-size=64M"]);
+  await waitForPort(DB, 3306);
+  const mysqlValues = osValues("mysql", DB, { NAME: "mysql-1" });
+  for (const t of types) mysqlValues[`ADDRESSES_${t.toUpperCase()}`] = "127.0.12.250";
+  const my = await runOk(h, "mysql/configure", mysqlValues);
+  assert.ok(changes(my).includes("database keystone"), describeRun(my));
+  await runOk(h, "keystone/install", { NAME: "keystone-1" });
+  const ks = osValues("keystone", KEYSTONE, { ADDRESSES_HAPROXY: "" });
+  const r = await runOk(h, "keystone/configure", ks);
+  assert.ok(changes(r).includes("keystone bootstrapped"), describeRun(r));
+  startWsgi(h, "keystone", "/usr/bin/keystone-wsgi-public", "keystone", KEYSTONE, 5000);
+  await waitForPort(KEYSTONE, 5000, 120_000);
+  await adminToken();
+}
+
+export interface ApiSpec {
+  /** The WSGI script (Debian's UWSGI_INI_APP) and the port. */
+  app: string;
+  port: number;
+  user: string;
+  pyargv?: string;
+  /** The version document: GET http://address:port<path> answers with a JSON body matching. */
+  path?: string;
+  expect: RegExp;
+}
+
+export interface ServiceSpec {
+  role: string;
+  /** The type whose ADDRESSES_<TYPE> holds the endpoint (default: role). */
+  type?: string;
+  address: string;
+  packages: string[];
+  units: string[];
+  /** Extra values for configure. */
+  values?: FormulaValues;
+  /** oslo-config-validator runs: the files (joined as --input-file per file) and namespaces. */
+  validate?: { file: string; namespaces: string[]; exclude?: string[]; rename?: Record<string, string> }[];
+  /** Databases that hold tables after the first configure (db sync ran). */
+  databases?: string[];
+  /** Keystone services (name:type) registered by the first configure. */
+  catalog?: string[];
+  /** Keystone users (name -> SECRET_ name of its password) that authenticate afterwards. */
+  users?: Record<string, string>;
+  api?: ApiSpec;
+  /** More checks after the first configure. */
+  after?: (h: DebianHost) => Promise<void> | void;
+}
+
+/** oslo-config-validator of a rendered file: no error (an unknown option or group fails). */
+export function assertValidConfig(h: DebianHost, file: string, namespaces: string[], exclude: string[] = [], rename: Record<string, string> = {}): void {
+  // A section whose name is chosen by the deployment (a backend: [rbd], [file]) holds the options of
+  // a known group: a copy with the section renamed to that group is validated instead.
+  if (Object.keys(rename).length) {
+    let text = h.read(file);
+    for (const [from, to] of Object.entries(rename)) text = text.replace(new RegExp(`^\\[${from}\\]$`, "gm"), `[${to}]`);
+    fs.writeFileSync(path.join(h.root, "tmp/kinetic-validate.conf"), text);
+    file = "/tmp/kinetic-validate.conf";
+  }
+  const argv = ["oslo-config-validator", "--input-file", file, ...namespaces.flatMap((n) => ["--namespace", n]), ...exclude.flatMap((g) => ["--exclude-group", g])];
+  const r = h.tryExec(argv);
+  assert.equal(r.code, 0, `oslo-config-validator ${file}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+  assert.doesNotMatch(r.stdout + r.stderr, /ERROR/, `oslo-config-validator ${file}:\n${r.stdout}${r.stderr}`);
+}
+
+/** The same checks for every service role: install, configure (live), validator, idempotence, API. */
+export function serviceTests(host: () => DebianHost, spec: ServiceSpec): void {
+  const type = spec.type ?? spec.role;
+  const values = () => osValues(type, spec.address, spec.values);
+
+  it(`${spec.role}/install: ${spec.packages.join(", ")}; ${spec.units.join(", ")} enabled; a second run changes nothing`, async () => {
+    const h = host();
+    await runOk(h, `${spec.role}/install`, { NAME: `${type}-1` });
+    assertInstalled(h, spec.packages);
+    assertEnabled(h, spec.units);
+    await assertIdempotent(h, `${spec.role}/install`, { NAME: `${type}-1` });
+  });
+
+  it(`${spec.role}/configure: config${spec.databases ? ", db sync against MariaDB" : ""}${spec.catalog ? ", keystone registration" : ""}; oslo-config-validator accepts the files`, async () => {
+    const h = host();
+    const r = await runOk(h, `${spec.role}/configure`, values());
+    assertNoSecretPrinted(r.stdout + r.stderr);
+    for (const db of spec.databases ?? []) {
+      const n = Number(h.exec(["mysql", "-uroot", "-N", "-B", "-e", `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${db}'`]).trim());
+      assert.ok(n > 0, `database ${db} has no tables after configure: ${describeRun(r)}`);
+    }
+    if (spec.databases?.length) assert.match(r.stdout, / database synchronised/, describeRun(r));
+    if (spec.catalog) {
+      const services = (await keystoneGet("/services")).services as { name: string; type: string; id: string }[];
+      const endpoints = (await keystoneGet("/endpoints")).endpoints as { service_id: string; interface: string; url: string }[];
+      for (const entry of spec.catalog) {
+        const [name, stype] = entry.split(":");
+        const s = services.find((x) => x.name === name && x.type === stype);
+        assert.ok(s, `service ${name} (${stype}) is not in keystone: ${describeRun(r)}`);
+        const ifs = endpoints.filter((e) => e.service_id === s!.id).map((e) => e.interface).sort();
+        assert.deepEqual(ifs, ["admin", "internal", "public"], `endpoints of ${name}`);
+        for (const e of endpoints.filter((x) => x.service_id === s!.id)) assert.ok(e.url.startsWith(`http://${spec.address}:`), `${name} endpoint URL ${e.url}`);
+      }
+    }
+    for (const [user, sec] of Object.entries(spec.users ?? {})) await assertUserAuthenticates(user, values()[sec]);
+    for (const v of spec.validate ?? []) assertValidConfig(h, v.file, v.namespaces, v.exclude, v.rename);
+    await spec.after?.(h);
+  });
+
+  it(`${spec.role}/configure: a second run changes nothing (no db sync, no keystone change)`, async () => {
+    const h = host();
+    await assertIdempotent(h, `${spec.role}/configure`, values());
+    if (spec.databases?.length) {
+      const r = await runOk(h, `${spec.role}/configure`, values());
+      assert.match(r.stdout, /database already synchronised/);
+    }
+  });
+
+  if (spec.api) {
+    const api = spec.api;
+    it(`${spec.role}: the API (${path.basename(api.app)} under uwsgi on ${spec.address}:${api.port}) answers its version document`, async () => {
+      const h = host();
+      const child = startWsgi(h, `${spec.role}-api`, api.app, api.user, spec.address, api.port, api.pyargv);
+      try {
+        await waitForPort(spec.address, api.port, 60_000);
+        let last = { status: 0, body: "" };
+        for (let i = 0; i < 60; i++) {
+          try {
+            last = await http(`http://${spec.address}:${api.port}${api.path ?? "/"}`);
+            if (last.status < 500 && api.expect.test(last.body)) break;
+          } catch (e) {
+            last = { status: -1, body: String(e) };
+          }
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+        assert.ok(last.status < 500 && api.expect.test(last.body), `GET ${api.path ?? "/"}: ${last.status} ${last.body.slice(0, 500)}\n--- uwsgi log\n${logOf(h, `${spec.role}-api`)}`);
+      } finally {
+        child.kill("SIGTERM");
+        await Promise.race([new Promise((res) => child.once("exit", res)), new Promise((res) => setTimeout(res, 5000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }
+    });
+  }
+}
