@@ -11,6 +11,8 @@ import { openStack } from "../engine/stack";
 
 /** The dev stack's passphrase. Dev-only: its secrets are throwaway values for a pillar of fake hosts. */
 export const DEV_PASSPHRASE = "kinetic-dev-only";
+/** Stacks whose secrets are throwaway values under DEV_PASSPHRASE: dev (nothing real) and lab (this machine's lab). */
+export const DEV_STACKS = ["dev", "lab"];
 
 export const ENGINE_USAGE = `kinetic engine                 build (or find) the Pulumi engine and print where it is
 kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
@@ -44,7 +46,7 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
     process.stderr.write(`destroy zeroizes the stack's machines: run it again with --yes\n`);
     return 64;
   }
-  const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (stackName === "dev" ? DEV_PASSPHRASE : undefined);
+  const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (DEV_STACKS.includes(stackName) ? DEV_PASSPHRASE : undefined);
   if (passphrase === undefined) {
     process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);
     return 64;

@@ -2,10 +2,13 @@
  * The operator's command: `npm run kinetic -- <command> ...`.
  */
 import { ENGINE_USAGE, engineCommand, Operation, operationCommand } from "./engineCommands";
+import { LAB_USAGE } from "../lab/control";
 
 const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
 kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kinetic redfish help
+kinetic start                     npm start: the lab up, then the real \`up\` of the lab stack on it
+${LAB_USAGE}
 ${ENGINE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -17,11 +20,17 @@ async function main(argv: string[]): Promise<number> {
       return redfish(rest);
     case "engine":
       return engineCommand(rest);
+    case "lab":
+      return (await import("../lab/control")).labCommand(rest);
+    case "start":
+      return (await import("./start")).startCommand(rest);
     case "preview":
     case "up":
     case "refresh":
-    case "destroy":
-      return operationCommand(command as Operation, rest);
+    case "destroy": {
+      const inLab = await (await import("./start")).reexecInLab(argv);
+      return inLab ?? operationCommand(command as Operation, rest);
+    }
     case undefined:
     case "help":
     case "--help":

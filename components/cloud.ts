@@ -78,6 +78,14 @@ function requirePins(pins: ReturnType<typeof hostKeyPins>): void {
   for (const line of lines) pulumi.log.warn(`${line}; \`pulumi up\` will refuse to connect until it is known, ${how}`);
 }
 
+/** `keys` (one per line) with `key` appended unless the same key (type and blob) is already there. */
+export function withKey(keys: string, key: string): string {
+  const blob = (line: string) => line.trim().split(/\s+/).slice(0, 2).join(" ");
+  const lines = keys.split("\n").filter((l) => l.trim());
+  if (!key.trim() || lines.some((l) => blob(l) === blob(key))) return lines.join("\n");
+  return [...lines, key.trim()].join("\n");
+}
+
 export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaCatalog, provisioners: Provisioners): DeclaredCloud {
   const components = new Map<string, EndpointResource>();
   const pins = hostKeyPins(cloud, settings);
@@ -87,6 +95,10 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
   // Only the pxe server's configure reads them (declared as PXE_HOST_KEYS); made once, secret.
   let pxeHostKeys: pulumi.Output<string> | undefined;
   const shared = cloudFacts(cloud);
+  // common/base makes root's authorized_keys exactly this list and the pxe host's autoinstall data
+  // gives it to every physical server: without the orchestrator's own key the program would lock
+  // itself out of every machine after the base phase (the lab showed it).
+  shared.AUTHORIZED_KEYS = withKey(shared.AUTHORIZED_KEYS, settings.sshPublicKey);
   const facts = new Map<string, ReturnType<typeof endpointFacts>>();
   const steps = new Map<string, pulumi.Resource>();
   const children = new Map<string, Record<string, pulumi.Resource>>();

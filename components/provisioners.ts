@@ -60,6 +60,7 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
           controller: controller.name,
           sudo: settings.sshUser !== "root",
           sshTimeoutSeconds: settings.vmBootSeconds,
+          ...(settings.libvirtUri ? { script: { virshUri: settings.libvirtUri } } : {}),
         },
         { parent, dependsOn },
       );

@@ -2,6 +2,7 @@
  * Stack configuration (`pulumi config`), namespace `kinetic`. Secrets are read with
  * `requireSecret`/`getSecret`, so they stay `Output`s marked secret all the way into state.
  */
+import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Settings {
@@ -18,7 +19,10 @@ export interface Settings {
   sshPublicKey: string;
   /** `kinetic:bmcPassword` (secret): password of the pillar's `bmc.api_user`. */
   bmcPassword?: pulumi.Output<string>;
-  /** `kinetic:bmcCaBundle`: PEM CA bundle that BMC certificates are verified against. */
+  /**
+   * `kinetic:bmcCaBundle`: PEM CA bundle that BMC certificates are verified against, or the absolute
+   * path of a file holding it (the lab's CA is made on the machine that runs the lab).
+   */
   bmcCaBundle?: string;
   /** `kinetic:bmcInsecureNetworks`: CIDRs whose BMCs are used WITHOUT certificate verification. */
   bmcInsecureNetworks: string[];
@@ -40,6 +44,20 @@ export interface Settings {
   physicalBootMinutes: number;
   /** `kinetic:vmBootSeconds`: how long a new virtual endpoint may take to answer SSH. Default 600. */
   vmBootSeconds: number;
+  /**
+   * `kinetic:libvirtUri`: the libvirt connection the controllers' VM scripts use. Default
+   * `qemu:///system`; the lab uses libvirtd's test driver (`test+unix:///default`), having no KVM.
+   */
+  libvirtUri?: string;
+}
+
+function caBundle(value: string | undefined): string | undefined {
+  if (value === undefined || !value.startsWith("/")) return value;
+  try {
+    return fs.readFileSync(value, "utf8");
+  } catch (e) {
+    throw new Error(`kinetic:bmcCaBundle names ${value}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? e}); for the lab stack, start the lab first: npm run lab -- up`);
+  }
 }
 
 export function readSettings(): Settings {
@@ -52,7 +70,7 @@ export function readSettings(): Settings {
     sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
     sshPublicKey: cfg.require("sshPublicKey"),
     bmcPassword: cfg.getSecret("bmcPassword"),
-    bmcCaBundle: cfg.get("bmcCaBundle"),
+    bmcCaBundle: caBundle(cfg.get("bmcCaBundle")),
     bmcInsecureNetworks: cfg.getObject<string[]>("bmcInsecureNetworks") ?? [],
     zeroizePhysical: cfg.getBoolean("zeroizePhysical") ?? false,
     serviceSecret: cfg.getSecret("serviceSecret"),
@@ -60,5 +78,6 @@ export function readSettings(): Settings {
     trustOnFirstUse: cfg.getBoolean("trustOnFirstUse") ?? false,
     physicalBootMinutes: cfg.getNumber("physicalBootMinutes", { min: 1 }) ?? 45,
     vmBootSeconds: cfg.getNumber("vmBootSeconds", { min: 10 }) ?? 600,
+    libvirtUri: cfg.get("libvirtUri"),
   };
 }

@@ -75,6 +75,13 @@ const BOOT_SCRIPT = `set -eu
 root=$1 host=$2
 mount --make-rprivate /
 mount -t proc proc "$root/proc"
+# Kernel settings outside the host's own network are the machine's: read-only, as nspawn does.
+mount --bind "$root/proc/sys" "$root/proc/sys"
+mount --bind "$root/proc/sys/net" "$root/proc/sys/net"
+mount -o remount,bind,ro "$root/proc/sys"
+for f in sysrq-trigger irq bus fs; do
+  [ -e "$root/proc/$f" ] && mount --bind -o ro "$root/proc/$f" "$root/proc/$f" || true
+done
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
 mount -t tmpfs -o mode=755,nosuid,size=16m tmpfs "$root/dev"

@@ -95,14 +95,26 @@ export function debianMirror(): string {
 
 /** Every literal package name on a `pkg_install` line of a formula. */
 export function formulaPackages(): string[] {
-  const set = new Set<string>();
+  return [...new Set(formulaPackageSets().flat())].sort();
+}
+
+/**
+ * The packages of each formula (its `pkg_install` lines together), as apt resolves them: a set is
+ * downloaded on its own, because apt picks other alternatives for `a | b` dependencies when it
+ * installs one formula's packages than when it installs every formula's at once.
+ */
+export function formulaPackageSets(): string[][] {
+  const sets = new Map<string, string[]>();
   for (const label of listFormulas()) {
+    const set = new Set<string>();
     for (const line of loadFormula(label).text.split("\n")) {
       const m = /^\s*pkg_install\s+([a-z0-9][a-z0-9+.\- ]*?)\s*$/.exec(line);
       if (m) for (const p of m[1].split(/\s+/)) set.add(p);
     }
+    const list = [...set].sort();
+    if (list.length) sets.set(list.join(" "), list);
   }
-  return [...set].sort();
+  return [...sets.values()];
 }
 
 /** Runs `fn` holding an exclusive lock on the cache (flock on a file descriptor we keep open). */
@@ -134,15 +146,16 @@ export function ensureDebianRoot(log: (m: string) => void = () => undefined, ext
   const key = createHash("sha256").update(JSON.stringify({ SUITE, mirror, LAYOUT_VERSION, BASE_PACKAGES })).digest("hex").slice(0, 16);
   const base = path.join(cache, `base-${key}`);
   const packages = path.join(cache, `packages-${key}`);
-  const wanted = [...new Set([...formulaPackages(), ...extraPackages])].sort();
+  const wanted = [...formulaPackageSets(), ...(extraPackages.length ? [extraPackages] : [])].map((set) => [...set].sort().join(" "));
   const requestedFile = path.join(packages, ".requested");
-  const have = (): Set<string> => new Set(fs.existsSync(requestedFile) ? fs.readFileSync(requestedFile, "utf8").split(/\s+/).filter(Boolean) : []);
+  // One line per package set already downloaded.
+  const have = (): Set<string> => new Set(fs.existsSync(requestedFile) ? fs.readFileSync(requestedFile, "utf8").split("\n").filter(Boolean) : []);
   const complete = () => fs.existsSync(path.join(base, ".kinetic-complete")) && wanted.every((p) => have().has(p));
   if (!complete()) {
     withCacheLock(cache, () => {
       if (!fs.existsSync(path.join(base, ".kinetic-complete"))) buildBase(base, mirror, log);
       const missing = wanted.filter((p) => !have().has(p));
-      if (missing.length) downloadPackages(base, packages, [...have(), ...missing].sort(), log);
+      if (missing.length) downloadPackages(base, packages, missing, [...have()], log);
     });
   }
   const now = new Date();
@@ -178,20 +191,30 @@ function buildBase(dir: string, mirror: string, log: (m: string) => void): void 
  * Downloads `all` (with dependencies) into the package layer: apt runs in a throwaway overlay of
  * the base with the layer's archive directory bind-mounted, so the base itself is never written.
  */
-function downloadPackages(base: string, layer: string, all: string[], log: (m: string) => void): void {
+function downloadPackages(base: string, layer: string, sets: string[], done: string[], log: (m: string) => void): void {
   const archives = path.join(layer, "var/cache/apt/archives");
   fs.mkdirSync(path.join(archives, "partial"), { recursive: true });
   const scratch = fs.mkdtempSync(path.join(path.dirname(layer), ".download-"));
   const root = path.join(scratch, "root");
   for (const d of ["root", "upper", "work"]) fs.mkdirSync(path.join(scratch, d));
   const started = Date.now();
+  const got: string[] = [];
   try {
     run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${base},upperdir=${scratch}/upper,workdir=${scratch}/work`, root]);
     try {
       run("mount", ["--bind", archives, path.join(root, "var/cache/apt/archives")]);
       try {
-        log(`downloading ${all.length} formula packages (with dependencies) into ${layer}`);
-        run("chroot", [root, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends", ...all]);
+        log(`downloading ${sets.length} formula package set(s) (with dependencies) into ${layer}`);
+        for (const set of sets) {
+          try {
+            run("chroot", [root, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set.split(" ")]);
+            got.push(set);
+          } catch (e) {
+            // A formula naming a package this suite lacks fails at its own install, saying so;
+            // it must not stop every other host from getting its packages.
+            log(`cannot download package set "${set}": ${(e instanceof Error ? e.message : String(e)).split("\n").filter((l) => l.startsWith("E:")).join(" ") || e}`);
+          }
+        }
       } finally {
         spawnSync("umount", [path.join(root, "var/cache/apt/archives")]);
       }
@@ -199,7 +222,7 @@ function downloadPackages(base: string, layer: string, all: string[], log: (m: s
       spawnSync("umount", [root]);
     }
     fs.rmSync(path.join(archives, "lock"), { force: true });
-    fs.writeFileSync(path.join(layer, ".requested"), `${all.join("\n")}\n`);
+    fs.writeFileSync(path.join(layer, ".requested"), `${[...done, ...got].join("\n")}\n`);
     log(`packages ready in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });

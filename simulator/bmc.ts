@@ -56,7 +56,7 @@ export class BmcService {
     const withMode = profile.bootModes.length > 0;
     this.systems = Array.from({ length: count }, (_, i) => new SimSystem(
       profile.systemId(i), spec.uuids?.[i] ?? defaultUuid(spec.address, i),
-      spec.powerDelayMs ?? 200, spec.initialPowerState ?? "On", withMode));
+      spec.powerDelayMs ?? 200, spec.initialPowerState ?? "On", withMode, spec.onPower));
     const exhaustion = spec.faults?.sessionExhaustion;
     this.sessions = new SessionStore({
       user: spec.user ?? "admin", password: spec.password ?? "password",

@@ -21,7 +21,7 @@ import { certificatesFor, listenHanging, listenHttps, type Listening } from "./l
 import { profiles } from "./profiles";
 import type { BmcSpec, RecordedRequest, SimulatedBmc, Simulator } from "./types";
 
-export type { BmcSpec, BootRecord, BootSettings, PowerState, RecordedRequest, SimulatedBmc, Simulator, SystemSnapshot, VendorProfile } from "./types";
+export type { BmcSpec, BootRecord, PowerEvent, BootSettings, PowerState, RecordedRequest, SimulatedBmc, Simulator, SystemSnapshot, VendorProfile } from "./types";
 export type { TestPki } from "./pki";
 export { defaultUuid } from "./bmc";
 export { profiles } from "./profiles";

@@ -8,7 +8,7 @@
  * applied first, the override in force is recorded in `boots`, and a `Once`
  * override then returns to Disabled / None.
  */
-import type { BootRecord, BootSettings, PowerState, SystemSnapshot } from "./types";
+import type { BootRecord, BootSettings, PowerEvent, PowerState, SystemSnapshot } from "./types";
 import { resetOutcome } from "./profiles/profile";
 
 export class SimSystem {
@@ -29,6 +29,8 @@ export class SimSystem {
     private readonly powerDelayMs: number,
     initialPower: "On" | "Off",
     withMode: boolean,
+    /** Told when a boot happens and when power goes off (the lab starts and stops the server's host). */
+    private readonly onPower?: (event: PowerEvent) => void,
   ) {
     this.powerState = initialPower;
     this.boot = { BootSourceOverrideEnabled: "Disabled", BootSourceOverrideTarget: "None" };
@@ -53,6 +55,7 @@ export class SimSystem {
       this.timer = undefined;
       this.powerState = outcome.to;
       if (outcome.boots) this.bootNow(type);
+      else if (outcome.to === "Off") this.onPower?.({ kind: "off", uuid: this.uuid });
     };
     if (this.powerDelayMs <= 0) finish();
     else {
@@ -78,11 +81,13 @@ export class SimSystem {
       this.boot.BootSourceOverrideEnabled = "Disabled";
       this.boot.BootSourceOverrideTarget = "None";
     }
+    this.onPower?.({ kind: "boot", uuid: this.uuid, target: record.target, resetType });
   }
 
   setPowerState(state: "On" | "Off"): void {
     this.cancel();
     this.powerState = state;
+    if (state === "Off") this.onPower?.({ kind: "off", uuid: this.uuid });
   }
 
   cancel(): void {

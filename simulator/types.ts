@@ -4,6 +4,9 @@ export type VendorProfile = "generic" | "dell" | "hpe" | "supermicro" | "openbmc
 
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
 
+/** What happened to a system's power: a boot (with the override target in force) or power off. */
+export type PowerEvent = { kind: "boot"; uuid: string; target: string; resetType: string } | { kind: "off"; uuid: string };
+
 export interface BmcSpec {
   /** A loopback address, 127.x.y.z; the BMC listens on exactly this address. */
   address: string;
@@ -42,6 +45,8 @@ export interface BmcSpec {
   powerDelayMs?: number;
   /** Idle seconds after which a session ends (SessionService.SessionTimeout); default 1800. */
   sessionTimeoutS?: number;
+  /** Called on every boot and power-off of a system of this BMC (the lab installs and stops servers). */
+  onPower?: (event: PowerEvent) => void;
   /** Initial PowerState of every system; default "On". */
   initialPowerState?: "On" | "Off";
   faults?: {

@@ -178,6 +178,11 @@ systemd_running() {
   [ -d /run/systemd/system ]
 }
 
+# in_container: true in a container (systemd says so; the lab's hosts are containers).
+in_container() {
+  systemd-detect-virt --quiet --container 2> /dev/null
+}
+
 # restart_if_running UNIT: restart a service after its configuration changed, when systemd runs.
 restart_if_running() {
   if systemd_running; then

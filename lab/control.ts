@@ -1,0 +1,188 @@
+/**
+ * `kinetic lab up | down | status`: start the lab's supervisor (lab/supervisor.ts) in the lab's
+ * network namespace, stop it and everything it started, and show what runs.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { mountsUnder, processesIn, removeHostCgroup, sweep } from "./bootedHost";
+import { debianRootUnavailable, ensureDebianRoot } from "./debianRoot";
+import { labLayout, LabLayout } from "./layout";
+import { labSpec } from "./labSpec";
+import { ensureLabNetwork, netnsExists, removeLabNetwork } from "./network";
+import type { LabStatus } from "./supervisor";
+
+export const LAB_STACK = "lab";
+export const LAB_PILLAR = "pillar/lab";
+
+const ROOT = path.resolve(__dirname, "..");
+
+export interface LabOptions {
+  pillarDir?: string;
+  stack?: string;
+  layout?: LabLayout;
+  log?: (m: string) => void;
+}
+
+/** PID of the running supervisor, or undefined. */
+export function supervisorPid(layout: LabLayout = labLayout()): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(layout.pidFile, "utf8").trim());
+    process.kill(pid, 0);
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("supervisor")) return undefined;
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readStatus(layout: LabLayout = labLayout()): LabStatus | undefined {
+  if (!supervisorPid(layout)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(layout.statusFile, "utf8")) as LabStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the lab unless it runs; resolves once its hosts are booted and its BMCs listen. */
+export async function labUp(opts: LabOptions = {}): Promise<LabStatus> {
+  const layout = opts.layout ?? labLayout();
+  const log = opts.log ?? ((m: string) => process.stderr.write(`lab: ${m}\n`));
+  const why = debianRootUnavailable();
+  if (why) throw new Error(`the lab cannot run here: ${why}`);
+  const running = readStatus(layout);
+  if (running) return running;
+  const pillarDir = path.resolve(ROOT, opts.pillarDir ?? LAB_PILLAR);
+  const stack = opts.stack ?? LAB_STACK;
+  const spec = labSpec(pillarDir, stack);
+  fs.mkdirSync(layout.dir, { recursive: true });
+  // The cached Debian root, in the foreground: a cold build takes minutes and says so.
+  ensureDebianRoot(log);
+  ensureLabNetwork(layout.netns, spec.bridges);
+  for (const f of ["ready", path.basename(layout.statusFile)]) fs.rmSync(path.join(layout.dir, f), { force: true });
+  const out = fs.openSync(layout.logFile, "a");
+  const tsNode = require.resolve("ts-node/register/transpile-only");
+  const child = spawn(
+    "nsenter",
+    [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", tsNode, path.join(__dirname, "supervisor.ts"), pillarDir, path.join(ROOT, `Pulumi.${stack}.yaml`), stack],
+    { cwd: ROOT, detached: true, stdio: ["ignore", out, out], env: { ...process.env, KINETIC_LAB_DIR: layout.dir, KINETIC_LAB_NETNS: layout.netns } },
+  );
+  fs.closeSync(out);
+  fs.writeFileSync(layout.pidFile, `${child.pid}\n`);
+  child.unref();
+  const deadline = Date.now() + 10 * 60_000;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(path.join(layout.dir, "ready"))) {
+      const status = readStatus(layout);
+      if (status) return status;
+    }
+    if (child.exitCode !== null || !supervisorPid(layout)) throw new Error(`the lab supervisor stopped while starting:\n${tail(layout.logFile)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the lab did not start within 10 minutes:\n${tail(layout.logFile)}`);
+}
+
+/**
+ * Stops the lab: the supervisor (which stops its hosts and BMCs), then whatever an interrupted run
+ * left (processes rooted in a host, mounts, cgroups), then the network namespace. The hosts' disks
+ * stay, as a powered-off datacenter's do, unless `wipe`.
+ */
+export async function labDown(opts: { layout?: LabLayout; wipe?: boolean; log?: (m: string) => void } = {}): Promise<string[]> {
+  const layout = opts.layout ?? labLayout();
+  const log = opts.log ?? ((m: string) => process.stderr.write(`lab: ${m}\n`));
+  const done: string[] = [];
+  const pid = supervisorPid(layout);
+  if (pid) {
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && supervisorPid(layout)) await new Promise((r) => setTimeout(r, 200));
+    if (supervisorPid(layout)) {
+      process.kill(pid, "SIGKILL");
+      done.push(`supervisor ${pid} killed (it did not stop within 60 s)`);
+    } else done.push(`supervisor ${pid} stopped`);
+  }
+  if (fs.existsSync(layout.hostsDir)) {
+    for (const name of fs.readdirSync(layout.hostsDir)) {
+      const found = sweep(path.join(layout.hostsDir, name));
+      removeHostCgroup(name);
+      if (found.processes || found.mounts) done.push(`${name}: ${found.processes} process(es) and ${found.mounts} mount(s) left by an interrupted run removed`);
+    }
+  }
+  if (netnsExists(layout.netns)) {
+    removeLabNetwork(layout.netns);
+    done.push(`network namespace ${layout.netns} removed`);
+  }
+  for (const f of [layout.pidFile, layout.statusFile, path.join(layout.dir, "ready")]) fs.rmSync(f, { force: true });
+  if (opts.wipe && fs.existsSync(layout.hostsDir)) {
+    fs.rmSync(layout.hostsDir, { recursive: true, force: true });
+    done.push("host disks wiped");
+  }
+  const left = [...processesIn(layout.dir).map((p) => `process ${p}`), ...mountsUnder(layout.dir).map((m) => `mount ${m}`)];
+  if (left.length) throw new Error(`the lab left ${left.join(", ")}`);
+  for (const d of done) log(d);
+  return done;
+}
+
+export function renderStatus(status: LabStatus | undefined): string {
+  if (!status) return "the lab is down (npm run lab -- up)\n";
+  const rows = [["HOST", "ROLE", "KIND", "ADDRESS", "STATE", "BMC POWER"]];
+  for (const h of status.hosts) {
+    rows.push([h.name, h.role, h.kind, h.address || "-", h.detail && h.state !== "running" ? `${h.state}: ${h.detail}` : h.state, h.bmc ? `${h.bmc.power} (${h.bmc.address})` : "-"]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "));
+  return `lab (supervisor ${status.pid}, namespace ${status.netns}, ${path.relative(ROOT, status.pillar) || status.pillar}):\n${lines.join("\n")}\n`;
+}
+
+/** Runs `argv` (a program of this machine) inside the lab's network namespace, output inherited. */
+export function inLab(argv: string[], layout: LabLayout = labLayout()): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, ...argv], { stdio: "inherit", cwd: ROOT });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + 2 : 1)));
+  });
+}
+
+/** True when this process already runs in the lab's network namespace. */
+export function inLabNetwork(layout: LabLayout = labLayout()): boolean {
+  try {
+    return fs.statSync(`/run/netns/${layout.netns}`).ino === fs.statSync("/proc/self/ns/net").ino;
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+export const LAB_USAGE = `kinetic lab up                 start the lab (pillar/lab) on this machine: Debian hosts, BMCs, network
+kinetic lab status             what runs: host, role, address, state, BMC power
+kinetic lab down [--wipe]      stop everything the lab started (--wipe: and erase the hosts' disks)`;
+
+export async function labCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case "up": {
+      const status = await labUp();
+      process.stdout.write(renderStatus(status));
+      return 0;
+    }
+    case "down":
+      if (rest.some((a) => a !== "--wipe")) break;
+      await labDown({ wipe: rest.includes("--wipe") });
+      process.stdout.write("the lab is down\n");
+      return 0;
+    case "status":
+      process.stdout.write(renderStatus(readStatus()));
+      return 0;
+  }
+  process.stderr.write(`${LAB_USAGE}\n`);
+  return 64;
+}
+
