@@ -72,7 +72,7 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
     role: "nova",
     address: "127.0.12.13",
     packages: ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
-    units: ["nova-api.service", "nova-conductor.service", "nova-scheduler.service", "nova-novncproxy.service"],
+    units: ["nova-api.service", "nova-api-metadata.service", "nova-conductor.service", "nova-scheduler.service", "nova-novncproxy.service"],
     validate: [{ file: "/etc/nova/nova.conf", namespaces: ["nova.conf", ...COMMON_NS] }],
     databases: ["nova", "nova_api", "nova_cell0"],
     catalog: ["nova:compute"],

@@ -6,7 +6,10 @@ import * as path from "node:path";
 import { declaredUses, selectValues } from "../../components/formulaEnvelope";
 import { FORMULAS_DIR, listFormulas, loadFormula } from "../../formulas/load";
 
-const ROLES = ["pxe", "controller", "cache", "mysql", "rabbitmq", "memcached", "haproxy", "keystone", "cephmon", "storage", "mds", "swift", "bind", "etcd", "container", "guacamole", "opensearch"];
+const ROLES = ["pxe", "controller", "cache", "mysql", "rabbitmq", "memcached", "haproxy", "keystone", "cephmon", "storage", "mds", "swift", "bind", "etcd", "container", "guacamole", "opensearch",
+  // OpenStack services (issue 12)
+  "glance", "placement", "nova", "compute", "neutron", "network", "ovsdb", "horizon", "heat", "cinder", "volume",
+  "barbican", "designate", "magnum", "manila", "share", "sahara", "zun"];
 const hasShellcheck = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;
 
 describe("formulas: static checks", () => {
@@ -63,6 +66,12 @@ describe("formulas: static checks", () => {
   it("lib/kinetic.sh passes shellcheck", function () {
     if (!hasShellcheck) this.skip();
     const r = spawnSync("shellcheck", ["-s", "bash", path.join(FORMULAS_DIR, "lib/kinetic.sh")], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  it("lib/openstack.sh passes shellcheck", function () {
+    if (!hasShellcheck) this.skip();
+    const r = spawnSync("shellcheck", ["-s", "bash", path.join(FORMULAS_DIR, "lib/openstack.sh")], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });
