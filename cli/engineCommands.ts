@@ -8,6 +8,7 @@ import { ensureEngine } from "../engine/build";
 import { PROJECT_ROOT } from "../engine/paths";
 import { kineticInline } from "../engine/program";
 import { openStack } from "../engine/stack";
+import type { Stack } from "@pulumi/pulumi/automation";
 
 /** The dev stack's passphrase. Dev-only: its secrets are throwaway values for a pillar of fake hosts. */
 export const DEV_PASSPHRASE = "kinetic-dev-only";
@@ -21,6 +22,30 @@ kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
                                (the dev stack's is the documented dev-only value); destroy needs --yes`;
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
+
+/**
+ * The project's stack `stackName` on the real engine, with the local file backend; undefined (after
+ * saying why) when its passphrase is unknown.
+ */
+export async function projectStack(stackName: string, op: Operation | "rebuild"): Promise<Stack | undefined> {
+  const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (DEV_STACKS.includes(stackName) ? DEV_PASSPHRASE : undefined);
+  if (passphrase === undefined) {
+    process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);
+    return undefined;
+  }
+  const engine = await ensureEngine();
+  return openStack({
+    engine,
+    stack: stackName,
+    program: kineticInline,
+    backendDir: process.env.KINETIC_STATE_DIR ?? path.join(PROJECT_ROOT, ".kinetic", "state"),
+    passphrase,
+    // Pulumi 3.276's file backend writes and encrypts the whole deployment after every step, even
+    // in a preview that keeps none of it: 104 s -> 32 s on the sample (npm run bench -- engine).
+    // Only for previews: an up's checkpoints are what let an interrupted run recover.
+    ...(op === "preview" ? { env: { PULUMI_SKIP_CHECKPOINTS: "true" } } : {}),
+  });
+}
 
 export async function engineCommand(argv: string[]): Promise<number> {
   const engine = await ensureEngine();
@@ -46,23 +71,8 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
     process.stderr.write(`destroy zeroizes the stack's machines: run it again with --yes\n`);
     return 64;
   }
-  const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (DEV_STACKS.includes(stackName) ? DEV_PASSPHRASE : undefined);
-  if (passphrase === undefined) {
-    process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);
-    return 64;
-  }
-  const engine = await ensureEngine();
-  const stack = await openStack({
-    engine,
-    stack: stackName,
-    program: kineticInline,
-    backendDir: process.env.KINETIC_STATE_DIR ?? path.join(PROJECT_ROOT, ".kinetic", "state"),
-    passphrase,
-    // Pulumi 3.276's file backend writes and encrypts the whole deployment after every step, even
-    // in a preview that keeps none of it: 104 s -> 32 s on the sample (npm run bench -- engine).
-    // Only for previews: an up's checkpoints are what let an interrupted run recover.
-    ...(op === "preview" ? { env: { PULUMI_SKIP_CHECKPOINTS: "true" } } : {}),
-  });
+  const stack = await projectStack(stackName, op);
+  if (!stack) return 64;
   const onOutput = (s: string) => process.stdout.write(s);
   const color = process.stdout.isTTY ? "auto" : "never";
   switch (op) {

@@ -8,6 +8,8 @@ const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
 kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kinetic redfish help
 kinetic start                     npm start: the lab up, then the real \`up\` of the lab stack on it
+kinetic rebuild <type|endpoint>... [--stack NAME] --yes
+                                  replace those machines and re-run their phases and all that need them
 ${LAB_USAGE}
 ${ENGINE_USAGE}`;
 
@@ -24,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import("../lab/control")).labCommand(rest);
     case "start":
       return (await import("./start")).startCommand(rest);
+    case "rebuild": {
+      const inLab = await (await import("./start")).reexecInLab(argv);
+      return inLab ?? (await import("./rebuild")).rebuildCommand(rest);
+    }
     case "preview":
     case "up":
     case "refresh":

@@ -94,7 +94,9 @@ ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
 ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout"; ln -s /proc/self/fd/2 "$root/dev/stderr"
-hostname "$host"
+# The hostname on the disk (an installer or a formula wrote it), else the lab's name for the host.
+name=$(cat "$root/etc/hostname" 2>/dev/null || true)
+hostname "\${name:-$host}"
 exec chroot "$root" /lib/systemd/systemd --system --log-target=console
 `;
 
@@ -108,7 +110,9 @@ export async function bootHost(opts: BootOptions): Promise<BootedHost> {
   const cgroup = path.join(unifiedCgroup(), CGROUP_PARENT, name);
   try {
     for (const d of ["proc", "sys", "dev", "run", "tmp"]) fs.mkdirSync(path.join(root, d), { recursive: true });
-    fs.writeFileSync(path.join(root, "etc/hostname"), `${name}\n`);
+    // A fresh disk is named after the host; a disk whose name was written since (by the installer,
+    // a formula) keeps it: its own upper layer holds the file then.
+    if (!fs.existsSync(path.join(dir, "upper/etc/hostname"))) fs.writeFileSync(path.join(root, "etc/hostname"), `${name}\n`);
     opts.prepare?.(root);
     fs.mkdirSync(cgroup, { recursive: true });
     const consoleLog = opts.consoleLog ?? path.join(dir, "console.log");

@@ -20,6 +20,8 @@ const ROOT = path.resolve(__dirname, "..");
 export interface LabOptions {
   pillarDir?: string;
   stack?: string;
+  /** The stack's config file, whose `kinetic:sshPublicKey` the foundation hosts authorize. Default `Pulumi.<stack>.yaml`. */
+  stackFile?: string;
   layout?: LabLayout;
   log?: (m: string) => void;
 }
@@ -65,7 +67,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabStatus> {
   const tsNode = require.resolve("ts-node/register/transpile-only");
   const child = spawn(
     "nsenter",
-    [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", tsNode, path.join(__dirname, "supervisor.ts"), pillarDir, path.join(ROOT, `Pulumi.${stack}.yaml`), stack],
+    [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", tsNode, path.join(__dirname, "supervisor.ts"), pillarDir, opts.stackFile ?? path.join(ROOT, `Pulumi.${stack}.yaml`), stack],
     { cwd: ROOT, detached: true, stdio: ["ignore", out, out], env: { ...process.env, KINETIC_LAB_DIR: layout.dir, KINETIC_LAB_NETNS: layout.netns } },
   );
   fs.closeSync(out);

@@ -174,6 +174,8 @@ function buildBase(dir: string, mirror: string, log: (m: string) => void): void 
     fs.writeFileSync(path.join(tmp, "etc/apt/apt.conf.d/99kinetic"), 'APT::Keep-Downloaded-Packages "true";\nBinary::apt::APT::Keep-Downloaded-Packages "true";\n');
     fs.copyFileSync("/etc/resolv.conf", path.join(tmp, "etc/resolv.conf"));
     run("chroot", [tmp, "apt-get", "update", "-q"]);
+    // debootstrap copies this machine's name; each host gets its own.
+    fs.writeFileSync(path.join(tmp, "etc/hostname"), "localhost\n");
     // The image's machine-id is per host (written at boot); an empty file makes systemd create one.
     fs.writeFileSync(path.join(tmp, "etc/machine-id"), "");
     // Host keys are per host: each host generates its own or is given one.

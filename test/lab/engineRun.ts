@@ -1,0 +1,105 @@
+/**
+ * One engine operation on a scratch stack, run inside the lab's network namespace (the only place
+ * the lab's addresses exist): `nsenter --net=/run/netns/<lab> node -r ts-node/register/transpile-only
+ * test/lab/engineRun.ts JOB.json`. Prints one JSON line: the summary's resource changes, and every
+ * step the engine reported (resource, operation, start and end), which the tests and the lab
+ * benchmark read.
+ */
+import * as fs from "node:fs";
+import { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation";
+import { ensureEngine } from "../../engine/build";
+import { openStack } from "../../engine/stack";
+import { kineticProgram } from "../../components/program";
+import { realProvisioners } from "../../components/provisioners";
+
+export interface EngineJob {
+  op: "up" | "refresh" | "destroy" | "preview";
+  stack: string;
+  workDir: string;
+  backendDir: string;
+  passphrase: string;
+  config: ConfigMap;
+  formulasDir?: string;
+  /** Resource names (the end of the URN) to replace, as `kinetic rebuild` does. */
+  replaceNames?: string[];
+  /** The engine's progress output goes here. */
+  logFile: string;
+}
+
+export interface StepRecord {
+  name: string;
+  type: string;
+  op: string;
+  start: number;
+  end?: number;
+  failed?: boolean;
+}
+
+export interface EngineResult {
+  changes: Record<string, number>;
+  steps: StepRecord[];
+  startedAt: number;
+  endedAt: number;
+  error?: string;
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as EngineJob;
+  const engine = await ensureEngine();
+  const stack = await openStack({
+    engine,
+    stack: job.stack,
+    program: async () => ({ endpoints: kineticProgram({ provisioners: realProvisioners, ...(job.formulasDir ? { formulasDir: job.formulasDir } : {}) }).endpoints }),
+    backendDir: job.backendDir,
+    passphrase: job.passphrase,
+    workDir: job.workDir,
+    config: job.config,
+  });
+  const steps = new Map<string, StepRecord>();
+  const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+  const type = (urn: string) => {
+    const chain = urn.split("::")[2];
+    return chain.slice(chain.lastIndexOf("$") + 1);
+  };
+  const onEvent = (e: EngineEvent) => {
+    const pre = e.resourcePreEvent?.metadata;
+    if (pre) steps.set(pre.urn, { name: name(pre.urn), type: type(pre.urn), op: pre.op, start: Date.now() });
+    const out = e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
+    if (out && steps.has(out.urn)) {
+      const s = steps.get(out.urn)!;
+      s.end = Date.now();
+      if (e.resOpFailedEvent) s.failed = true;
+    }
+  };
+  const log = fs.createWriteStream(job.logFile, { flags: "a" });
+  const onOutput = (s: string) => log.write(s);
+  const startedAt = Date.now();
+  const result: EngineResult = { changes: {}, steps: [], startedAt, endedAt: 0 };
+  // SIGINT (the interruption test): the engine's CLI gets it too and cancels gracefully.
+  process.on("SIGINT", () => undefined);
+  try {
+    let summary: { resourceChanges?: Record<string, number> } | undefined;
+    if (job.op === "up") {
+      const state = job.replaceNames?.length ? await stack.exportStack() : undefined;
+      const urns = ((state?.deployment?.resources ?? []) as { urn: string }[]).map((r) => r.urn).filter((u) => job.replaceNames?.includes(name(u)));
+      summary = (await stack.up({ onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
+    } else if (job.op === "refresh") summary = (await stack.refresh({ onOutput, onEvent, color: "never" })).summary;
+    else if (job.op === "destroy") summary = (await stack.destroy({ onOutput, onEvent, color: "never" })).summary;
+    else {
+      const r = await stack.preview({ onOutput, onEvent, color: "never" });
+      result.changes = r.changeSummary as Record<string, number>;
+    }
+    if (summary) result.changes = summary.resourceChanges ?? {};
+  } catch (e) {
+    result.error = e instanceof Error ? e.message.slice(-4000) : String(e);
+  }
+  result.endedAt = Date.now();
+  result.steps = [...steps.values()].filter((s) => s.op !== "same");
+  await new Promise((r) => log.end(r));
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});
