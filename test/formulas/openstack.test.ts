@@ -26,7 +26,7 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
   const { host } = withHost();
   before(async function () {
     this.timeout(20 * 60_000);
-    await startInfrastructure(host(), ["glance", "placement", "nova", "cinder", "heat"]);
+    await startInfrastructure(host(), "127.0.12", ["glance", "placement", "nova", "cinder", "heat"]);
   });
 
   serviceTests(host, {

@@ -20,12 +20,12 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
   const { host } = withHost();
   before(async function () {
     this.timeout(20 * 60_000);
-    await startInfrastructure(host(), ["barbican", "designate", "magnum", "manila", "sahara", "zun"]);
+    await startInfrastructure(host(), "127.0.15", ["barbican", "designate", "magnum", "manila", "sahara", "zun"]);
   });
 
   serviceTests(host, {
     role: "barbican",
-    address: "127.0.12.31",
+    address: "127.0.15.31",
     packages: ["barbican-api", "barbican-worker", "barbican-keystone-listener"],
     units: ["barbican-api.service", "barbican-worker.service", "barbican-keystone-listener.service"],
     validate: [{ file: "/etc/barbican/barbican.conf", namespaces: ["barbican.common.config", "barbican.plugin.crypto", "barbican.plugin.crypto.simple", "barbican.plugin.secret_store", ...COMMON_NS] }],
@@ -42,10 +42,10 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   serviceTests(host, {
     role: "designate",
-    address: "127.0.12.32",
+    address: "127.0.15.32",
     packages: ["designate-api", "designate-central", "designate-worker", "designate-producer", "designate-mdns", "bind9-utils"],
     units: ["designate-api.service", "designate-central.service", "designate-worker.service", "designate-producer.service", "designate-mdns.service"],
-    values: { ADDRESSES_BIND: "127.0.12.38 127.0.12.39" },
+    values: { ADDRESSES_BIND: "127.0.15.38 127.0.15.39" },
     validate: [{ file: "/etc/designate/designate.conf", namespaces: ["designate.conf", ...COMMON_NS] }],
     databases: ["designate"],
     catalog: ["designate:dns"],
@@ -54,10 +54,10 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
     after: (h) => {
       // pools.yaml as designate reads it: both bind servers as nameservers and bind9 targets driven by rndc.
       const pools = JSON.parse(h.exec(["python3", "-c", "import json, yaml; print(json.dumps(yaml.safe_load(open('/etc/designate/pools.yaml'))))"]));
-      assert.deepEqual(pools[0].nameservers, [{ host: "127.0.12.38", port: 53 }, { host: "127.0.12.39", port: 53 }]);
-      assert.deepEqual(pools[0].targets.map((t: { type: string; options: { rndc_host: string } }) => [t.type, t.options.rndc_host]), [["bind9", "127.0.12.38"], ["bind9", "127.0.12.39"]]);
+      assert.deepEqual(pools[0].nameservers, [{ host: "127.0.15.38", port: 53 }, { host: "127.0.15.39", port: 53 }]);
+      assert.deepEqual(pools[0].targets.map((t: { type: string; options: { rndc_host: string } }) => [t.type, t.options.rndc_host]), [["bind9", "127.0.15.38"], ["bind9", "127.0.15.39"]]);
       assert.deepEqual(pools[0].ns_records.map((n: { hostname: string }) => n.hostname), ["ns1.cloud.example.test.", "ns2.cloud.example.test."]);
-      assert.deepEqual(pools[0].targets[0].masters, [{ host: "127.0.12.32", port: 5354 }]);
+      assert.deepEqual(pools[0].targets[0].masters, [{ host: "127.0.15.32", port: 5354 }]);
       // The rndc key is the one the bind role derives from SECRET_BIND_RNDC; rndc parses the key file.
       const key = createHash("sha256").update(secret("BIND_RNDC")).digest("base64");
       assert.match(h.read("/etc/designate/rndc.key"), new RegExp(`secret "${key.replace(/[+/]/g, "\\$&")}";`));
@@ -68,7 +68,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   serviceTests(host, {
     role: "magnum",
-    address: "127.0.12.33",
+    address: "127.0.15.33",
     packages: ["magnum-api", "magnum-conductor"],
     units: ["magnum-api.service", "magnum-conductor.service"],
     validate: [{ file: "/etc/magnum/magnum.conf", namespaces: ["magnum", "magnum.conf", ...COMMON_NS] }],
@@ -84,7 +84,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   serviceTests(host, {
     role: "manila",
-    address: "127.0.12.34",
+    address: "127.0.15.34",
     packages: ["manila-api", "manila-scheduler"],
     units: ["manila-api.service", "manila-scheduler.service"],
     validate: [{ file: "/etc/manila/manila.conf", namespaces: ["manila", ...COMMON_NS] }],
@@ -96,7 +96,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   serviceTests(host, {
     role: "share",
-    address: "127.0.12.35",
+    address: "127.0.15.35",
     packages: ["manila-share", "python3-cephfs", "ceph-common"],
     units: ["manila-share.service"],
     validate: [{ file: "/etc/manila/manila.conf", namespaces: ["manila", ...COMMON_NS], rename: { cephfs: "DEFAULT" } }],
@@ -105,7 +105,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   serviceTests(host, {
     role: "sahara",
-    address: "127.0.12.36",
+    address: "127.0.15.36",
     packages: ["sahara-api", "sahara-engine"],
     units: ["sahara-api.service", "sahara-engine.service"],
     validate: [{ file: "/etc/sahara/sahara.conf", namespaces: ["sahara.config", ...COMMON_NS] }],
@@ -117,7 +117,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   serviceTests(host, {
     role: "zun",
-    address: "127.0.12.37",
+    address: "127.0.15.37",
     packages: ["python3-oslo.config", "python3-oslo.db", "python3-keystonemiddleware"],
     units: [],
     catalog: ["zun:container"],
@@ -133,7 +133,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
         "c(args=[], default_config_files=['/etc/zun/zun.conf'])",
         "print(c.database.connection.split('@')[1], c.api.host_ip, c.api.port)",
       ].join("\n")]);
-      assert.equal(out.trim(), "127.0.12.2/zun 127.0.12.37 9517");
+      assert.equal(out.trim(), "127.0.15.2/zun 127.0.15.37 9517");
       const r = h.tryExec(["oslo-config-validator", "--input-file", "/etc/zun/zun.conf", ...COMMON_NS.flatMap((n) => ["--namespace", n]), "--exclude-group", "api", "--exclude-group", "websocket_proxy", "--exclude-group", "keystone_auth", "--exclude-group", "DEFAULT"]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
     },
@@ -147,9 +147,9 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
 
   it("refuses malformed addresses and secrets, naming the value, executing nothing", async () => {
     const h = host();
-    await assertRejects(h, "designate/configure", osValues("designate", "127.0.12.32", { ADDRESSES_BIND: EVIL }), "check values", /KINETIC_ADDRESSES_BIND is not a valid ipv4/);
-    await assertRejects(h, "designate/configure", osValues("designate", "127.0.12.32", { ADDRESSES_BIND: "" }), "check values", /no DNS servers/);
-    await assertRejects(h, "magnum/configure", osValues("magnum", "127.0.12.33", { SECRET_MAGNUM_DOMAIN: `d-${EVIL}` }), "check values", /SECRET_MAGNUM_DOMAIN must be URL-safe/);
-    await assertRejects(h, "sahara/configure", osValues("sahara", "127.0.12.36", { ADDRESS: EVIL }), "check values", /KINETIC_ADDRESS is not a valid ipv4/);
+    await assertRejects(h, "designate/configure", osValues("designate", "127.0.15.32", { ADDRESSES_BIND: EVIL }), "check values", /KINETIC_ADDRESSES_BIND is not a valid ipv4/);
+    await assertRejects(h, "designate/configure", osValues("designate", "127.0.15.32", { ADDRESSES_BIND: "" }), "check values", /no DNS servers/);
+    await assertRejects(h, "magnum/configure", osValues("magnum", "127.0.15.33", { SECRET_MAGNUM_DOMAIN: `d-${EVIL}` }), "check values", /SECRET_MAGNUM_DOMAIN must be URL-safe/);
+    await assertRejects(h, "sahara/configure", osValues("sahara", "127.0.15.36", { ADDRESS: EVIL }), "check values", /KINETIC_ADDRESS is not a valid ipv4/);
   });
 });

@@ -5,7 +5,9 @@
  * install (packages, units, idempotent), configure against the live database and keystone (db sync,
  * registration), the config files checked by the service's own oslo-config-validator, a second
  * configure run that changes nothing, and the API (its WSGI app under uwsgi, on loopback) answering
- * its version document. Addresses are in 127.0.12.0/24.
+ * its version document. Each test file uses its own /24 (so files can run side by side): the service
+ * addresses decide it, and the shared daemons are at .2 (MariaDB), .5 (keystone), .3/.4 (memcached
+ * and rabbitmq, which nothing serves: they are only written into the configs).
  */
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
@@ -15,11 +17,11 @@ import { FormulaValues } from "../../components/formulaEnvelope";
 import { DebianHost } from "../support/debianHost";
 import { assertEnabled, assertIdempotent, assertInstalled, changes, describeRun, EVIL, runOk, waitForPort } from "./hostSuite";
 
-export const DB = "127.0.12.2";
-export const KEYSTONE = "127.0.12.5";
-// Nothing listens on these: memcached and rabbitmq are only written into the configs.
-export const MEMCACHED = "127.0.12.3";
-export const RABBITMQ = "127.0.12.4";
+/** The shared daemons of the /24 that `address` is in. */
+export function infra(address: string): { DB: string; MEMCACHED: string; RABBITMQ: string; KEYSTONE: string } {
+  const p = address.split(".").slice(0, 3).join(".");
+  return { DB: `${p}.2`, MEMCACHED: `${p}.3`, RABBITMQ: `${p}.4`, KEYSTONE: `${p}.5` };
+}
 
 /** What the program derives: 32 base64url characters per name (fixed here, distinct per secret). */
 export function secret(name: string): string {
@@ -29,6 +31,7 @@ export function secret(name: string): string {
 
 /** The values every OpenStack configure formula may read, for an endpoint of `type` at `address`. */
 export function osValues(type: string, address: string, over: FormulaValues = {}): FormulaValues {
+  const { DB, KEYSTONE, MEMCACHED, RABBITMQ } = infra(address);
   const v: FormulaValues = {
     NAME: `${type}-1`,
     ADDRESS: address,
@@ -103,21 +106,21 @@ export async function http(url: string, init: RequestInit = {}): Promise<{ statu
 }
 
 /** A keystone admin token (password SECRET_KEYSTONE_ADMIN, project admin). */
-export async function adminToken(): Promise<string> {
+export async function adminToken(KEYSTONE: string): Promise<string> {
   const body = { auth: { identity: { methods: ["password"], password: { user: { name: "admin", domain: { id: "default" }, password: osValues("x", "127.0.0.1").SECRET_KEYSTONE_ADMIN } } }, scope: { project: { name: "admin", domain: { id: "default" } } } } };
   const r = await http(`http://${KEYSTONE}:5000/v3/auth/tokens`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
   assert.equal(r.status, 201, r.body);
   return r.headers.get("x-subject-token")!;
 }
 
-export async function keystoneGet(pathQuery: string): Promise<Record<string, unknown[]>> {
-  const r = await http(`http://${KEYSTONE}:5000/v3${pathQuery}`, { headers: { "X-Auth-Token": await adminToken() } });
+export async function keystoneGet(KEYSTONE: string, pathQuery: string): Promise<Record<string, unknown[]>> {
+  const r = await http(`http://${KEYSTONE}:5000/v3${pathQuery}`, { headers: { "X-Auth-Token": await adminToken(KEYSTONE) } });
   assert.equal(r.status, 200, r.body);
   return JSON.parse(r.body);
 }
 
 /** A service user's password works: keystone issues it a token scoped to project service. */
-export async function assertUserAuthenticates(user: string, password: string, domain = "default"): Promise<void> {
+export async function assertUserAuthenticates(KEYSTONE: string, user: string, password: string, domain = "default"): Promise<void> {
   const body = { auth: { identity: { methods: ["password"], password: { user: { name: user, domain: { id: domain }, password } } } } };
   const r = await http(`http://${KEYSTONE}:5000/v3/auth/tokens`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
   assert.equal(r.status, 201, `${user} cannot authenticate: ${r.body}`);
@@ -127,13 +130,14 @@ export async function assertUserAuthenticates(user: string, password: string, do
  * MariaDB (databases and accounts by formulas/mysql/configure for the given service types) and
  * keystone (formulas/keystone) running in the host. Call from a `before` hook.
  */
-export async function startInfrastructure(h: DebianHost, types: string[]): Promise<void> {
+export async function startInfrastructure(h: DebianHost, prefix: string, types: string[]): Promise<void> {
+  const { DB, KEYSTONE } = infra(`${prefix}.0`);
   await runOk(h, "mysql/install", { NAME: "mysql-1" });
   h.exec(["install", "-d", "-o", "mysql", "-g", "mysql", "/run/mysqld"]);
   startIn(h, "mariadb", ["/usr/sbin/mariadbd", "--user=mysql", `--bind-address=${DB}`, "--port=3306", "--skip-log-bin", "--wsrep-on=OFF", "--innodb-buffer-pool-size=64M"]);
   await waitForPort(DB, 3306);
   const mysqlValues = osValues("mysql", DB, { NAME: "mysql-1" });
-  for (const t of types) mysqlValues[`ADDRESSES_${t.toUpperCase()}`] = "127.0.12.250";
+  for (const t of types) mysqlValues[`ADDRESSES_${t.toUpperCase()}`] = `${prefix}.250`;
   const my = await runOk(h, "mysql/configure", mysqlValues);
   assert.ok(changes(my).includes("database keystone"), describeRun(my));
   await runOk(h, "keystone/install", { NAME: "keystone-1" });
@@ -142,7 +146,7 @@ export async function startInfrastructure(h: DebianHost, types: string[]): Promi
   assert.ok(changes(r).includes("keystone bootstrapped"), describeRun(r));
   startWsgi(h, "keystone", "/usr/bin/keystone-wsgi-public", "keystone", KEYSTONE, 5000);
   await waitForPort(KEYSTONE, 5000, 120_000);
-  await adminToken();
+  await adminToken(KEYSTONE);
 }
 
 export interface ApiSpec {
@@ -217,8 +221,9 @@ export function serviceTests(host: () => DebianHost, spec: ServiceSpec): void {
     }
     if (spec.databases?.length) assert.match(r.stdout, / database synchronised/, describeRun(r));
     if (spec.catalog) {
-      const services = (await keystoneGet("/services")).services as { name: string; type: string; id: string }[];
-      const endpoints = (await keystoneGet("/endpoints")).endpoints as { service_id: string; interface: string; url: string }[];
+      const { KEYSTONE } = infra(spec.address);
+      const services = (await keystoneGet(KEYSTONE, "/services")).services as { name: string; type: string; id: string }[];
+      const endpoints = (await keystoneGet(KEYSTONE, "/endpoints")).endpoints as { service_id: string; interface: string; url: string }[];
       for (const entry of spec.catalog) {
         const [name, stype] = entry.split(":");
         const s = services.find((x) => x.name === name && x.type === stype);
@@ -228,7 +233,7 @@ export function serviceTests(host: () => DebianHost, spec: ServiceSpec): void {
         for (const e of endpoints.filter((x) => x.service_id === s!.id)) assert.ok(e.url.startsWith(`http://${spec.address}:`), `${name} endpoint URL ${e.url}`);
       }
     }
-    for (const [user, sec] of Object.entries(spec.users ?? {})) await assertUserAuthenticates(user, values()[sec]);
+    for (const [user, sec] of Object.entries(spec.users ?? {})) await assertUserAuthenticates(infra(spec.address).KEYSTONE, user, values()[sec]);
     for (const v of spec.validate ?? []) assertValidConfig(h, v.file, v.namespaces, v.exclude, v.rename);
     await spec.after?.(h);
   });

@@ -9,7 +9,7 @@ import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, change
 import { assertNoSecretPrinted, assertValidConfig, osValues, serviceTests, startIn, startInfrastructure, stopAll } from "./openstackSuite";
 
 const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
-const OVSDB = "127.0.12.22";
+const OVSDB = "127.0.14.22";
 
 describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN databases, MariaDB, keystone)", function () {
   this.timeout(30 * 60_000);
@@ -20,7 +20,7 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
   const { host } = withHost();
   before(async function () {
     this.timeout(20 * 60_000);
-    await startInfrastructure(host(), ["neutron"]);
+    await startInfrastructure(host(), "127.0.14", ["neutron"]);
   });
 
   it("ovsdb/install + configure: ovn-central; ovn-ctl starts the clustered NB/SB databases and northd from /etc/default/ovn-central", async () => {
@@ -43,15 +43,15 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     h.exec(["ovn-nbctl", `--db=tcp:${OVSDB}:6641`, "show"]);
     h.exec(["ovn-sbctl", `--db=tcp:${OVSDB}:6642`, "show"]);
     // A second member would join the first.
-    const joiner = await runOk(h, "ovsdb/configure", { ADDRESS: "127.0.12.23", INDEX: "1", ADDRESSES_OVSDB: `${OVSDB} 127.0.12.23` });
-    assert.match(h.read("/etc/default/ovn-central"), /--db-nb-cluster-remote-addr=127\.0\.12\.22 --db-sb-cluster-remote-addr=127\.0\.12\.22/);
-    assert.match(joiner.stdout, /INDEX 1 joins the OVN RAFT cluster at 127\.0\.12\.22/);
+    const joiner = await runOk(h, "ovsdb/configure", { ADDRESS: "127.0.14.23", INDEX: "1", ADDRESSES_OVSDB: `${OVSDB} 127.0.14.23` });
+    assert.match(h.read("/etc/default/ovn-central"), /--db-nb-cluster-remote-addr=127\.0\.14\.22 --db-sb-cluster-remote-addr=127\.0\.14\.22/);
+    assert.match(joiner.stdout, /INDEX 1 joins the OVN RAFT cluster at 127\.0\.14\.22/);
     await runOk(h, "ovsdb/configure", values);
   });
 
   serviceTests(host, {
     role: "neutron",
-    address: "127.0.12.21",
+    address: "127.0.14.21",
     packages: ["neutron-server", "neutron-api", "neutron-rpc-server"],
     units: ["neutron-api.service", "neutron-rpc-server.service"],
     values: { ADDRESSES_OVSDB: OVSDB },
@@ -70,7 +70,7 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
       expect: /"versions"/,
     },
     after: (h) => {
-      assert.match(h.read("/etc/neutron/plugins/ml2/ml2_conf.ini"), /^ovn_nb_connection = tcp:127\.0\.12\.22:6641$/m);
+      assert.match(h.read("/etc/neutron/plugins/ml2/ml2_conf.ini"), /^ovn_nb_connection = tcp:127\.0\.14\.22:6641$/m);
     },
   });
 
@@ -80,7 +80,7 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assertInstalled(h, ["ovn-host", "openvswitch-switch"]);
     assertEnabled(h, ["openvswitch-switch.service", "ovn-host.service"]);
     await assertIdempotent(h, "network/install", { NAME: "network-1" });
-    const values = { NAME: "network-1", ADDRESS: "127.0.12.23", ADDRESSES_OVSDB: OVSDB, NETWORKS: "management public", NET_PUBLIC_INTERFACES: "ens4", NET_PUBLIC_BRIDGE: "false", NET_PUBLIC_ADDRESS: "" };
+    const values = { NAME: "network-1", ADDRESS: "127.0.14.23", ADDRESSES_OVSDB: OVSDB, NETWORKS: "management public", NET_PUBLIC_INTERFACES: "ens4", NET_PUBLIC_BRIDGE: "false", NET_PUBLIC_ADDRESS: "" };
     // Without the Open vSwitch database the run says what it skipped.
     const skipped = await runOk(h, "network/configure", values);
     assert.match(skipped.stdout, /skipped: OVN chassis settings \(the Open vSwitch database is not running\)/);
@@ -92,8 +92,8 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     const r = await runOk(h, "network/configure", values);
     for (const c of ["ovs external_ids:system-id", "ovs external_ids:ovn-remote", "ovs external_ids:ovn-cms-options", "ovs bridge br-public", "ovs port ens4 on br-public"]) assert.ok(changes(r).includes(c), describeRun(r));
     const ids = h.exec(["ovs-vsctl", "--no-wait", "get", "open_vswitch", ".", "external_ids"]);
-    assert.match(ids, /ovn-remote="tcp:127\.0\.12\.22:6642"/);
-    assert.match(ids, /ovn-encap-ip="127\.0\.12\.23"/);
+    assert.match(ids, /ovn-remote="tcp:127\.0\.14\.22:6642"/);
+    assert.match(ids, /ovn-encap-ip="127\.0\.14\.23"/);
     assert.match(ids, /ovn-cms-options=enable-chassis-as-gw/);
     assert.match(ids, /ovn-bridge-mappings="public:br-public"/);
     assert.equal(h.exec(["ovs-vsctl", "--no-wait", "port-to-br", "ens4"]).trim(), "br-public");
@@ -107,7 +107,7 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assertInstalled(h, ["nova-compute", "nova-compute-kvm", "ovn-host", "neutron-ovn-metadata-agent", "python3-rbd", "ceph-common"]);
     assertEnabled(h, ["nova-compute.service", "libvirtd.service", "openvswitch-switch.service", "ovn-host.service", "neutron-ovn-metadata-agent.service"]);
     await assertIdempotent(h, "compute/install", { NAME: "compute-1" });
-    const values = osValues("compute", "127.0.12.24", { NAME: "compute-1", ADDRESSES_OVSDB: OVSDB, ADDRESSES_CEPHMON: "127.0.12.200", NET_PRIVATE_ADDRESS: "127.0.12.124" });
+    const values = osValues("compute", "127.0.14.24", { NAME: "compute-1", ADDRESSES_OVSDB: OVSDB, ADDRESSES_CEPHMON: "127.0.14.200", NET_PRIVATE_ADDRESS: "127.0.14.124" });
     const r = await runOk(h, "compute/configure", values);
     assertNoSecretPrinted(r.stdout + r.stderr);
     assertValidConfig(h, "/etc/nova/nova.conf", ["nova.conf", ...COMMON_NS]);
@@ -115,12 +115,12 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assertValidConfig(h, "/etc/neutron/neutron.conf", ["neutron", "neutron.agent", ...COMMON_NS]);
     const nova = h.read("/etc/nova/nova.conf");
     assert.match(nova, /^images_type = rbd$/m);
-    assert.match(nova, /^novncproxy_base_url = http:\/\/127\.0\.12\.24:6080\/vnc_auto\.html$/m);
+    assert.match(nova, /^novncproxy_base_url = http:\/\/127\.0\.14\.24:6080\/vnc_auto\.html$/m);
     assert.equal(h.read("/etc/neutron/neutron_ovn_metadata_agent.ini").match(/^metadata_proxy_shared_secret = (.*)$/m)?.[1], values.SECRET_METADATA_PROXY);
     // The same Open vSwitch database as the network test: this chassis's own settings replace them.
     const ids = h.exec(["ovs-vsctl", "--no-wait", "get", "open_vswitch", ".", "external_ids"]);
     assert.match(ids, /system-id=compute-1/);
-    assert.match(ids, /ovn-encap-ip="127\.0\.12\.124"/);
+    assert.match(ids, /ovn-encap-ip="127\.0\.14\.124"/);
     await assertIdempotent(h, "compute/configure", values);
     await assertRejects(h, "compute/configure", { ...values, ADDRESSES_OVSDB: "" }, "check values", /no OVN databases/);
   });

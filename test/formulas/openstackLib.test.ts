@@ -1,0 +1,97 @@
+/**
+ * formulas/lib/openstack.sh run locally with bash (no test host): the values it derives, the
+ * sections it renders and the values it refuses. The live checks (db sync, keystone registration,
+ * validators, APIs) are in openstack.test.ts, ovn.test.ts and openstackMore.test.ts.
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FORMULAS_DIR } from "../../formulas/load";
+import { EVIL } from "./hostSuite";
+
+const libs = ["lib/kinetic.sh", "lib/openstack.sh"].map((f) => fs.readFileSync(path.join(FORMULAS_DIR, f), "utf8")).join("\n");
+const bash = (body: string, env: Record<string, string> = {}) => {
+  const vars = Object.fromEntries(Object.entries(env).map(([k, v]) => [`KINETIC_${k}`, v]));
+  return spawnSync("bash", ["-c", `${libs}\n${body}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", KINETIC_FORMULA: "demo/configure", ...vars } });
+};
+const base = { ADDRESS: "10.0.0.9", INDEX: "0", ADDRESSES_MYSQL: "10.0.0.2 10.0.0.3", ADDRESSES_KEYSTONE: "10.0.0.5", ADDRESSES_DEMO: "10.0.0.9 10.0.0.10", SECRET_RABBITMQ: "p" };
+
+describe("formulas/lib/openstack.sh (run locally with bash)", () => {
+  it("os_values: without haproxy the database is mysql[0], keystone keystone[0], endpoints the type's first address", () => {
+    const r = bash('os_values demo; printf "%s|%s|%s|%s|%s\\n" "$OS_DB_HOST" "$OS_API_HOST" "$OS_KEYSTONE_URL" "$OS_MEMCACHE" "$OS_TRANSPORT_URL"', base);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "10.0.0.2|10.0.0.9|http://10.0.0.5:5000||\n");
+  });
+
+  it("os_values: haproxy fronts everything; memcached and rabbitmq lists; the rabbitmq password is percent-encoded", () => {
+    const r = bash('os_values demo; printf "%s|%s|%s|%s|%s\\n" "$OS_DB_HOST" "$OS_API_HOST" "$OS_KEYSTONE_URL" "$OS_MEMCACHE" "$OS_TRANSPORT_URL"', {
+      ...base, ADDRESSES_HAPROXY: "10.0.0.1 10.0.0.11", ADDRESSES_MEMCACHED: "10.0.0.6 10.0.0.7", ADDRESSES_RABBITMQ: "10.0.0.8 10.0.0.12", SECRET_RABBITMQ: "a b/$(x)%",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "10.0.0.1|10.0.0.1|http://10.0.0.1:5000|10.0.0.6:11211,10.0.0.7:11211|rabbit://openstack:a%20b%2F%24%28x%29%25@10.0.0.8:5672,openstack:a%20b%2F%24%28x%29%25@10.0.0.12:5672/\n");
+  });
+
+  it("os_values refuses a malformed address of any type it reads, naming it, executing nothing", () => {
+    for (const bad of ["ADDRESS", "ADDRESSES_MYSQL", "ADDRESSES_HAPROXY", "ADDRESSES_MEMCACHED", "ADDRESSES_RABBITMQ", "ADDRESSES_KEYSTONE", "ADDRESSES_DEMO"]) {
+      const r = bash('step "check values"; os_values demo; echo reached', { ...base, [bad]: EVIL.replace(/\/tmp\/pwned/g, "/tmp/pwned-oslib") });
+      assert.notEqual(r.status, 0, bad);
+      assert.match(r.stderr, new RegExp(`step "check values" failed: KINETIC_${bad} is not a valid ipv4`));
+      assert.doesNotMatch(r.stdout, /reached/);
+    }
+    assert.equal(fs.existsSync("/tmp/pwned-oslib"), false);
+    const none = bash('step "check values"; os_values demo', { ...base, ADDRESSES_MYSQL: "" });
+    assert.match(none.stderr, /no database/);
+    const noKeystone = bash('step "check values"; os_values demo', { ...base, ADDRESSES_KEYSTONE: "" });
+    assert.match(noKeystone.stderr, /no keystone/);
+  });
+
+  it("os_secret accepts the program's base64url secrets and refuses anything needing escaping, without printing it", () => {
+    assert.equal(bash("os_secret SECRET_X", { SECRET_X: "q3Jd-9vX_0aZbKc7Lm2Np4Rs6Tu8Vw1y" }).status, 0);
+    for (const v of ["a%b", "a$b", "a b", "a'b", "a\nb", ""]) {
+      const r = bash('step "check values"; os_secret SECRET_X', { SECRET_X: v });
+      assert.notEqual(r.status, 0, JSON.stringify(v));
+      if (v) assert.ok(!r.stderr.includes(v), "the secret is printed");
+    }
+  });
+
+  it("the renderers print sections Python's configparser reads back (no duplicate section or key)", () => {
+    const r = bash(
+      `os_values demo
+       { os_ini_default; printf 'my_ip = %s\\n' "$OS_ADDRESS"
+         os_ini_database demo demo pw1; os_ini_database demo demo_api pw1 api_database
+         os_ini_authtoken demo pw2; os_ini_auth service_user demo pw2; os_ini_auth placement placement pw3; os_ini_common demo; }`,
+      { ...base, ADDRESSES_MEMCACHED: "10.0.0.6", ADDRESSES_RABBITMQ: "10.0.0.8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const py = spawnSync("python3", ["-c", "import configparser, json, sys\nc = configparser.ConfigParser(strict=True, interpolation=None)\nc.read_string(sys.stdin.read())\nprint(json.dumps({s: dict(c[s]) for s in c.sections()}))"], { input: r.stdout, encoding: "utf8" });
+    assert.equal(py.status, 0, py.stderr + r.stdout);
+    const conf = JSON.parse(py.stdout);
+    assert.equal(conf.database.connection, "mysql+pymysql://demo:pw1@10.0.0.2/demo");
+    assert.equal(conf.api_database.connection, "mysql+pymysql://demo:pw1@10.0.0.2/demo_api");
+    assert.equal(conf.keystone_authtoken.memcached_servers, "10.0.0.6:11211");
+    assert.equal(conf.keystone_authtoken.region_name, "RegionOne");
+    assert.equal(conf.service_user.region_name, undefined, "service_user has no region_name option");
+    assert.equal(conf.placement.username, "placement");
+    assert.equal(conf.oslo_messaging_notifications.driver, "messagingv2");
+    assert.equal(conf.cache.memcache_servers, "10.0.0.6:11211");
+  });
+
+  it("os_db_sync and os_register keep to INDEX 0 and say why they did nothing", () => {
+    const r = bash('os_values demo; f() { echo RAN; }; os_db_sync demo demo-common f; os_register user demo SECRET_DEMO; finish', { ...base, INDEX: "2" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /RAN|changed:/);
+    assert.match(r.stdout, /demo: INDEX 2: database initialisation is done by INDEX 0/);
+    assert.match(r.stdout, /keystone registration: INDEX 2: done by INDEX 0/);
+    // INDEX 0 with nothing listening (a loopback address no daemon uses).
+    const r0 = bash('os_values demo; f() { echo RAN; }; os_db_sync demo demo-common f; os_register user demo SECRET_DEMO; finish', { ...base, ADDRESSES_MYSQL: "127.0.12.254", ADDRESSES_KEYSTONE: "127.0.12.254" });
+    assert.equal(r0.status, 0, r0.stderr);
+    assert.match(r0.stdout, /skipped: demo database sync \(database 127\.0\.12\.254:3306 is not reachable\)/);
+    assert.match(r0.stdout, /skipped: keystone registration \(keystone 127\.0\.12\.254:5000 is not reachable\)/);
+  });
+
+  it("os_derive_key is base64(sha256(value)), as the bind role derives the rndc key", () => {
+    const r = bash('os_derive_key "$KINETIC_SECRET_X"', { SECRET_X: "abc" });
+    assert.equal(r.stdout, "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+  });
+});
