@@ -3,6 +3,7 @@ const BENCHES: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   plan: async () => (await import("./plan")).benchPlan,
   discovery: async () => (await import("./discovery")).benchDiscovery,
   engine: async () => (await import("./engine")).benchEngine,
+  lab: async () => (await import("./lab")).benchLab,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,91 @@
+/**
+ * A lab of its own (directory and network namespace) for the end-to-end tests and the lab
+ * benchmark, with a scratch stack on it: copies of pillar/lab and formulas/ that a test may edit,
+ * a fresh SSH key and secrets, the engine run inside the lab's network (engineRun.ts).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigMap } from "@pulumi/pulumi/automation";
+import { labDown, labUp } from "../../lab/control";
+import { labLayout, LabLayout } from "../../lab/layout";
+import { LAB_LIBVIRT_URI } from "../../lab/supervisor";
+import type { EngineJob, EngineResult } from "./engineRun";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+export interface LabHarness {
+  layout: LabLayout;
+  tmp: string;
+  stack: string;
+  pillarDir: string;
+  formulasDir: string;
+  key: string;
+  run(op: EngineJob["op"], extra?: Partial<EngineJob>): Promise<EngineResult>;
+  ssh(address: string, command: string): string;
+  /** Stops the lab, wipes its disks and (unless KINETIC_KEEP_E2E) the scratch directory. */
+  dispose(): Promise<void>;
+}
+
+export async function startLabHarness(name: string, log: (m: string) => void = () => undefined): Promise<LabHarness> {
+  const layout = labLayout({ KINETIC_LAB_DIR: `/var/lib/kinetic-lab-${name}`, KINETIC_LAB_NETNS: `kinetic-${name}` });
+  const stack = name;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-lab-${name}-`));
+  const pillarDir = path.join(tmp, "pillar");
+  const formulasDir = path.join(tmp, "formulas");
+  fs.cpSync(path.join(ROOT, "pillar/lab"), pillarDir, { recursive: true });
+  fs.cpSync(path.join(ROOT, "formulas"), formulasDir, { recursive: true });
+  const key = path.join(tmp, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `lab-${name}`, "-f", key]);
+  const publicKey = fs.readFileSync(`${key}.pub`, "utf8").trim();
+  fs.writeFileSync(path.join(tmp, "stack.yaml"), `config:\n  kinetic:sshPublicKey: ${publicKey}\n`);
+  await labDown({ layout, wipe: true, log: () => undefined });
+  await labUp({ layout, pillarDir, stack, stackFile: path.join(tmp, "stack.yaml"), log });
+  const v = (value: string, secret = false) => ({ value, secret });
+  const config: ConfigMap = {
+    "kinetic:pillar": v(pillarDir),
+    "kinetic:sshPublicKey": v(publicKey),
+    "kinetic:sshPrivateKey": v(fs.readFileSync(key, "utf8"), true),
+    "kinetic:bmcPassword": v("password", true),
+    "kinetic:serviceSecret": v(crypto.randomBytes(24).toString("base64url"), true),
+    "kinetic:bmcCaBundle": v(layout.caPath),
+    "kinetic:libvirtUri": v(LAB_LIBVIRT_URI),
+    "kinetic:trustOnFirstUse": v("true"),
+    "kinetic:zeroizePhysical": v("false"),
+    "kinetic:physicalBootMinutes": v("5"),
+    "kinetic:vmBootSeconds": v("300"),
+  };
+  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}): Promise<EngineResult> => {
+    const job: EngineJob = {
+      op, stack, workDir: tmp, backendDir: path.join(tmp, "state"), passphrase: `lab-${name}-test`, config,
+      formulasDir, logFile: path.join(tmp, "engine.log"), ...extra,
+    };
+    const file = path.join(tmp, `job-${op}.json`);
+    fs.writeFileSync(file, JSON.stringify(job));
+    return new Promise((resolve, reject) => {
+      const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.once("error", reject);
+      child.once("exit", (code) => {
+        const line = out.trim().split("\n").pop() ?? "";
+        try {
+          resolve(JSON.parse(line) as EngineResult);
+        } catch {
+          reject(new Error(`engine run ${op} exited ${code} without a result: ${out.slice(-2000)}`));
+        }
+      });
+    });
+  };
+  const ssh = (address: string, command: string): string =>
+    execFileSync("nsenter", [`--net=/run/netns/${layout.netns}`, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { encoding: "utf8" });
+  return {
+    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh,
+    dispose: async () => {
+      await labDown({ layout, wipe: true, log: () => undefined });
+      if (!process.env.KINETIC_KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
