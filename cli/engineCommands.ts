@@ -24,6 +24,20 @@ kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
 /**
+ * Ctrl-C reaches the engine too (same process group), which then finishes the steps in flight,
+ * records them and stops: stay and show that, instead of leaving it running unseen while it holds
+ * the stack's lock. A second Ctrl-C leaves at once.
+ */
+export function keepRunningOnFirstInterrupt(): void {
+  let interrupts = 0;
+  process.on("SIGINT", () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write("\nkinetic: interrupted: the engine finishes the steps in flight, records them and stops (Ctrl-C again to leave now)\n");
+  });
+}
+
+/**
  * The project's stack `stackName` on the real engine, with the local file backend; undefined (after
  * saying why) when its passphrase is unknown.
  */
@@ -73,6 +87,7 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
   }
   const stack = await projectStack(stackName, op);
   if (!stack) return 64;
+  keepRunningOnFirstInterrupt();
   const onOutput = (s: string) => process.stdout.write(s);
   const color = process.stdout.isTTY ? "auto" : "never";
   switch (op) {

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { PROJECT_ROOT } from "../engine/paths";
 import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
-import { projectStack } from "./engineCommands";
+import { keepRunningOnFirstInterrupt, projectStack } from "./engineCommands";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                replace those machines (VMs re-created, physical servers re-installed
@@ -80,6 +80,7 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
     process.stderr.write(`rebuild wipes those machines: run it again with --yes\n`);
     return 64;
   }
+  keepRunningOnFirstInterrupt();
   await stack.up({ replace: urns, onOutput: (s) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });
   return 0;
 }

@@ -124,6 +124,25 @@ describe("the lab, end to end through the engine", function () {
     for (const e of cloud().endpoints) assert.equal(ssh(e.address, "hostname").trim(), e.name);
   });
 
+  it("interruption: an up stopped with SIGINT midway, then up again, converges: no duplicate VM, no BMC session left", async () => {
+    const keystone = cloud().endpoints.find((e) => e.role === "keystone")!;
+    const controller = cloud().endpoints.find((e) => e.style === "physical")!;
+    const { names } = rebuildResourceNames(cloud(), ["keystone"]);
+    const interrupted = await run("up", { replaceNames: [...names] }, { interruptAfterMs: 45_000 });
+    assert.ok(interrupted.error, "the interrupted up reports that it did not finish");
+    const r = await run("up");
+    ok(r, "up after the interruption");
+    const again = await run("up");
+    ok(again, "a further up");
+    assert.deepEqual(changed(again), [], "converged: nothing left to do");
+    const domains = ssh(controller.address, `virsh -q -c '${LAB_LIBVIRT_URI}' list --all --name`).split("\n").map((d) => d.trim()).filter((d) => d && d !== "test");
+    assert.deepEqual(domains.sort(), cloud().endpoints.filter((e) => e.style === "virtual").map((e) => e.name).sort(), "each VM defined once");
+    assert.equal(ssh(keystone.address, "hostname").trim(), keystone.name);
+    const bmc = readStatus(layout())!.hosts.find((h) => h.kind === "physical")!.bmc!.address;
+    const sessions = JSON.parse(execFileSync("nsenter", [`--net=/run/netns/${layout().netns}`, "curl", "-fsS", "--cacert", layout().caPath, "-u", "admin:password", `https://${bmc}/redfish/v1/SessionService/Sessions`], { encoding: "utf8" })) as { Members: unknown[] };
+    assert.equal(sessions.Members.length, 0, "no BMC session left open");
+  });
+
   it("destroy removes every domain and its files; the physical server stays on without zeroizePhysical", async () => {
     const controller = cloud().endpoints.find((e) => e.style === "physical")!;
     const r = await run("destroy");

@@ -23,7 +23,8 @@ export interface LabHarness {
   pillarDir: string;
   formulasDir: string;
   key: string;
-  run(op: EngineJob["op"], extra?: Partial<EngineJob>): Promise<EngineResult>;
+  /** One engine operation; `interruptAfterMs`: SIGINT to the engine (its process group) after that long. */
+  run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAfterMs?: number }): Promise<EngineResult>;
   ssh(address: string, command: string): string;
   /** Stops the lab, wipes its disks and (unless KINETIC_KEEP_E2E) the scratch directory. */
   dispose(): Promise<void>;
@@ -57,7 +58,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     "kinetic:physicalBootMinutes": v("5"),
     "kinetic:vmBootSeconds": v("300"),
   };
-  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}): Promise<EngineResult> => {
+  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}, opts: { interruptAfterMs?: number } = {}): Promise<EngineResult> => {
     const job: EngineJob = {
       op, stack, workDir: tmp, backendDir: path.join(tmp, "state"), passphrase: `lab-${name}-test`, config,
       formulasDir, logFile: path.join(tmp, "engine.log"), ...extra,
@@ -65,11 +66,14 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     const file = path.join(tmp, `job-${op}.json`);
     fs.writeFileSync(file, JSON.stringify(job));
     return new Promise((resolve, reject) => {
-      const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
+      // Ctrl-C in a terminal: the whole foreground group (runner, pulumi, its plugins) gets SIGINT.
+      const timer = opts.interruptAfterMs === undefined ? undefined : setTimeout(() => process.kill(-child.pid!, "SIGINT"), opts.interruptAfterMs);
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.once("error", reject);
       child.once("exit", (code) => {
+        if (timer) clearTimeout(timer);
         const line = out.trim().split("\n").pop() ?? "";
         try {
           resolve(JSON.parse(line) as EngineResult);
