@@ -31,13 +31,19 @@ export class Daemons {
     return d ? `${name} (exit ${d.child.exitCode ?? "running"}): ${d.log()}` : `${name}: not started`;
   }
 
+  /** SIGTERM to every daemon at once, SIGKILL to those still there after 10 s. */
   async stopAll(): Promise<void> {
-    for (const { child } of this.running.reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill("SIGTERM");
-      const gone = await Promise.race([new Promise((r) => child.once("exit", () => r(true))), new Promise((r) => setTimeout(() => r(false), 10_000))]);
-      if (!gone) child.kill("SIGKILL");
-    }
+    const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+    const live = this.running.map((r) => r.child).filter((c) => !exited(c));
+    const waitExit = (c: ChildProcess, ms: number) =>
+      exited(c) ? Promise.resolve(true) : Promise.race([new Promise<boolean>((r) => c.once("exit", () => r(true))), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+    for (const c of live) c.kill("SIGTERM");
+    await Promise.all(live.map(async (c) => {
+      if (!(await waitExit(c, 10_000))) {
+        c.kill("SIGKILL");
+        await waitExit(c, 5_000);
+      }
+    }));
     this.running.length = 0;
   }
 }
