@@ -4,8 +4,8 @@
  */
 import * as assert from "node:assert/strict";
 import { DebianHost } from "../support/debianHost";
-import { assertRejects, EVIL, runOk, withHost } from "./hostSuite";
-import { assertValidConfig, http, logOf, osValues, serviceTests, startInfrastructure, startIn, stopAll } from "./openstackSuite";
+import { assertRejects, EVIL, runOk, waitForPort } from "./hostSuite";
+import { assertValidConfig, http, logOf, osValues, serviceTests, startIn, withOpenStackHost } from "./openstackSuite";
 
 const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
 
@@ -18,16 +18,7 @@ const GLANCE_VALIDATE = {
 
 describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a Debian host (live MariaDB + keystone)", function () {
   this.timeout(30 * 60_000);
-  // Registered before withHost's: mocha runs `after` hooks in order, and the daemons go before the host.
-  after(async function () {
-    this.timeout(60_000);
-    await stopAll();
-  });
-  const { host } = withHost();
-  before(async function () {
-    this.timeout(20 * 60_000);
-    await startInfrastructure(host(), "127.0.12", ["glance", "placement", "nova", "cinder", "heat"]);
-  });
+  const { host } = withOpenStackHost("127.0.12", ["glance", "placement", "nova", "cinder", "heat"]);
 
   serviceTests(host, {
     role: "glance",
@@ -151,8 +142,12 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
       },
     });
 
-    it("horizon: Apache serves the login page (apache2 run in the host on loopback)", async () => {
+    it("horizon: Apache serves the login page (apache2 run in the host on loopback, sessions in a real memcached)", async () => {
       const h = host();
+      // Sessions live in memcached: without it Django cannot create the login page's session (500).
+      await runOk(h, "memcached/install", { NAME: "memcached-1" });
+      startIn(h, "memcached", ["memcached", "-u", "memcache", "-l", "127.0.12.3", "-p", "11211"]);
+      await waitForPort("127.0.12.3", 11211);
       h.exec(["sh", "-c", "printf 'Listen 127.0.12.17:80\\n' > /etc/apache2/ports.conf"]);
       const apache = startIn(h, "apache2", ["sh", "-c", ". /etc/apache2/envvars && exec /usr/sbin/apache2 -DFOREGROUND"]);
       try {

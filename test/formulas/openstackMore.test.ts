@@ -6,22 +6,14 @@
  */
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
-import { osValues, secret, serviceTests, startInfrastructure, stopAll } from "./openstackSuite";
+import { assertInstalled, assertRejects, EVIL, runOk } from "./hostSuite";
+import { osValues, secret, serviceTests, withOpenStackHost } from "./openstackSuite";
 
 const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
 
 describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a Debian host (live MariaDB + keystone)", function () {
   this.timeout(30 * 60_000);
-  after(async function () {
-    this.timeout(60_000);
-    await stopAll();
-  });
-  const { host } = withHost();
-  before(async function () {
-    this.timeout(20 * 60_000);
-    await startInfrastructure(host(), "127.0.15", ["barbican", "designate", "magnum", "manila", "sahara", "zun"]);
-  });
+  const { host } = withOpenStackHost("127.0.15", ["barbican", "designate", "magnum", "manila", "sahara", "zun"]);
 
   serviceTests(host, {
     role: "barbican",

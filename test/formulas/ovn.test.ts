@@ -5,23 +5,15 @@
  * metadata agent, the chassis), the last two against an Open vSwitch database run in the host.
  */
 import * as assert from "node:assert/strict";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, describeRun, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
-import { assertNoSecretPrinted, assertValidConfig, osValues, serviceTests, startIn, startInfrastructure, stopAll } from "./openstackSuite";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, describeRun, EVIL, runOk, waitForPort } from "./hostSuite";
+import { assertNoSecretPrinted, assertValidConfig, osValues, serviceTests, startIn, withOpenStackHost } from "./openstackSuite";
 
 const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
 const OVSDB = "127.0.14.22";
 
 describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN databases, MariaDB, keystone)", function () {
   this.timeout(30 * 60_000);
-  after(async function () {
-    this.timeout(60_000);
-    await stopAll();
-  });
-  const { host } = withHost();
-  before(async function () {
-    this.timeout(20 * 60_000);
-    await startInfrastructure(host(), "127.0.14", ["neutron"]);
-  });
+  const { host } = withOpenStackHost("127.0.14", ["neutron"]);
 
   it("ovsdb/install + configure: ovn-central; ovn-ctl starts the clustered NB/SB databases and northd from /etc/default/ovn-central", async () => {
     const h = host();
@@ -111,7 +103,8 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     const r = await runOk(h, "compute/configure", values);
     assertNoSecretPrinted(r.stdout + r.stderr);
     assertValidConfig(h, "/etc/nova/nova.conf", ["nova.conf", ...COMMON_NS]);
-    assertValidConfig(h, "/etc/neutron/neutron_ovn_metadata_agent.ini", ["neutron.ovn.metadata.agent", "oslo.log"]);
+    // The agent registers the [ovn] options of the ML2 driver and the [agent] ones at start: their namespaces too.
+    assertValidConfig(h, "/etc/neutron/neutron_ovn_metadata_agent.ini", ["neutron.ovn.metadata.agent", "neutron.ml2.ovn", "neutron.agent", "oslo.log"]);
     assertValidConfig(h, "/etc/neutron/neutron.conf", ["neutron", "neutron.agent", ...COMMON_NS]);
     const nova = h.read("/etc/nova/nova.conf");
     assert.match(nova, /^images_type = rbd$/m);
