@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { createCommand, machineStdin, ScriptOptions, zeroizeCommand } from "../providers/libvirt/scripts";
 import { VirtualMachineSpec } from "../providers/libvirt/spec";
+import { DomainState } from "../providers/domainState";
 import { GeneratedHostKey } from "./hostKeys";
 
 export interface VirtualMachineArgs {
@@ -60,6 +61,8 @@ export class VirtualMachine extends pulumi.ComponentResource {
   declare readonly domain: command.remote.Command;
   /** The domain: its replacement is a new machine (see MachineResource). */
   declare readonly machine: pulumi.CustomResource[];
+  /** What the last refresh saw of the domain. */
+  declare readonly state: DomainState;
   /** The domain name once the guest answers SSH. */
   declare readonly ready: pulumi.Output<string>;
 
@@ -76,6 +79,24 @@ export class VirtualMachine extends pulumi.ComponentResource {
     const stdin = pulumi.secret(
       pulumi.all([args.hostKey.publicKey, args.hostKey.privateKey]).apply(([publicKey, privateKey]) => machineStdin({ ...vm, hostKey: { publicKey, privateKey } }, scriptOptions)),
     );
+    // What refresh learns about the domain (running or not); a domain found gone raises the
+    // generation, which is in the command's triggers: the next up re-creates the machine.
+    const connection = pulumi.output(args.connection);
+    const state = new DomainState(
+      `${name}-state`,
+      {
+        domain: vm.name,
+        host: connection.apply((c) => c.host),
+        port: connection.apply((c) => c.port ?? 22),
+        user: connection.apply((c) => c.user ?? "root"),
+        privateKey: connection.apply((c) => c.privateKey ?? ""),
+        hostKey: connection.apply((c) => c.hostKey ?? ""),
+        virshUri: scriptOptions.virshUri ?? "qemu:///system",
+      },
+      // The step's edges, repeated as on every part of a step (destroy order).
+      { parent: this, dependsOn: opts.dependsOn },
+    );
+    const hash = definitionHash(vm);
     const domain = new command.remote.Command(
       `${name}-domain`,
       {
@@ -85,7 +106,8 @@ export class VirtualMachine extends pulumi.ComponentResource {
         stdin,
         // The public key too: whatever changes the key (a new generation, another host key secret)
         // makes a new machine, because a running guest only takes its keys from the seed at first boot.
-        triggers: [definitionHash(vm), args.hostKey.publicKey],
+        // Generation 0 adds nothing, so machines made before DomainState existed are not replaced.
+        triggers: pulumi.all([args.hostKey.publicKey, state.generation]).apply(([publicKey, generation]) => (generation ? [hash, publicKey, `re-created after drift ${generation}`] : [hash, publicKey])),
       },
       // The domain name and its directory must stay: zeroize the old machine before the new one.
       // The caller's dependsOn (the controller's configure) is repeated here so the engine's state
@@ -93,6 +115,7 @@ export class VirtualMachine extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true, dependsOn: opts.dependsOn },
     );
     this.domain = domain;
+    this.state = state;
     this.machine = [domain];
     this.ready = domain.stdout.apply(() => vm.name);
     this.registerOutputs({ ready: this.ready });

@@ -7,7 +7,7 @@ import { deriveSecret } from "../components/formulaFacts";
 import { realProvisioners } from "../components/provisioners";
 import { loadCloud, PHASES } from "../pillar";
 import { stubFormulas } from "./support/formulas";
-import { Captured, Run, runProgram, SECRETS } from "./support/program";
+import { BASE_CONFIG, Captured, Run, runProgram, SECRETS } from "./support/program";
 
 const ROOT = path.join(__dirname, "..");
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -83,9 +83,9 @@ describe("program under mocks", function () {
         assert.equal(child.parent, e.name);
       }
     }
-    // components + provisioning steps + formula phases + a libvirt domain per virtual endpoint
-    // + discovery, boot-once and power cycle per physical endpoint
-    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72 + 33 * 3);
+    // components + provisioning steps + formula phases + a libvirt domain and its DomainState per
+    // virtual endpoint + discovery, boot-once and power cycle per physical endpoint
+    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72 * 2 + 33 * 3);
     for (const e of cloud.endpoints.filter((x) => x.style === "physical")) {
       assert.equal(sample.byName.get(`${e.name}-provision`)!.type, "kinetic:redfish:Machine");
       assert.deepEqual(["discovery", "boot-once", "power-cycle"].map((s) => sample.byName.get(`${e.name}-provision-${s}`)!.parent), Array(3).fill(`${e.name}-provision`));
@@ -261,13 +261,14 @@ describe("program: change, determinism and safety", function () {
     }
     const pxe = commands(r).find((c) => /^pxe-.*-configure$/.test(c.name))!;
     const values = decodeStdin(pxe.inputs.stdin as string);
-    assert.equal(values.AUTHORIZED_KEYS, hostileKey);
+    // The pillar's keys exactly, then the orchestrator's own (base makes root's keys this list).
+    assert.equal(values.AUTHORIZED_KEYS, `${hostileKey}\n${BASE_CONFIG["kinetic:sshPublicKey"]}`);
     assert.ok(values.PXE_ASSIGNMENTS.split("\t").includes(hostile));
     // Run the exact command through a real shell: the values arrive literally and nothing executes.
     fs.rmSync("/tmp/pwned", { force: true });
     const out = execFileSync("sh", ["-c", pxe.inputs.create as string], { input: pxe.inputs.stdin as string }).toString();
     assert.ok(out.startsWith(`${hostileKey}\n`), out);
-    assert.ok(out.split("\n")[1].split("\t").includes(hostile), out);
+    assert.ok(out.split("\n")[2].split("\t").includes(hostile), out);
     assert.equal(fs.existsSync("/tmp/pwned"), false);
   });
 

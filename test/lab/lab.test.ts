@@ -106,6 +106,20 @@ describe("the lab, end to end through the engine", function () {
     assert.equal(ssh(added[0].address, "hostname").trim(), added[0].name);
   });
 
+  it("drift: a VM destroyed behind the program's back (virsh) shows in refresh, and the next up re-creates it", async () => {
+    const controller = cloud().endpoints.find((e) => e.style === "physical")!;
+    const vm = cloud().endpoints.find((e) => e.role === "memcached")!;
+    ssh(controller.address, `virsh -q -c '${LAB_LIBVIRT_URI}' destroy ${vm.name}`);
+    await waitFor(() => readStatus(layout())!.hosts.find((h) => h.name === vm.name)?.state !== "running", 30_000);
+    const refreshed = await run("refresh");
+    ok(refreshed, "refresh");
+    assert.ok(changed(refreshed).includes(`${vm.name}-provision-state`) || (refreshed.changes.update ?? 0) >= 1, `refresh sees the drift: ${JSON.stringify(refreshed.changes)}`);
+    const r = await run("up");
+    ok(r, "up after the drift");
+    assert.ok(changed(r).includes(`${vm.name}-provision-domain`), `up re-creates the domain: ${changed(r).join(", ")}`);
+    assert.equal(ssh(vm.address, "hostname").trim(), vm.name);
+  });
+
   it("drift: a server powered off at its BMC shows in refresh, and the next up repairs it", async () => {
     const controller = cloud().endpoints.find((e) => e.style === "physical")!;
     const bmc = readStatus(layout())!.hosts.find((h) => h.kind === "physical")!.bmc!.address;

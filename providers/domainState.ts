@@ -1,0 +1,114 @@
+/**
+ * `DomainState`: what `pulumi refresh` knows of a VM. The domain itself is a `remote.Command`
+ * (components/virtualMachine.ts), which has nothing to read back; this resource's `read` asks the
+ * controller (`virsh domstate` over SSH, the controller's host key pinned) and, when the domain is
+ * gone or not running, raises `generation`. The domain's command carries the generation in its
+ * triggers, so the next `up` replaces it: zeroize, then create from the seed, then every phase of
+ * the machine again. `create` and `update` never connect; nothing is done on `destroy`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
+export const DOMAIN_STATE_VERSION = "1";
+
+export interface DomainStateArgs {
+  domain: pulumi.Input<string>;
+  /** The controller: SSH address, port, user, the orchestrator's key, the controller's pinned host key. */
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  user: pulumi.Input<string>;
+  privateKey: pulumi.Input<string>;
+  hostKey?: pulumi.Input<string>;
+  virshUri: pulumi.Input<string>;
+}
+
+interface DomainStateInputs {
+  domain: string;
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  hostKey?: string;
+  virshUri: string;
+  providerVersion: string;
+}
+
+interface DomainStateOutputs extends DomainStateInputs {
+  /** Raised by each refresh that finds the domain not running. */
+  generation: number;
+  /** What the last refresh saw: running, shut off, missing, unreachable... */
+  observed: string;
+}
+
+class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainStateInputs, DomainStateOutputs> {
+  async check(_olds: DomainStateInputs, news: DomainStateInputs): Promise<pulumi.dynamic.CheckResult<DomainStateInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    // Both go on a command line (no shell on our side, a shell on the controller's): names only.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(news.domain)) failures.push({ property: "domain", reason: `${JSON.stringify(news.domain)} is not a domain name` });
+    if (!/^[A-Za-z0-9][A-Za-z0-9.:-]*$/.test(news.host)) failures.push({ property: "host", reason: `${JSON.stringify(news.host)} is not an address or host name` });
+    if (!/^[a-z0-9+]+:\/\/[A-Za-z0-9._/?=&:-]*$/.test(news.virshUri)) failures.push({ property: "virshUri", reason: `${JSON.stringify(news.virshUri)} is not a libvirt URI` });
+    return { inputs: news, failures };
+  }
+
+  async diff(_id: string, olds: DomainStateOutputs, news: DomainStateInputs): Promise<pulumi.dynamic.DiffResult> {
+    const keys = ["domain", "host", "port", "user", "privateKey", "hostKey", "virshUri", "providerVersion"] as const;
+    return { changes: keys.some((k) => olds[k] !== news[k]), replaces: [], deleteBeforeReplace: false };
+  }
+
+  async create(inputs: DomainStateInputs): Promise<pulumi.dynamic.CreateResult<DomainStateOutputs>> {
+    return { id: `${inputs.domain}/state`, outs: { ...inputs, generation: 0, observed: "created" } };
+  }
+
+  async update(_id: string, olds: DomainStateOutputs, news: DomainStateInputs): Promise<pulumi.dynamic.UpdateResult<DomainStateOutputs>> {
+    return { outs: { ...news, generation: olds.generation, observed: olds.observed } };
+  }
+
+  async read(id: string, props?: DomainStateOutputs): Promise<pulumi.dynamic.ReadResult<DomainStateOutputs>> {
+    if (!props) throw new Error(`DomainState ${id}: nothing to read without the recorded state (import is not supported)`);
+    // Serialized and run in the dynamic provider host: everything is required here (STYLE.md).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { execFile } = require("node:child_process") as typeof import("node:child_process");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("node:fs") as typeof import("node:fs");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const os = require("node:os") as typeof import("node:os");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path = require("node:path") as typeof import("node:path");
+    if (!props.hostKey) return { id, props: { ...props, observed: "not checked (the controller's host key is not pinned)" } };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-domstate-"));
+    try {
+      const key = path.join(dir, "key");
+      fs.writeFileSync(key, props.privateKey.endsWith("\n") ? props.privateKey : `${props.privateKey}\n`, { mode: 0o600 });
+      const known = path.join(dir, "known_hosts");
+      fs.writeFileSync(known, `${props.port === 22 ? props.host : `[${props.host}]:${props.port}`} ${props.hostKey}\n`);
+      const sudo = props.user === "root" ? "" : "sudo -n ";
+      const remote = `LC_ALL=C ${sudo}virsh -q -c '${props.virshUri}' domstate '${props.domain}' 2>&1; echo "exit=$?"`;
+      const args = ["-i", key, "-p", String(props.port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", `${props.user}@${props.host}`, remote];
+      const out = await new Promise<string | undefined>((resolve) => execFile("ssh", args, { timeout: 60_000 }, (err, stdout) => resolve(err && !stdout.includes("exit=") ? undefined : stdout)));
+      // The controller cannot be asked (off, unreachable): say so, change nothing; its own power drift shows on its PowerCycle.
+      if (out === undefined) return { id, props: { ...props, observed: "unreachable" } };
+      const status = Number(/exit=(\d+)/.exec(out)?.[1] ?? "1");
+      const text = out.replace(/exit=\d+\s*$/, "").trim();
+      const observed = status === 0 ? text : /failed to get domain|Domain not found/i.test(text) ? "missing" : `unknown (${text.slice(0, 200)})`;
+      if (observed === "running" || observed.startsWith("unknown")) return { id, props: { ...props, observed } };
+      return { id, props: { ...props, observed, generation: props.generation + 1 } };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+export class DomainState extends pulumi.dynamic.Resource {
+  declare readonly generation: pulumi.Output<number>;
+  declare readonly observed: pulumi.Output<string>;
+
+  constructor(name: string, args: DomainStateArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(domainStateProvider(), name, { ...args, privateKey: pulumi.secret(args.privateKey), providerVersion: DOMAIN_STATE_VERSION, generation: undefined, observed: undefined }, opts, "libvirt", "DomainState");
+  }
+}
+
+/** The provider object, as Pulumi serializes it (one instance, see powerCycle.ts). */
+export function domainStateProvider(): pulumi.dynamic.ResourceProvider<DomainStateInputs, DomainStateOutputs> {
+  return (cached ??= new DomainStateProvider());
+}
+let cached: DomainStateProvider | undefined;
