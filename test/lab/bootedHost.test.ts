@@ -6,24 +6,14 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { mountsUnder, processesIn } from "../../lab/bootedHost";
-import { DebianHost, startDebianHost, unavailable } from "../support/debianHost";
+import { withHost } from "../formulas/hostSuite";
 
 describe("a Debian host booted with systemd", function () {
   this.timeout(20 * 60_000);
-  let host: DebianHost | undefined;
-
-  before(async function () {
-    const why = unavailable();
-    if (why) {
-      console.log(`      (Debian test host unavailable: ${why})`);
-      this.skip();
-    }
-    host = await startDebianHost((m) => console.log(`      [host] ${m}`), { boot: "systemd" });
-  });
-  after(async () => host?.stop());
+  const { host } = withHost({ boot: "systemd" });
 
   it("runs systemd as PID 1, in a network of its own", () => {
-    const h = host!;
+    const h = host();
     assert.equal(h.exec(["cat", "/proc/1/comm"]).trim(), "systemd");
     assert.match(h.exec(["systemctl", "is-system-running"]).trim(), /^(running|degraded)$/);
     const links = h.exec(["ip", "-o", "link"]).split("\n").filter(Boolean).map((l) => l.split(": ")[1]);
@@ -31,18 +21,17 @@ describe("a Debian host booted with systemd", function () {
   });
 
   it("a formula over SSH sees a booted host, and a unit it enables really starts", async () => {
-    const h = host!;
+    const h = host();
     const r = await h.script("probe", '#!/usr/bin/env bash\nset -eu\n[ -d /run/systemd/system ] && echo booted\nsystemctl enable --now systemd-networkd.service >/dev/null 2>&1\nsystemctl is-active systemd-networkd.service\n', {});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), "booted\nactive");
   });
 
   it("stop leaves no process, mount or cgroup behind", async () => {
-    const h = host!;
+    const h = host();
     const work = h.root.replace(/\/host\/root$/, "");
     const cgroupsBefore = fs.readdirSync("/sys/fs/cgroup/unified/kinetic").length;
     await h.stop();
-    host = undefined;
     assert.deepEqual(processesIn(work), []);
     assert.deepEqual(mountsUnder(work), []);
     assert.equal(fs.existsSync(work), false);
