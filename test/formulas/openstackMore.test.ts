@@ -63,7 +63,7 @@ describe("formulas: barbican, designate, magnum, manila, share, sahara, zun on a
     address: "127.0.15.33",
     packages: ["magnum-api", "magnum-conductor"],
     units: ["magnum-api.service", "magnum-conductor.service"],
-    validate: [{ file: "/etc/magnum/magnum.conf", namespaces: ["magnum", "magnum.conf", ...COMMON_NS] }],
+    validate: [{ file: "/etc/magnum/magnum.conf", namespaces: ["magnum.conf", ...COMMON_NS] }],
     databases: ["magnum"],
     catalog: ["magnum:container-infra"],
     users: { magnum: "SECRET_MAGNUM" },
