@@ -139,6 +139,8 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     assertEnabled(h, ["ceph-osd@0.service", "kinetic-ceph-osd-activate.service"]);
     assert.equal(h.read("/var/lib/ceph/osd/ceph-0/whoami").trim(), "0");
     assert.equal(h.read("/var/lib/ceph/osd/ceph-0/ceph_fsid").trim(), FSID);
+    // The data directory is on the root file system, not a tmpfs that a reboot empties.
+    assert.ok(!h.read("/proc/mounts").includes("/var/lib/ceph/osd/ceph-0 "), "the OSD directory is a mount (tmpfs)");
     daemons.start(h, "osd", ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]);
     const osd0 = () => cephJson(h, "osd", "dump").osds.find((o: { osd: number }) => o.osd === 0);
     await waitFor("osd.0 up and in", () => osd0()?.up === 1 && osd0()?.in === 1, 120_000, () => daemons.log("osd"));
