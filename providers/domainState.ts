@@ -63,8 +63,14 @@ class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainState
     return { outs: { ...news, generation: olds.generation, observed: olds.observed } };
   }
 
-  async read(id: string, props?: DomainStateOutputs): Promise<pulumi.dynamic.ReadResult<DomainStateOutputs>> {
-    if (!props) throw new Error(`DomainState ${id}: nothing to read without the recorded state (import is not supported)`);
+  async read(id: string, recorded?: DomainStateOutputs): Promise<pulumi.dynamic.ReadResult<DomainStateOutputs>> {
+    if (!recorded) throw new Error(`DomainState ${id}: nothing to read without the recorded state (import is not supported)`);
+    // On refresh the provider host hands over the recorded outputs as they are stored: secret
+    // values still wrapped ({<secret signature>: ..., value}). Read the values; return them as given.
+    const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+    const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG in (v as object) ? (v as { value: unknown }).value : v);
+    const props = Object.fromEntries(Object.entries(recorded).map(([k, v]) => [k, plain(v)])) as unknown as DomainStateOutputs;
+    const keep = (changes: Partial<DomainStateOutputs>) => ({ id, props: { ...recorded, ...changes } });
     // Serialized and run in the dynamic provider host: everything is required here (STYLE.md).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { execFile } = require("node:child_process") as typeof import("node:child_process");
@@ -74,7 +80,7 @@ class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainState
     const os = require("node:os") as typeof import("node:os");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const path = require("node:path") as typeof import("node:path");
-    if (!props.hostKey) return { id, props: { ...props, observed: "not checked (the controller's host key is not pinned)" } };
+    if (!props.hostKey) return keep({ observed: "not checked (the controller's host key is not pinned)" });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-domstate-"));
     try {
       const key = path.join(dir, "key");
@@ -86,12 +92,12 @@ class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainState
       const args = ["-i", key, "-p", String(props.port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", `${props.user}@${props.host}`, remote];
       const out = await new Promise<string | undefined>((resolve) => execFile("ssh", args, { timeout: 60_000 }, (err, stdout) => resolve(err && !stdout.includes("exit=") ? undefined : stdout)));
       // The controller cannot be asked (off, unreachable): say so, change nothing; its own power drift shows on its PowerCycle.
-      if (out === undefined) return { id, props: { ...props, observed: "unreachable" } };
+      if (out === undefined) return keep({ observed: "unreachable" });
       const status = Number(/exit=(\d+)/.exec(out)?.[1] ?? "1");
       const text = out.replace(/exit=\d+\s*$/, "").trim();
       const observed = status === 0 ? text : /failed to get domain|Domain not found/i.test(text) ? "missing" : `unknown (${text.slice(0, 200)})`;
-      if (observed === "running" || observed.startsWith("unknown")) return { id, props: { ...props, observed } };
-      return { id, props: { ...props, observed, generation: props.generation + 1 } };
+      if (observed === "running" || observed.startsWith("unknown")) return keep({ observed });
+      return keep({ observed, generation: Number(props.generation) + 1 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

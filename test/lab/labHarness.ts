@@ -30,6 +30,17 @@ export interface LabHarness {
   dispose(): Promise<void>;
 }
 
+/** Every process below `pid` (through /proc/<pid>/task/<pid>/children). */
+function descendants(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
 export async function startLabHarness(name: string, log: (m: string) => void = () => undefined): Promise<LabHarness> {
   const layout = labLayout({ KINETIC_LAB_DIR: `/var/lib/kinetic-lab-${name}`, KINETIC_LAB_NETNS: `kinetic-${name}` });
   const stack = name;
@@ -67,8 +78,17 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     fs.writeFileSync(file, JSON.stringify(job));
     return new Promise((resolve, reject) => {
       const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
-      // Ctrl-C in a terminal: the whole foreground group (runner, pulumi, its plugins) gets SIGINT.
-      const timer = opts.interruptAfterMs === undefined ? undefined : setTimeout(() => process.kill(-child.pid!, "SIGINT"), opts.interruptAfterMs);
+      // Ctrl-C in a terminal: every process of the run (runner, pulumi, its plugins) gets SIGINT;
+      // sent to each descendant, whatever process group it put itself in.
+      const timer = opts.interruptAfterMs === undefined ? undefined : setTimeout(() => {
+        for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+          try {
+            process.kill(pid, "SIGINT");
+          } catch {
+            /* gone */
+          }
+        }
+      }, opts.interruptAfterMs);
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.once("error", reject);
