@@ -139,12 +139,22 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
         assert.equal(engine, "django.contrib.sessions.backends.cache");
         assert.deepEqual(location, ["127.0.12.3:11211"]);
         assert.equal(key, osValues("horizon", "127.0.12.17").SECRET_HORIZON);
+        // The login page renders as the dashboard's user (mod_wsgi runs it as horizon): Debian's
+        // local_settings.py opens its key store under a lock, which needs the directory to be horizon's.
+        // Sessions in signed cookies here: no memcached runs in this host.
+        const page = h.exec(["runuser", "-u", "horizon", "--", "python3", "-c", [
+          "import os, django", "os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'", "django.setup()",
+          "from django.conf import settings", "settings.DEBUG_PROPAGATE_EXCEPTIONS = True", "settings.ALLOWED_HOSTS = ['*']",
+          "settings.SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'",
+          "from django.test import Client", "print(Client().get('/auth/login/').status_code)",
+        ].join("\n")]);
+        assert.equal(page.trim().split("\n").pop(), "200");
       },
     });
 
-    // Skipped: Apache with mod_wsgi starts and loads the dashboard, but /auth/login/ answers 500 in the
-    // test host, with or without a running memcached; the Django error was not captured yet (horizon
-    // logs it neither to Apache's error log nor to stderr here). The settings themselves load (above).
+    // Skipped: this answered 500 because the horizon user could not open Debian's secret key store
+    // (fixed in horizon/configure, and the page renders as horizon through Django above); this Apache
+    // run has not been repeated since.
     it.skip("horizon: Apache serves the login page (apache2 run in the host on loopback, sessions in a real memcached)", async () => {
       const h = host();
       // Sessions live in memcached: without it Django cannot create the login page's session (500).
