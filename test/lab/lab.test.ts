@@ -143,7 +143,10 @@ describe("the lab, end to end through the engine", function () {
     for (const e of cloud().endpoints) assert.equal(ssh(e.address, "hostname").trim(), e.name);
   });
 
-  it("interruption: an up stopped with SIGINT midway, then up again, converges: no duplicate VM, no BMC session left", async () => {
+  // Open (issue 11): in two full runs the up that got SIGINT 45 s in (first to its process group,
+  // then to every process of the run) still finished without an error, so this does not yet show
+  // what an interrupted run leaves. Kept, skipped, until it is understood.
+  it.skip("interruption: an up stopped with SIGINT midway, then up again, converges: no duplicate VM, no BMC session left", async () => {
     const keystone = cloud().endpoints.find((e) => e.role === "keystone")!;
     const controller = cloud().endpoints.find((e) => e.style === "physical")!;
     const { names } = rebuildResourceNames(cloud(), ["keystone"]);
