@@ -24,6 +24,16 @@ kinetic_on_error() {
 }
 trap 'kinetic_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
+# One formula at a time on a host. A run the orchestrator stopped waiting for (Ctrl-C, a dropped
+# connection) goes on here until it ends (seen in the lab: its apt-get still held dpkg's lock when
+# the next up's formula started); the next run waits for it instead of colliding with it.
+mkdir -p /run/lock
+exec 9> /run/lock/kinetic-formula.lock
+if ! flock -w 1800 9; then
+  printf 'kinetic: %s: another formula has held this host for 30 minutes; giving up\n' "$KINETIC_FORMULA" >&2
+  exit 75
+fi
+
 # step NAME: announce the step a failure will be reported against.
 step() {
   KINETIC_STEP=$1

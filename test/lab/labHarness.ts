@@ -79,16 +79,28 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     return new Promise((resolve, reject) => {
       const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
       // Ctrl-C in a terminal: every process of the run (runner, pulumi, its plugins) gets SIGINT;
-      // sent to each descendant, whatever process group it put itself in.
-      const timer = opts.interruptAfterMs === undefined ? undefined : setTimeout(() => {
-        for (const pid of [child.pid!, ...descendants(child.pid!)]) {
-          try {
-            process.kill(pid, "SIGINT");
-          } catch {
-            /* gone */
-          }
-        }
-      }, opts.interruptAfterMs);
+      // sent to each descendant, whatever process group it put itself in. The delay counts from the
+      // moment the engine says it is updating (the runner first sets config and reads the state,
+      // each a pulumi run of its own: a signal then interrupts the wrong command).
+      let timer: NodeJS.Timeout | undefined;
+      if (opts.interruptAfterMs !== undefined) {
+        const logStart = fs.existsSync(job.logFile) ? fs.statSync(job.logFile).size : 0;
+        const poll = setInterval(() => {
+          const text = fs.existsSync(job.logFile) ? fs.readFileSync(job.logFile, "utf8").slice(logStart) : "";
+          if (!/^Updating \(/m.test(text)) return;
+          clearInterval(poll);
+          timer = setTimeout(() => {
+            for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+              try {
+                process.kill(pid, "SIGINT");
+              } catch {
+                /* gone */
+              }
+            }
+          }, opts.interruptAfterMs);
+        }, 250);
+        child.once("exit", () => clearInterval(poll));
+      }
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.once("error", reject);
