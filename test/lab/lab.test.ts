@@ -143,9 +143,9 @@ describe("the lab, end to end through the engine", function () {
     for (const e of cloud().endpoints) assert.equal(ssh(e.address, "hostname").trim(), e.name);
   });
 
-  // Open (issue 11): in two full runs the up that got SIGINT 45 s in (first to its process group,
-  // then to every process of the run) still finished without an error, so this does not yet show
-  // what an interrupted run leaves. Kept, skipped, until it is understood.
+  // Open (issue 11): in three full runs the up that got SIGINT (to its process group, then to every
+  // process of the run, then 45 s after the engine printed "Updating") still finished without an
+  // error, although SIGINT sent by hand to the same engine cancels it. Skipped until understood.
   it.skip("interruption: an up stopped with SIGINT midway, then up again, converges: no duplicate VM, no BMC session left", async () => {
     const keystone = cloud().endpoints.find((e) => e.role === "keystone")!;
     const controller = cloud().endpoints.find((e) => e.style === "physical")!;
