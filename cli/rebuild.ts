@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../engine/paths";
+import { nameOfUrn, urnsNamed } from "../engine/stack";
 import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
 import { keepRunningOnFirstInterrupt, projectStack } from "./engineCommands";
@@ -70,11 +71,9 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
   const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
   const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stackName });
   const { endpoints, names } = rebuildResourceNames(cloud, targets);
-  const state = await stack.exportStack();
-  const resources = (state.deployment?.resources ?? []) as { urn: string }[];
-  const urns = resources.map((r) => r.urn).filter((u) => names.has(u.slice(u.lastIndexOf("::") + 2)));
-  const missing = [...names].filter((n) => !urns.some((u) => u.endsWith(`::${n}`)));
-  process.stdout.write(`rebuild ${endpoints.join(", ")}: ${urns.length} resources replaced\n${urns.map((u) => `  ${u.slice(u.lastIndexOf("::") + 2)}`).sort().join("\n")}\n`);
+  const urns = await urnsNamed(stack, names);
+  const missing = [...names].filter((n) => !urns.some((u) => nameOfUrn(u) === n));
+  process.stdout.write(`rebuild ${endpoints.join(", ")}: ${urns.length} resources replaced\n${urns.map((u) => `  ${nameOfUrn(u)}`).sort().join("\n")}\n`);
   if (missing.length) process.stdout.write(`not in the stack yet (created by this up): ${missing.sort().join(", ")}\n`);
   if (!yes) {
     process.stderr.write(`rebuild wipes those machines: run it again with --yes\n`);

@@ -46,3 +46,21 @@ export async function openStack(args: StackArgs): Promise<Stack> {
   if (args.config && Object.keys(args.config).length) await stack.setAllConfig(args.config);
   return stack;
 }
+
+/** The resource name at the end of a URN. */
+export function nameOfUrn(urn: string): string {
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** The type of a URN (the last type of its type chain). */
+export function typeOfUrn(urn: string): string {
+  const chain = urn.split("::")[2];
+  return chain.slice(chain.lastIndexOf("$") + 1);
+}
+
+/** URNs of the stack's resources whose names are in `names` (what `up --replace` takes). */
+export async function urnsNamed(stack: Stack, names: Iterable<string>): Promise<string[]> {
+  const wanted = new Set(names);
+  const state = await stack.exportStack();
+  return ((state.deployment?.resources ?? []) as { urn: string }[]).map((r) => r.urn).filter((u) => wanted.has(nameOfUrn(u)));
+}

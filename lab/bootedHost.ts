@@ -295,6 +295,20 @@ export function sweep(dir: string): { processes: number; mounts: number } {
   return { processes: procs.length, mounts: mounts.length };
 }
 
+/**
+ * Sweeps every host directory under `hostsDir` (one per host, named as the host) and removes its
+ * cgroup; says what it found, one line per host that had anything left.
+ */
+export function sweepHosts(hostsDir: string): string[] {
+  const found: string[] = [];
+  for (const name of fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : []) {
+    const left = sweep(path.join(hostsDir, name));
+    removeHostCgroup(name);
+    if (left.processes || left.mounts) found.push(`${name}: ${left.processes} process(es) and ${left.mounts} mount(s) removed`);
+  }
+  return found;
+}
+
 /** Removes the cgroup of a host by name (after sweep). */
 export function removeHostCgroup(name: string): void {
   try {

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { mountsUnder, processesIn, removeHostCgroup, sweep } from "./bootedHost";
+import { mountsUnder, processesIn, sweepHosts } from "./bootedHost";
 import { debianRootUnavailable, ensureDebianRoot } from "./debianRoot";
 import { labLayout, LabLayout } from "./layout";
 import { labSpec } from "./labSpec";
@@ -104,13 +104,7 @@ export async function labDown(opts: { layout?: LabLayout; wipe?: boolean; log?: 
       done.push(`supervisor ${pid} killed (it did not stop within 60 s)`);
     } else done.push(`supervisor ${pid} stopped`);
   }
-  if (fs.existsSync(layout.hostsDir)) {
-    for (const name of fs.readdirSync(layout.hostsDir)) {
-      const found = sweep(path.join(layout.hostsDir, name));
-      removeHostCgroup(name);
-      if (found.processes || found.mounts) done.push(`${name}: ${found.processes} process(es) and ${found.mounts} mount(s) left by an interrupted run removed`);
-    }
-  }
+  done.push(...sweepHosts(layout.hostsDir).map((line) => `${line} (an interrupted run)`));
   if (netnsExists(layout.netns)) {
     removeLabNetwork(layout.netns);
     done.push(`network namespace ${layout.netns} removed`);

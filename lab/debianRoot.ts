@@ -93,11 +93,6 @@ export function debianMirror(): string {
   throw new Error(`no apt source for ${SUITE} found in /etc/apt; set KINETIC_DEBIAN_MIRROR`);
 }
 
-/** Every literal package name on a `pkg_install` line of a formula. */
-export function formulaPackages(): string[] {
-  return [...new Set(formulaPackageSets().flat())].sort();
-}
-
 /**
  * The packages of each formula (its `pkg_install` lines together), as apt resolves them: a set is
  * downloaded on its own, because apt picks other alternatives for `a | b` dependencies when it

@@ -36,6 +36,8 @@ export interface LabSpec {
   pxeAddress?: string;
   /** Role of each virtual endpoint by name, for the status table. */
   virtualRoles: Map<string, string>;
+  /** The pillar's base images: the lab's mirror serves one per name. */
+  images: Record<string, { url: string }>;
 }
 
 export function labSpec(pillarDir: string, stack: string): LabSpec {
@@ -77,5 +79,6 @@ export function labSpec(pillarDir: string, stack: string): LabSpec {
     physicals,
     pxeAddress: foundations.find((f) => f.role === "pxe")?.address,
     virtualRoles: new Map(cloud.endpoints.filter((e) => e.style === "virtual").map((e) => [e.name, e.role])),
+    images: pillar.images,
   };
 }

@@ -17,9 +17,9 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { createTestPki } from "../simulator/pki";
+import { createTestPki, readTestPki } from "../simulator/pki";
 import { startSimulator, type PowerEvent, type Simulator } from "../simulator";
-import { BootedHost, bootHost, mountsUnder, removeHostCgroup, sweep } from "./bootedHost";
+import { BootedHost, bootHost, sweep, sweepHosts } from "./bootedHost";
 import { DebianRoot, ensureDebianRoot, run } from "./debianRoot";
 import { applyPlan, dhcpLease, InstallPlan, planFromAutoinstall, planFromSeed } from "./installPlan";
 import { labLayout, LabLayout } from "./layout";
@@ -170,7 +170,7 @@ class Lab {
       const existing = this.readRecord(p.name);
       this.records.set(p.name, { name: p.name, kind: "physical", role: p.role, address: "", nics: [{ ifname: p.ifname, network: "management" }], installed: false, ...existing });
     }
-    const pki = fs.existsSync(this.layout.caPath) ? loadPki(this.layout.pkiDir) : createTestPki(this.layout.pkiDir);
+    const pki = fs.existsSync(this.layout.caPath) ? readTestPki(this.layout.pkiDir) : createTestPki(this.layout.pkiDir);
     this.sim = await startSimulator({
       tls: pki,
       bmcs: this.spec.physicals.map((p) => ({
@@ -369,8 +369,7 @@ class Lab {
     const images = path.join(this.layout.mirrorDir, "images");
     fs.mkdirSync(images, { recursive: true });
     // One small raw disk per pillar image name: what the create script converts and copies.
-    const cloud = parse(fs.readFileSync(path.join(this.spec.pillarDir, "environment.yaml"), "utf8")) as { images?: Record<string, { url: string }> };
-    for (const [name, image] of Object.entries(cloud.images ?? {})) {
+    for (const [name, image] of Object.entries(this.spec.images)) {
       const file = path.join(images, path.basename(new URL(image.url).pathname));
       if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.alloc(1024 * 1024));
       log(`mirror: image ${name} at ${image.url}`);
@@ -434,10 +433,7 @@ class Lab {
     this.hosts.clear();
     await this.sim?.stop();
     await new Promise<void>((r) => (this.mirror ? this.mirror.close(() => r()) : r()));
-    for (const name of fs.existsSync(this.layout.hostsDir) ? fs.readdirSync(this.layout.hostsDir) : []) {
-      sweep(path.join(this.layout.hostsDir, name));
-      removeHostCgroup(name);
-    }
+    sweepHosts(this.layout.hostsDir);
     fs.rmSync(this.layout.statusFile, { force: true });
   }
 }
@@ -448,19 +444,6 @@ const STARTED = new Date().toISOString();
 function hostnameOf(host: BootedHost): string | undefined {
   const r = spawnSync("nsenter", ["-t", String(host.pid), "--uts", "hostname"], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-function loadPki(dir: string): ReturnType<typeof createTestPki> {
-  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
-  return {
-    dir,
-    caCert: read("ca.pem"),
-    serverKey: read("server.key"),
-    serverCert: read("server.pem"),
-    wrongKey: read("wrong.key"),
-    wrongCert: read("wrong.pem"),
-    caPath: path.join(dir, "ca.pem"),
-  } as ReturnType<typeof createTestPki>;
 }
 
 /** The stack's `kinetic:sshPublicKey` (what the operator authorized on the foundation hosts). */
@@ -477,11 +460,7 @@ async function main(): Promise<void> {
   const layout = labLayout();
   fs.mkdirSync(layout.hostsDir, { recursive: true });
   // Whatever a killed supervisor left: hosts still running, mounts.
-  for (const name of fs.readdirSync(layout.hostsDir)) {
-    const found = sweep(path.join(layout.hostsDir, name));
-    removeHostCgroup(name);
-    if (found.processes || found.mounts) log(`${name}: swept ${found.processes} process(es), ${found.mounts} mount(s) left by an earlier run`);
-  }
+  for (const line of sweepHosts(layout.hostsDir)) log(`${line} (an earlier run)`);
   const root = ensureDebianRoot(log);
   const lab = new Lab(layout, labSpec(pillarDir, stack), root, stackPublicKey(stackFile));
   let stopping = false;
@@ -506,4 +485,3 @@ if (require.main === module) {
   });
 }
 
-export { mountsUnder };

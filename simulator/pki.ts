@@ -93,9 +93,14 @@ export function createTestPki(dir?: string): TestPki {
   // here fails because it verifies the issuer.
   openssl(["req", "-x509", ...ec, "-keyout", "wrong.key", "-out", "wrong.pem", "-days", "30",
     "-config", "server.cnf", "-extensions", "ext"], root);
-  const read = (f: string): string => fs.readFileSync(path.join(root, f), "utf8");
+  return readTestPki(root);
+}
+
+/** A PKI that createTestPki made earlier in `dir` (the lab keeps its BMCs' CA across starts). */
+export function readTestPki(dir: string): TestPki {
+  const read = (f: string): string => fs.readFileSync(path.join(dir, f), "utf8");
   return {
-    dir: root, caCert: read("ca.pem"), caPath: path.join(root, "ca.pem"),
+    dir, caCert: read("ca.pem"), caPath: path.join(dir, "ca.pem"),
     serverKey: read("server.key"), serverCert: read("server.pem"),
     wrongKey: read("wrong.key"), wrongCert: read("wrong.pem"),
   };

@@ -69,13 +69,4 @@ export function storedState(backendDir: string, stack: string): string {
   return fs.readFileSync(file, "utf8");
 }
 
-/** The resource name at the end of a URN. */
-export function nameOfUrn(urn: string): string {
-  return urn.slice(urn.lastIndexOf("::") + 2);
-}
-
-/** The type of a URN (the last type of its type chain). */
-export function typeOfUrn(urn: string): string {
-  const chain = urn.split("::")[2];
-  return chain.slice(chain.lastIndexOf("$") + 1);
-}
+export { nameOfUrn, typeOfUrn } from "../../engine/stack";

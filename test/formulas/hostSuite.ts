@@ -16,7 +16,17 @@ export const HASHED_DIRS = ["/etc", "/root", "/kvm", "/srv", "/var/www", "/var/l
  * Declares mocha hooks that start a host before the file's tests and stop it after. Tests are
  * skipped (with the reason) where the harness cannot run: not root, no debootstrap, ...
  */
-export function withHost(opts: DebianHostOptions = {}): { host: () => DebianHost } {
+export interface HostHooks {
+  /** Run on the started host before the file's tests (daemons a file needs). */
+  setup?: (host: DebianHost) => Promise<void>;
+  /** Run after the tests, before the host stops (even when the host never started). */
+  teardown?: () => Promise<void>;
+  /** Bounds of starting (with setup) and of stopping (with teardown). Default 20 min and 1 min. */
+  startTimeoutMs?: number;
+  stopTimeoutMs?: number;
+}
+
+export function withHost(opts: DebianHostOptions = {}, hooks: HostHooks = {}): { host: () => DebianHost } {
   let host: DebianHost | undefined;
   before(async function () {
     const why = unavailable();
@@ -24,11 +34,13 @@ export function withHost(opts: DebianHostOptions = {}): { host: () => DebianHost
       console.log(`      (Debian test host unavailable: ${why})`);
       this.skip();
     }
-    this.timeout(20 * 60_000);
+    this.timeout(hooks.startTimeoutMs ?? 20 * 60_000);
     host = await startDebianHost((m) => console.log(`      [host] ${m}`), opts);
+    await hooks.setup?.(host);
   });
   after(async function () {
-    this.timeout(60_000);
+    this.timeout(hooks.stopTimeoutMs ?? 60_000);
+    await hooks.teardown?.();
     if (!host) return;
     try {
       assertNoPwned(host);

@@ -14,8 +14,8 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FormulaValues } from "../../components/formulaEnvelope";
-import { DebianHost, startDebianHost, unavailable } from "../support/debianHost";
-import { assertEnabled, assertIdempotent, assertInstalled, assertNoPwned, changes, describeRun, EVIL, runOk, waitForPort } from "./hostSuite";
+import { DebianHost } from "../support/debianHost";
+import { assertEnabled, assertIdempotent, assertInstalled, changes, describeRun, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
 
 /** The shared daemons of the /24 that `address` is in. */
 export function infra(address: string): { DB: string; MEMCACHED: string; RABBITMQ: string; KEYSTONE: string } {
@@ -156,33 +156,7 @@ export async function startInfrastructure(h: DebianHost, prefix: string, types: 
  * than withHost's minute on a busy machine).
  */
 export function withOpenStackHost(prefix: string, types: string[]): { host: () => DebianHost } {
-  let host: DebianHost | undefined;
-  before(async function () {
-    const why = unavailable();
-    if (why) {
-      console.log(`      (Debian test host unavailable: ${why})`);
-      this.skip();
-    }
-    this.timeout(30 * 60_000);
-    host = await startDebianHost((m) => console.log(`      [host] ${m}`));
-    await startInfrastructure(host, prefix, types);
-  });
-  after(async function () {
-    this.timeout(10 * 60_000);
-    await stopAll();
-    if (!host) return;
-    try {
-      assertNoPwned(host);
-    } finally {
-      await host.stop();
-    }
-  });
-  return {
-    host: () => {
-      if (!host) throw new Error("host not started");
-      return host;
-    },
-  };
+  return withHost({}, { setup: (host) => startInfrastructure(host, prefix, types), teardown: stopAll, startTimeoutMs: 30 * 60_000, stopTimeoutMs: 10 * 60_000 });
 }
 
 export interface ApiSpec {

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation";
 import { ensureEngine } from "../../engine/build";
-import { openStack } from "../../engine/stack";
+import { nameOfUrn as name, openStack, typeOfUrn as type, urnsNamed } from "../../engine/stack";
 import { kineticProgram } from "../../components/program";
 import { realProvisioners } from "../../components/provisioners";
 
@@ -56,11 +56,6 @@ async function main(): Promise<void> {
     config: job.config,
   });
   const steps = new Map<string, StepRecord>();
-  const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
-  const type = (urn: string) => {
-    const chain = urn.split("::")[2];
-    return chain.slice(chain.lastIndexOf("$") + 1);
-  };
   const onEvent = (e: EngineEvent) => {
     const pre = e.resourcePreEvent?.metadata;
     if (pre) steps.set(pre.urn, { name: name(pre.urn), type: type(pre.urn), op: pre.op, start: Date.now() });
@@ -80,8 +75,7 @@ async function main(): Promise<void> {
   try {
     let summary: { resourceChanges?: Record<string, number> } | undefined;
     if (job.op === "up") {
-      const state = job.replaceNames?.length ? await stack.exportStack() : undefined;
-      const urns = ((state?.deployment?.resources ?? []) as { urn: string }[]).map((r) => r.urn).filter((u) => job.replaceNames?.includes(name(u)));
+      const urns = job.replaceNames?.length ? await urnsNamed(stack, job.replaceNames) : [];
       summary = (await stack.up({ onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
     } else if (job.op === "refresh") summary = (await stack.refresh({ onOutput, onEvent, color: "never" })).summary;
     else if (job.op === "destroy") summary = (await stack.destroy({ onOutput, onEvent, color: "never" })).summary;

@@ -35,7 +35,6 @@ import { loadFormula } from "../../formulas/load";
 import { bootHost, isMounted, mountsUnder, removeHostCgroup, sweep } from "../../lab/bootedHost";
 import { debianRootUnavailable, ensureDebianRoot, run, withSbin } from "../../lab/debianRoot";
 
-export { debianMirror, formulaPackages } from "../../lab/debianRoot";
 export const HOST_ADDRESS = "127.0.0.42";
 
 export interface RunResult {
