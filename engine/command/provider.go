@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -32,13 +31,17 @@ type commandProvider struct {
 	pulumirpc.UnimplementedResourceProviderServer
 	host *provider.HostClient
 
-	// Sessions under way, closed on Cancel so an interrupted `up` does not wait for them.
-	mu      sync.Mutex
-	running map[*session]struct{}
+	// Done on Cancel (the operator's Ctrl-C): connections still being dialled give up, since
+	// nothing was sent yet; a command already running goes on to its end. Cutting its session
+	// would leave a formula half done on the machine (dpkg mid-unpack was seen in the lab), and the
+	// engine records the step either way. A second Ctrl-C ends the engine, and then the command.
+	canceled context.Context
+	cancel   context.CancelFunc
 }
 
 func newCommandProvider(host *provider.HostClient) *commandProvider {
-	return &commandProvider{host: host, running: map[*session]struct{}{}}
+	canceled, cancel := context.WithCancel(context.Background())
+	return &commandProvider{host: host, canceled: canceled, cancel: cancel}
 }
 
 func (p *commandProvider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
@@ -60,11 +63,7 @@ func (p *commandProvider) Configure(context.Context, *pulumirpc.ConfigureRequest
 }
 
 func (p *commandProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for s := range p.running {
-		s.close()
-	}
+	p.cancel()
 	return &emptypb.Empty{}, nil
 }
 
@@ -201,19 +200,17 @@ func (p *commandProvider) run(ctx context.Context, urn string, args *commandArgs
 			_ = p.host.Log(ctx, sev, resource.URN(urn), line)
 		}
 	}
-	s, err := dial(ctx, args.Connection, urn)
+	dialCtx, stopDial := context.WithCancel(ctx)
+	defer stopDial()
+	defer context.AfterFunc(p.canceled, stopDial)()
+	s, err := dial(dialCtx, args.Connection, urn)
 	if err != nil {
+		if p.canceled.Err() != nil {
+			return nil, fmt.Errorf("canceled before anything was sent: %w", err)
+		}
 		return nil, err
 	}
-	p.mu.Lock()
-	p.running[s] = struct{}{}
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.running, s)
-		p.mu.Unlock()
-		s.close()
-	}()
+	defer s.close()
 	return s.run(cmd, args.Stdin, args.Environment, env, logf)
 }
 

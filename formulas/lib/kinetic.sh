@@ -132,6 +132,13 @@ pkg_install() {
   local missing=() p
   for p in "$@"; do installed "$p" || missing+=("$p"); done
   [ "${#missing[@]}" -gt 0 ] || return 0
+  # An install cut short (the engine killed, the link or the power lost) leaves dpkg's journal
+  # behind, and apt refuses to run until it is replayed.
+  if compgen -G '/var/lib/dpkg/updates/[0-9]*' > /dev/null || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+    printf 'an earlier package run was interrupted: finishing it (dpkg --configure -a)\n'
+    dpkg --configure -a --force-confdef --force-confold
+    changed "interrupted package run finished"
+  fi
   if ! compgen -G '/var/lib/apt/lists/*_Packages' > /dev/null; then
     apt-get update -q
   fi
