@@ -44,6 +44,8 @@ export interface BootedHost {
   dir: string;
   /** PID of the host's init as seen from this machine. */
   pid: number;
+  /** Its cgroup2 directory on this machine (removed when it stops). */
+  cgroup: string;
   /** `nsenter` arguments that enter every namespace of the host, root included. */
   enter(): string[];
   /** `nsenter` arguments that enter only its network namespace (a client on this machine's files). */
@@ -185,6 +187,7 @@ function makeHost(opts: BootOptions, root: string, cgroup: string, pid: number, 
     root,
     dir: opts.dir,
     pid,
+    cgroup,
     enter,
     enterNet: () => ["nsenter", "-t", String(pid), "--net"],
     tryExec,

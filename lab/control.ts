@@ -159,7 +159,8 @@ function tail(file: string): string {
 
 export const LAB_USAGE = `kinetic lab up                 start the lab (pillar/lab) on this machine: Debian hosts, BMCs, network
 kinetic lab status             what runs: host, role, address, state, BMC power
-kinetic lab down [--wipe]      stop everything the lab started (--wipe: and erase the hosts' disks)`;
+kinetic lab down [--wipe]      stop everything the lab started (--wipe: and erase the hosts' disks)
+kinetic lab root               build the cached Debian root the hosts boot from (lab up does it when missing)`;
 
 export async function labCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -177,6 +178,17 @@ export async function labCommand(argv: string[]): Promise<number> {
     case "status":
       process.stdout.write(renderStatus(readStatus()));
       return 0;
+    case "root": {
+      if (rest.length) break;
+      const why = debianRootUnavailable();
+      if (why) {
+        process.stderr.write(`lab root: cannot build the Debian root here: ${why}\n`);
+        return 1;
+      }
+      const root = ensureDebianRoot((m) => process.stdout.write(`lab root: ${m}\n`));
+      process.stdout.write(`lab root: ready (${root.base}, packages in ${root.packages})\n`);
+      return 0;
+    }
   }
   process.stderr.write(`${LAB_USAGE}\n`);
   return 64;

@@ -85,7 +85,11 @@ async function main(): Promise<void> {
     }
     if (summary) result.changes = summary.resourceChanges ?? {};
   } catch (e) {
-    result.error = e instanceof Error ? e.message.slice(-4000) : String(e);
+    // The engine's own verdict ("update canceled") comes first and a failed step's output can run
+    // long: keep every `error:` line, then the end of the message.
+    const text = e instanceof Error ? e.message : String(e);
+    const verdicts = [...new Set(text.split("\n").filter((l) => /\berror: /.test(l)).map((l) => l.trim()))];
+    result.error = `${verdicts.join("\n")}\n...\n${text.slice(-3000)}`;
   }
   result.endedAt = Date.now();
   result.steps = [...steps.values()].filter((s) => s.op !== "same");

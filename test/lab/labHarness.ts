@@ -30,17 +30,6 @@ export interface LabHarness {
   dispose(): Promise<void>;
 }
 
-/** Every process below `pid` (through /proc/<pid>/task/<pid>/children). */
-function descendants(pid: number): number[] {
-  let kids: number[] = [];
-  try {
-    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return kids.flatMap((k) => [k, ...descendants(k)]);
-}
-
 export async function startLabHarness(name: string, log: (m: string) => void = () => undefined): Promise<LabHarness> {
   const layout = labLayout({ KINETIC_LAB_DIR: `/var/lib/kinetic-lab-${name}`, KINETIC_LAB_NETNS: `kinetic-${name}` });
   const stack = name;
@@ -78,8 +67,9 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     fs.writeFileSync(file, JSON.stringify(job));
     return new Promise((resolve, reject) => {
       const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
-      // Ctrl-C in a terminal: every process of the run (runner, pulumi, its plugins) gets SIGINT;
-      // sent to each descendant, whatever process group it put itself in. The delay counts from the
+      // Ctrl-C in a terminal: SIGINT to the foreground process group, which is the runner and the
+      // engine's CLI (the runner leads its own group: detached); the engine starts its plugins in
+      // groups of their own, so they never see it, as under a terminal. The delay counts from the
       // moment the engine says it is updating (the runner first sets config and reads the state,
       // each a pulumi run of its own: a signal then interrupts the wrong command).
       let timer: NodeJS.Timeout | undefined;
@@ -89,15 +79,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
           const text = fs.existsSync(job.logFile) ? fs.readFileSync(job.logFile, "utf8").slice(logStart) : "";
           if (!/^Updating \(/m.test(text)) return;
           clearInterval(poll);
-          timer = setTimeout(() => {
-            for (const pid of [child.pid!, ...descendants(child.pid!)]) {
-              try {
-                process.kill(pid, "SIGINT");
-              } catch {
-                /* gone */
-              }
-            }
-          }, opts.interruptAfterMs);
+          timer = setTimeout(() => process.kill(-child.pid!, "SIGINT"), opts.interruptAfterMs);
         }, 250);
         child.once("exit", () => clearInterval(poll));
       }

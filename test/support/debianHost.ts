@@ -50,6 +50,8 @@ export interface DebianHost {
   address: string;
   port: number;
   boot: "chroot" | "systemd";
+  /** A booted host's cgroup2 directory on this machine. */
+  cgroup?: string;
   /** Run formulas/<label> (includes inlined by loadFormula) over SSH with these values. */
   formula(label: string, values: FormulaValues): Promise<RunResult>;
   /** Run any script text over SSH the same way; `pin` replaces the host's own key as the one accepted. */
@@ -146,6 +148,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
   let tryExec: (argv: string[]) => RunResult;
   let sshdLog: () => string;
   let stopHost: () => Promise<void>;
+  let cgroup: string | undefined;
   let teardownSync: () => void;
 
   if (opts.boot === "systemd") {
@@ -160,6 +163,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
       },
     });
     root = booted.root;
+    cgroup = booted.cgroup;
     reach = { address: "127.0.0.1", port: 22, netPrefix: booted.enterNet() };
     tryExec = (argv) => booted.tryExec(argv);
     sshdLog = () => booted.tryExec(["journalctl", "-u", "ssh.service", "--no-pager", "-n", "200"]).stdout.slice(-8000);
@@ -275,6 +279,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     address: reach.address,
     port: reach.port,
     boot: opts.boot ?? "chroot",
+    ...(cgroup ? { cgroup } : {}),
     formula: (label, values) => {
       const f = loadFormula(label);
       return script(f.label, f.text, values);
