@@ -197,6 +197,10 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     // No daemon starts on package install in the chroot: there is no init to own it.
     fs.writeFileSync(path.join(root, "usr/sbin/policy-rc.d"), "#!/bin/sh\n# kinetic test host: never start daemons from maintainer scripts\nexit 101\n", { mode: 0o755 });
     run("mount", ["-t", "proc", "proc", path.join(root, "proc")]);
+    // debootstrap leaves no /etc/hosts; the installer's usual one, naming the machine's hostname
+    // (a chroot shares it), so `hostname -f` in maintainer scripts (nova-common's) needs no DNS:
+    // the tests run in a network of their own, without one.
+    fs.writeFileSync(path.join(root, "etc/hosts"), `127.0.0.1\tlocalhost\n127.0.1.1\t${os.hostname()}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
     const port = await freePort();
     reach = { address: HOST_ADDRESS, port, netPrefix: [] };
     hostKey = prepareKeys(root);
