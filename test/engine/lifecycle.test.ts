@@ -258,5 +258,17 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     assert.equal(sim!.bmc(BMC_ADDRESS).system().powerState, "On");
     assert.deepEqual(take(), [], "destroy ran a formula");
   });
-});
 
+  it("with kinetic:zeroizePhysical set, destroy powers the server off", async () => {
+    const up = await s!.stack.up({ onOutput: () => undefined });
+    assert.equal(up.summary.result, "succeeded");
+    assert.equal(sim!.bmc(BMC_ADDRESS).system().powerState, "On");
+    take();
+    // Read by the providers at destroy time: no up is needed for it to count.
+    await s!.stack.setConfig("kinetic:zeroizePhysical", { value: "true" });
+    await s!.stack.destroy({ onOutput: () => undefined });
+    assert.equal(sim!.bmc(BMC_ADDRESS).system().powerState, "Off");
+    assert.equal(sim!.bmc(BMC_ADDRESS).openSessions(), 0);
+    assert.deepEqual(take(), [], "destroy ran a formula");
+  });
+});
