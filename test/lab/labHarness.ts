@@ -23,11 +23,25 @@ export interface LabHarness {
   pillarDir: string;
   formulasDir: string;
   key: string;
-  /** One engine operation; `interruptAfterMs`: SIGINT to the engine (its process group) after that long. */
-  run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAfterMs?: number }): Promise<EngineResult>;
+  /** One engine operation; `interruptAt`: SIGINT to the engine (its process group) when its output shows this. */
+  run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAt?: RegExp }): Promise<EngineResult>;
   ssh(address: string, command: string): string;
   /** Stops the lab, wipes its disks and (unless KINETIC_KEEP_E2E) the scratch directory. */
   dispose(): Promise<void>;
+}
+
+/** What `file` holds from byte `offset` on ("" while it does not exist). */
+function readFrom(file: string, offset: number): string {
+  if (!fs.existsSync(file)) return "";
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    fs.readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString("utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export async function startLabHarness(name: string, log: (m: string) => void = () => undefined): Promise<LabHarness> {
@@ -58,7 +72,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     "kinetic:physicalBootMinutes": v("5"),
     "kinetic:vmBootSeconds": v("300"),
   };
-  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}, opts: { interruptAfterMs?: number } = {}): Promise<EngineResult> => {
+  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}, opts: { interruptAt?: RegExp } = {}): Promise<EngineResult> => {
     const job: EngineJob = {
       op, stack, workDir: tmp, backendDir: path.join(tmp, "state"), passphrase: `lab-${name}-test`, config,
       formulasDir, logFile: path.join(tmp, "engine.log"), ...extra,
@@ -69,25 +83,23 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
       // Ctrl-C in a terminal: SIGINT to the foreground process group, which is the runner and the
       // engine's CLI (the runner leads its own group: detached); the engine starts its plugins in
-      // groups of their own, so they never see it, as under a terminal. The delay counts from the
-      // moment the engine says it is updating (the runner first sets config and reads the state,
-      // each a pulumi run of its own: a signal then interrupts the wrong command).
-      let timer: NodeJS.Timeout | undefined;
-      if (opts.interruptAfterMs !== undefined) {
+      // groups of their own, so they never see it, as under a terminal. Sent when the engine's
+      // output of this run shows `interruptAt` (a step starting), not after a delay that the
+      // machine's load would make land anywhere.
+      let poll: NodeJS.Timeout | undefined;
+      if (opts.interruptAt) {
         const logStart = fs.existsSync(job.logFile) ? fs.statSync(job.logFile).size : 0;
-        const poll = setInterval(() => {
-          const text = fs.existsSync(job.logFile) ? fs.readFileSync(job.logFile, "utf8").slice(logStart) : "";
-          if (!/^Updating \(/m.test(text)) return;
+        poll = setInterval(() => {
+          if (!opts.interruptAt!.test(readFrom(job.logFile, logStart))) return;
           clearInterval(poll);
-          timer = setTimeout(() => process.kill(-child.pid!, "SIGINT"), opts.interruptAfterMs);
-        }, 250);
-        child.once("exit", () => clearInterval(poll));
+          process.kill(-child.pid!, "SIGINT");
+        }, 100);
       }
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.once("error", reject);
       child.once("exit", (code) => {
-        if (timer) clearTimeout(timer);
+        if (poll) clearInterval(poll);
         const line = out.trim().split("\n").pop() ?? "";
         try {
           resolve(JSON.parse(line) as EngineResult);
