@@ -45,7 +45,11 @@ const APPLY_KEYS = ["target", "mode", "bmcAddress", "systemUri"] as const;
 const UPDATE_KEYS = [...APPLY_KEYS, "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "certSha256", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
 
 class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs, BootOnceOutputs> {
-  /** Stack config `kinetic:zeroizePhysical` at the time of the operation (see `configure`). */
+  /**
+   * Stack config `kinetic:zeroizePhysical` as the engine configures this provider: the current
+   * value in an `up`, but in a `destroy` the one recorded by the last `up` (the engine configures
+   * providers from the state there), so the setting counts from the next `up`.
+   */
   private zeroizeAllowedByConfig = false;
 
   /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
@@ -90,7 +94,7 @@ class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs
     return { outs: { ...news, overrideTarget: after.target, overrideEnabled: after.enabled, overrideMode: after.mode } satisfies BootOnceOutputs };
   }
 
-  /** Zeroize: clear the override, only when allowed (input or current stack config). */
+  /** Zeroize: clear the override, only when allowed (input, or the config the provider was configured with). */
   async delete(id: string, props: BootOnceOutputs): Promise<void> {
     const ops = loadModule<typeof Ops>(this.operations);
     await ops.zeroizeBootOverride(props, props.allowZeroize === true || this.zeroizeAllowedByConfig, `BootOnce ${id}`, ops.providerLogger(`boot-once ${props.uuid}`));

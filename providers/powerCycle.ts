@@ -42,7 +42,11 @@ const CYCLE_KEYS = ["method", "triggers"] as const;
 const UPDATE_KEYS = [...CYCLE_KEYS, "bmcAddress", "systemUri", "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "certSha256", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
 
 class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleInputs, PowerCycleOutputs> {
-  /** Stack config `kinetic:zeroizePhysical` at the time of the operation. */
+  /**
+   * Stack config `kinetic:zeroizePhysical` as the engine configures this provider: the current
+   * value in an `up`, but in a `destroy` the one recorded by the last `up` (the engine configures
+   * providers from the state there), so the setting counts from the next `up`.
+   */
   private zeroizeAllowedByConfig = false;
 
   /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
@@ -89,7 +93,7 @@ class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleIn
     return { outs: { ...news, resets: olds.resets, powerState: await ops.observePowerState(news, log) } satisfies PowerCycleOutputs };
   }
 
-  /** Zeroize: power the server off, only when allowed (input or current stack config). */
+  /** Zeroize: power the server off, only when allowed (input, or the config the provider was configured with). */
   async delete(id: string, props: PowerCycleOutputs): Promise<void> {
     const ops = loadModule<typeof Ops>(this.operations);
     await ops.zeroizePower(props, props.allowZeroize === true || this.zeroizeAllowedByConfig, `PowerCycle ${id}`, ops.providerLogger(`power-cycle ${props.uuid}`));

@@ -264,8 +264,14 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     assert.equal(up.summary.result, "succeeded");
     assert.equal(sim!.bmc(BMC_ADDRESS).system().powerState, "On");
     take();
-    // Read by the providers at destroy time: no up is needed for it to count.
+    // Like any setting, it counts from the next up: destroy configures the providers from the
+    // state, not from the stack's config (checked: without this up the server stays on). That up
+    // records it and touches nothing.
     await s!.stack.setConfig("kinetic:zeroizePhysical", { value: "true" });
+    const boots = sim!.bmc(BMC_ADDRESS).system().boots.length;
+    await s!.stack.up({ onOutput: () => undefined });
+    assert.equal(sim!.bmc(BMC_ADDRESS).system().boots.length, boots, "recording the setting booted the server");
+    assert.deepEqual(take(), [], "recording the setting ran a formula");
     await s!.stack.destroy({ onOutput: () => undefined });
     assert.equal(sim!.bmc(BMC_ADDRESS).system().powerState, "Off");
     assert.equal(sim!.bmc(BMC_ADDRESS).openSessions(), 0);
