@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { ensureEngine } from "../engine/build";
 import { PROJECT_ROOT } from "../engine/paths";
+import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { kineticInline } from "../engine/program";
 import { openStack } from "../engine/stack";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -37,6 +38,16 @@ export function keepRunningOnFirstInterrupt(): void {
   });
 }
 
+/** The local file backend of the project's stacks. */
+export function stateDir(): string {
+  return process.env.KINETIC_STATE_DIR ?? path.join(PROJECT_ROOT, ".kinetic", "state");
+}
+
+/** What a rebuild of this stack cut short left to replace (engine/pendingReplacements.ts). */
+export function pendingOf(stackName: string): PendingReplacements {
+  return PendingReplacements.of(stateDir(), stackName);
+}
+
 /**
  * The project's stack `stackName` on the real engine, with the local file backend; undefined (after
  * saying why) when its passphrase is unknown.
@@ -52,7 +63,7 @@ export async function projectStack(stackName: string, op: Operation | "rebuild")
     engine,
     stack: stackName,
     program: kineticInline,
-    backendDir: process.env.KINETIC_STATE_DIR ?? path.join(PROJECT_ROOT, ".kinetic", "state"),
+    backendDir: stateDir(),
     passphrase,
     // Pulumi 3.276's file backend writes and encrypts the whole deployment after every step, even
     // in a preview that keeps none of it: 104 s -> 32 s on the sample (npm run bench -- engine).
@@ -94,9 +105,13 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
     case "preview":
       await stack.preview({ onOutput, diff, color });
       break;
-    case "up":
-      await stack.up({ onOutput, diff, color });
+    case "up": {
+      const pending = pendingOf(stackName);
+      const left = pending.read();
+      if (left.length) process.stdout.write(`up: an interrupted rebuild left ${left.length} replacement(s); this up makes them\n`);
+      await upFinishingReplacements(stack, pending, { onOutput, diff, color });
       break;
+    }
     case "refresh":
       await stack.refresh({ onOutput, color });
       break;

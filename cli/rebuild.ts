@@ -11,7 +11,8 @@ import { PROJECT_ROOT } from "../engine/paths";
 import { nameOfUrn, urnsNamed } from "../engine/stack";
 import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
-import { keepRunningOnFirstInterrupt, projectStack } from "./engineCommands";
+import { upFinishingReplacements } from "../engine/pendingReplacements";
+import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCommands";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                replace those machines (VMs re-created, physical servers re-installed
@@ -80,6 +81,7 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
     return 64;
   }
   keepRunningOnFirstInterrupt();
-  await stack.up({ replace: urns, onOutput: (s) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });
+  // Kept beside the state until each is made: a rebuild cut short is finished by the next up.
+  await upFinishingReplacements(stack, pendingOf(stackName), { replace: urns, onOutput: (s) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });
   return 0;
 }

@@ -10,6 +10,7 @@ import { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation";
 import { ensureEngine } from "../../engine/build";
 import { nameOfUrn as name, openStack, typeOfUrn as type, urnsNamed } from "../../engine/stack";
 import { kineticProgram } from "../../components/program";
+import { PendingReplacements, upFinishingReplacements } from "../../engine/pendingReplacements";
 import { realProvisioners } from "../../components/provisioners";
 
 export interface EngineJob {
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
     let summary: { resourceChanges?: Record<string, number> } | undefined;
     if (job.op === "up") {
       const urns = job.replaceNames?.length ? await urnsNamed(stack, job.replaceNames) : [];
-      summary = (await stack.up({ onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
+      // As `kinetic up` and `kinetic rebuild` do: what an interrupted rebuild left is replaced too.
+      summary = (await upFinishingReplacements(stack, PendingReplacements.of(job.backendDir, job.stack), { onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
     } else if (job.op === "refresh") summary = (await stack.refresh({ onOutput, onEvent, color: "never" })).summary;
     else if (job.op === "destroy") summary = (await stack.destroy({ onOutput, onEvent, color: "never" })).summary;
     else {
