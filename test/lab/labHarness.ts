@@ -3,7 +3,7 @@
  * benchmark, with a scratch stack on it: copies of pillar/lab and formulas/ that a test may edit,
  * a fresh SSH key and secrets, the engine run inside the lab's network (engineRun.ts).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -57,6 +57,26 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
   const publicKey = fs.readFileSync(`${key}.pub`, "utf8").trim();
   fs.writeFileSync(path.join(tmp, "stack.yaml"), `config:\n  kinetic:sshPublicKey: ${publicKey}\n`);
   await labDown({ layout, wipe: true, log: () => undefined });
+  // Interrupted (Ctrl-C on npm test, CI's timeout): the engine runs in sessions of their own (they
+  // must not see the test's Ctrl-C), so without this they outlived mocha, kept the lab's hosts up
+  // and held the runner's pipe open until their up ended. Each run's whole session goes (pulumi,
+  // its plugins in their own groups), then the lab, then the signal does what it would have done.
+  const engines = new Set<number>();
+  let stopping = false;
+  const teardown = async () => {
+    stopping = true;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeListener(sig, onSignal);
+    for (const sid of engines) spawnSync("pkill", ["-KILL", "--session", String(sid)]);
+    engines.clear();
+    await labDown({ layout, wipe: true, log: () => undefined });
+    if (!process.env.KINETIC_KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  function onSignal(sig: NodeJS.Signals): void {
+    void teardown()
+      .catch((e: unknown) => process.stderr.write(`lab teardown: ${e instanceof Error ? e.message : String(e)}\n`))
+      .finally(() => process.kill(process.pid, sig));
+  }
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
   await labUp({ layout, pillarDir, stack, stackFile: path.join(tmp, "stack.yaml"), log });
   const v = (value: string, secret = false) => ({ value, secret });
   const config: ConfigMap = {
@@ -77,10 +97,12 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       op, stack, workDir: tmp, backendDir: path.join(tmp, "state"), passphrase: `lab-${name}-test`, config,
       formulasDir, logFile: path.join(tmp, "engine.log"), ...extra,
     };
+    if (stopping) return Promise.reject(new Error(`the lab is being taken down: no ${op}`));
     const file = path.join(tmp, `job-${op}.json`);
     fs.writeFileSync(file, JSON.stringify(job));
     return new Promise((resolve, reject) => {
       const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
+      engines.add(child.pid!);
       // Ctrl-C in a terminal: SIGINT to the foreground process group, which is the runner and the
       // engine's CLI (the runner leads its own group: detached); the engine starts its plugins in
       // groups of their own, so they never see it, as under a terminal. Sent when the engine's
@@ -99,6 +121,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.once("error", reject);
       child.once("exit", (code) => {
+        engines.delete(child.pid!);
         if (poll) clearInterval(poll);
         const line = out.trim().split("\n").pop() ?? "";
         try {
@@ -113,9 +136,6 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     execFileSync("nsenter", [`--net=/run/netns/${layout.netns}`, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { encoding: "utf8" });
   return {
     layout, tmp, stack, pillarDir, formulasDir, key, run, ssh,
-    dispose: async () => {
-      await labDown({ layout, wipe: true, log: () => undefined });
-      if (!process.env.KINETIC_KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
-    },
+    dispose: teardown,
   };
 }
