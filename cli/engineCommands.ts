@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from "../engine/paths";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { kineticInline } from "../engine/program";
 import { openStack } from "../engine/stack";
+import { stackZeroizeMismatch } from "../engine/zeroizeSetting";
 import type { Stack } from "@pulumi/pulumi/automation";
 
 /** The dev stack's passphrase. Dev-only: its secrets are throwaway values for a pillar of fake hosts. */
@@ -98,6 +99,13 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
   }
   const stack = await projectStack(stackName, op);
   if (!stack) return 64;
+  if (op === "destroy") {
+    const mismatch = await stackZeroizeMismatch(stack);
+    if (mismatch) {
+      process.stderr.write(`destroy: ${mismatch}\n`);
+      return 65;
+    }
+  }
   keepRunningOnFirstInterrupt();
   const onOutput = (s: string) => process.stdout.write(s);
   const color = process.stdout.isTTY ? "auto" : "never";

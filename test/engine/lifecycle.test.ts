@@ -24,6 +24,7 @@ import { stubFormulas } from "../support/formulas";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { createTestPki } from "../../simulator/pki";
 import { nameOfUrn, scratchStack, ScratchStack, storedState } from "./scratch";
+import { stackZeroizeMismatch } from "../../engine/zeroizeSetting";
 
 const PXE_ADDRESS = "127.0.70.2";
 const BMC_ADDRESS = "127.20.0.34";
@@ -268,8 +269,11 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     // state, not from the stack's config (checked: without this up the server stays on). That up
     // records it and touches nothing.
     await s!.stack.setConfig("kinetic:zeroizePhysical", { value: "true" });
+    // What `kinetic destroy` refuses on: a destroy now would leave the server on.
+    assert.match((await stackZeroizeMismatch(s!.stack)) ?? "", /is true in the stack's config, but the last up recorded false .*leave those servers on/);
     const boots = sim!.bmc(BMC_ADDRESS).system().boots.length;
     await s!.stack.up({ onOutput: () => undefined });
+    assert.equal(await stackZeroizeMismatch(s!.stack), undefined, "the up recorded the setting");
     assert.equal(sim!.bmc(BMC_ADDRESS).system().boots.length, boots, "recording the setting booted the server");
     assert.deepEqual(take(), [], "recording the setting ran a formula");
     await s!.stack.destroy({ onOutput: () => undefined });
