@@ -79,7 +79,10 @@ export async function labUp(opts: LabOptions = {}): Promise<LabStatus> {
       const status = readStatus(layout);
       if (status) return status;
     }
-    if (child.exitCode !== null || !supervisorPid(layout)) throw new Error(`the lab supervisor stopped while starting:\n${tail(layout.logFile)}`);
+    // Our own child: its exit is the answer. Not supervisorPid(), which reads /proc/<pid>/cmdline:
+    // between fork and exec that is still this process's, and under load the first check landed
+    // there and called a lab that then came up "stopped while starting".
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the lab supervisor stopped while starting:\n${tail(layout.logFile)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the lab did not start within 10 minutes:\n${tail(layout.logFile)}`);
