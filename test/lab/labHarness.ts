@@ -24,10 +24,16 @@ export interface LabHarness {
   formulasDir: string;
   key: string;
   /** One engine operation; `interruptAt`: SIGINT to the engine (its process group) when its output shows this. */
-  run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAt?: RegExp }): Promise<EngineResult>;
+  run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAt?: RegExp }): Promise<EngineResult & { interrupted?: Interruption }>;
   ssh(address: string, command: string): string;
   /** Stops the lab, wipes its disks and (unless KINETIC_KEEP_E2E) the scratch directory. */
   dispose(): Promise<void>;
+}
+
+/** When the harness sent SIGINT: ms after the run started, and the engine's line that matched. */
+export interface Interruption {
+  afterMs: number;
+  line: string;
 }
 
 /** What `file` holds from byte `offset` on ("" while it does not exist). */
@@ -77,7 +83,13 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       .finally(() => process.kill(process.pid, sig));
   }
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
-  await labUp({ layout, pillarDir, stack, stackFile: path.join(tmp, "stack.yaml"), log });
+  try {
+    await labUp({ layout, pillarDir, stack, stackFile: path.join(tmp, "stack.yaml"), log });
+  } catch (e) {
+    // The test's after() has no harness to dispose of: a lab half started is taken down here.
+    await teardown();
+    throw e;
+  }
   const v = (value: string, secret = false) => ({ value, secret });
   const config: ConfigMap = {
     "kinetic:pillar": v(pillarDir),
@@ -92,7 +104,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     "kinetic:physicalBootMinutes": v("5"),
     "kinetic:vmBootSeconds": v("300"),
   };
-  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}, opts: { interruptAt?: RegExp } = {}): Promise<EngineResult> => {
+  const run = (op: EngineJob["op"], extra: Partial<EngineJob> = {}, opts: { interruptAt?: RegExp } = {}): Promise<EngineResult & { interrupted?: Interruption }> => {
     const job: EngineJob = {
       op, stack, workDir: tmp, backendDir: path.join(tmp, "state"), passphrase: `lab-${name}-test`, config,
       formulasDir, logFile: path.join(tmp, "engine.log"), ...extra,
@@ -109,12 +121,16 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       // output of this run shows `interruptAt` (a step starting), not after a delay that the
       // machine's load would make land anywhere.
       let poll: NodeJS.Timeout | undefined;
+      let interrupted: Interruption | undefined;
       if (opts.interruptAt) {
         const logStart = fs.existsSync(job.logFile) ? fs.statSync(job.logFile).size : 0;
+        const started = Date.now();
         poll = setInterval(() => {
-          if (!opts.interruptAt!.test(readFrom(job.logFile, logStart))) return;
+          const line = readFrom(job.logFile, logStart).split("\n").find((l) => opts.interruptAt!.test(l));
+          if (line === undefined) return;
           clearInterval(poll);
           process.kill(-child.pid!, "SIGINT");
+          interrupted = { afterMs: Date.now() - started, line: line.trim() };
         }, 100);
       }
       let out = "";
@@ -125,7 +141,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
         if (poll) clearInterval(poll);
         const line = out.trim().split("\n").pop() ?? "";
         try {
-          resolve(JSON.parse(line) as EngineResult);
+          resolve({ ...(JSON.parse(line) as EngineResult), ...(interrupted ? { interrupted } : {}) });
         } catch {
           reject(new Error(`engine run ${op} exited ${code} without a result: ${out.slice(-2000)}`));
         }
