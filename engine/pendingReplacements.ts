@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineEvent, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
+import { stateResources } from "./stack";
 
 /** Step operations after which the resource has been made anew. */
 const MADE = new Set(["create", "create-replacement", "replace"]);
@@ -65,8 +66,7 @@ export async function upFinishingReplacements(stack: Stack, pending: PendingRepl
   pending.add(opts.replace ?? []);
   let replace = pending.read();
   if (replace.length) {
-    const state = await stack.exportStack();
-    const present = new Set(((state.deployment?.resources ?? []) as { urn: string }[]).map((r) => r.urn));
+    const present = new Set((await stateResources(stack)).map((r) => r.urn));
     replace = replace.filter((u) => present.has(u));
   }
   const { replace: _asked, ...rest } = opts;

@@ -58,9 +58,20 @@ export function typeOfUrn(urn: string): string {
   return chain.slice(chain.lastIndexOf("$") + 1);
 }
 
+/** A resource as the stack's state records it: the fields Kinetic reads. */
+export interface StateResource {
+  urn: string;
+  inputs?: Record<string, unknown>;
+}
+
+/** The resources of the stack's last recorded state. */
+export async function stateResources(stack: Stack): Promise<StateResource[]> {
+  const state = await stack.exportStack();
+  return (state.deployment as { resources?: StateResource[] } | undefined)?.resources ?? [];
+}
+
 /** URNs of the stack's resources whose names are in `names` (what `up --replace` takes). */
 export async function urnsNamed(stack: Stack, names: Iterable<string>): Promise<string[]> {
   const wanted = new Set(names);
-  const state = await stack.exportStack();
-  return ((state.deployment?.resources ?? []) as { urn: string }[]).map((r) => r.urn).filter((u) => wanted.has(nameOfUrn(u)));
+  return (await stateResources(stack)).map((r) => r.urn).filter((u) => wanted.has(nameOfUrn(u)));
 }

@@ -7,12 +7,7 @@
  * set it to false. `kinetic destroy` refuses in that case (the lifecycle test shows both sides).
  */
 import type { Stack } from "@pulumi/pulumi/automation";
-import { nameOfUrn } from "./stack";
-
-interface StateResource {
-  urn: string;
-  inputs?: Record<string, unknown>;
-}
+import { nameOfUrn, StateResource, stateResources } from "./stack";
 
 /** The values recorded in a deployment's resources, by resource name (only resources that keep one). */
 export function recordedZeroize(resources: readonly StateResource[]): Map<string, boolean> {
@@ -42,7 +37,5 @@ export function zeroizeMismatch(configured: boolean, recorded: ReadonlyMap<strin
 export async function stackZeroizeMismatch(stack: Stack): Promise<string | undefined> {
   const config = await stack.getAllConfig();
   const configured = config["kinetic:zeroizePhysical"]?.value === "true";
-  const state = await stack.exportStack();
-  const resources = ((state.deployment as { resources?: StateResource[] } | undefined)?.resources ?? []) as StateResource[];
-  return zeroizeMismatch(configured, recordedZeroize(resources));
+  return zeroizeMismatch(configured, recordedZeroize(await stateResources(stack)));
 }

@@ -12,6 +12,7 @@ import { ConfigMap } from "@pulumi/pulumi/automation";
 import { labDown, labUp } from "../../lab/control";
 import { labLayout, LabLayout } from "../../lab/layout";
 import { LAB_LIBVIRT_URI } from "../../lab/supervisor";
+import { onInterrupt } from "../support/interrupt";
 import type { EngineJob, EngineResult } from "./engineRun";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -36,15 +37,19 @@ export interface Interruption {
   line: string;
 }
 
-/** What `file` holds from byte `offset` on ("" while it does not exist). */
-function readFrom(file: string, offset: number): string {
-  if (!fs.existsSync(file)) return "";
+/**
+ * The complete lines `file` holds from byte `offset` on, and the offset after the last of them
+ * (a line still being written waits for the next call; none while the file does not exist).
+ */
+function linesFrom(file: string, offset: number): { lines: string[]; next: number } {
+  if (!fs.existsSync(file)) return { lines: [], next: offset };
   const fd = fs.openSync(file, "r");
   try {
-    const size = fs.fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.max(0, size - offset));
+    const buf = Buffer.alloc(Math.max(0, fs.fstatSync(fd).size - offset));
     fs.readSync(fd, buf, 0, buf.length, offset);
-    return buf.toString("utf8");
+    // A newline byte never occurs inside a UTF-8 sequence: cutting after it splits no character.
+    const end = buf.lastIndexOf(0x0a) + 1;
+    return { lines: buf.subarray(0, end).toString("utf8").split("\n"), next: offset + end };
   } finally {
     fs.closeSync(fd);
   }
@@ -71,18 +76,13 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
   let stopping = false;
   const teardown = async () => {
     stopping = true;
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeListener(sig, onSignal);
+    releaseInterrupt();
     for (const sid of engines) spawnSync("pkill", ["-KILL", "--session", String(sid)]);
     engines.clear();
     await labDown({ layout, wipe: true, log: () => undefined });
     if (!process.env.KINETIC_KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
   };
-  function onSignal(sig: NodeJS.Signals): void {
-    void teardown()
-      .catch((e: unknown) => process.stderr.write(`lab teardown: ${e instanceof Error ? e.message : String(e)}\n`))
-      .finally(() => process.kill(process.pid, sig));
-  }
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
+  const releaseInterrupt = onInterrupt(teardown);
   try {
     await labUp({ layout, pillarDir, stack, stackFile: path.join(tmp, "stack.yaml"), log });
   } catch (e) {
@@ -123,10 +123,13 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       let poll: NodeJS.Timeout | undefined;
       let interrupted: Interruption | undefined;
       if (opts.interruptAt) {
-        const logStart = fs.existsSync(job.logFile) ? fs.statSync(job.logFile).size : 0;
+        // Each poll reads only what the engine wrote since the last one.
+        let offset = fs.existsSync(job.logFile) ? fs.statSync(job.logFile).size : 0;
         const started = Date.now();
         poll = setInterval(() => {
-          const line = readFrom(job.logFile, logStart).split("\n").find((l) => opts.interruptAt!.test(l));
+          const { lines, next } = linesFrom(job.logFile, offset);
+          offset = next;
+          const line = lines.find((l) => opts.interruptAt!.test(l));
           if (line === undefined) return;
           clearInterval(poll);
           process.kill(-child.pid!, "SIGINT");

@@ -34,6 +34,7 @@ import { encodeValues, formulaCommand, FormulaValues } from "../../components/fo
 import { loadFormula } from "../../formulas/load";
 import { bootHost, isMounted, mountsUnder, removeHostCgroup, sweep } from "../../lab/bootedHost";
 import { debianRootUnavailable, ensureDebianRoot, run, withSbin } from "../../lab/debianRoot";
+import { onInterrupt } from "./interrupt";
 
 export const HOST_ADDRESS = "127.0.0.42";
 
@@ -269,15 +270,11 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     if (stopped) return;
     stopped = true;
     process.removeListener("exit", teardown);
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeListener(sig, onSignal);
+    releaseInterrupt();
     teardownSync();
   };
-  function onSignal(sig: NodeJS.Signals): void {
-    teardown();
-    process.kill(process.pid, sig);
-  }
   process.once("exit", teardown);
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
+  const releaseInterrupt = onInterrupt(teardown);
   return {
     root,
     address: reach.address,
@@ -332,7 +329,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
       if (stopped) return;
       stopped = true;
       process.removeListener("exit", teardown);
-      for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeListener(sig, onSignal);
+      releaseInterrupt();
       await stopHost();
     },
   };
