@@ -212,7 +212,9 @@ function firstInvalidUtf8(b: Buffer): number {
     const n = x < 0x80 ? 0 : x >= 0xc2 && x <= 0xdf ? 1 : x >= 0xe0 && x <= 0xef ? 2 : x >= 0xf0 && x <= 0xf4 ? 3 : -1;
     if (n < 0) return i;
     for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
-    if (n > 0 && !new TextDecoder("utf-8", { fatal: false }).decode(b.subarray(i, i + n + 1)).match(/^[^\ufffd]+$/)) return i;
+    // ignoreBOM: by default the decoder swallows U+FEFF, so a byte-order mark (legal YAML, written
+    // by editors on Windows) decoded to "" and was refused as invalid UTF-8.
+    if (n > 0 && !new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(b.subarray(i, i + n + 1)).match(/^[^\ufffd]+$/)) return i;
     i += n + 1;
   }
   return -1;

@@ -61,6 +61,17 @@ describe("pillar robustness: broken pillars by category (issue 8)", () => {
     assert.equal(probe.polluted, undefined);
   });
 
+  it("a UTF-8 byte-order mark at the start of a file is accepted, and positions after it are unchanged", () => {
+    // Editors on Windows write EF BB BF first; YAML allows it. It used to be refused as "not valid UTF-8 (byte 0xef)".
+    const bom = "\ufeff";
+    assert.deepEqual(outcome(pillarDir({ "net.yaml": bom + NET, "hosts.yaml": bom + HOSTS, "bmc.yaml": bom + BMC })), ["ACCEPTED"]);
+    // The mark is not a column: a mistake on the first line is still reported at column 1 of line 1's text.
+    const dir = pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS, "bmc.yaml": BMC, "tz.yaml": `${bom}timezone: 5\n` });
+    const problems = outcome(dir);
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], /^<dir>\/tz\.yaml:1:11: timezone: /);
+  });
+
   it("lists types that have no needs at all in the notes", () => {
     const cloud = loadCloud(pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS.replace("  cache:", "  widget:"), "bmc.yaml": BMC }), { stack: "t" });
     assert.ok(cloud.pillar.notes.some((n) => n.startsWith("type 'widget' has no needs at all")), cloud.pillar.notes.join("\n"));
