@@ -10,7 +10,8 @@
  * network (the cached Debian root, the engine) is prepared first, outside the namespaces.
  *
  * Output: a line when a file starts, its whole mocha output when it ends (never interleaved), then
- * a table of every file's time and counts. Exit status 1 when any file failed.
+ * a table of every file's time and counts, and last the plain line `N passed, N failed, N skipped`
+ * (the form CI reads). Exit status 1 when any file failed.
  *
  * `KINETIC_TEST_LANES` sets the number of lanes (default: 2, or 1 when not root); the arguments,
  * when given, are the test files to run instead of all of them.
@@ -129,7 +130,7 @@ async function main(): Promise<number> {
     if (r.status !== 0) log(`go mod download (engine/command) failed: ${r.stderr.trim()}`);
   }
   const why = debianRootUnavailable();
-  if (why) log(`no Debian root (${why}): the files that need test hosts skip`);
+  if (why) log(`no Debian root (${why}): the files that need test hosts skip (under CI=true they fail)`);
   else ensureDebianRoot(log);
   const prepared = Math.round((Date.now() - started) / 1000);
   process.stdout.write(`${files.length} test files in ${lanes} lane(s)${isolate ? ", each process in a network namespace of its own" : ""}; prepared in ${prepared} s\n`);
@@ -162,9 +163,17 @@ async function main(): Promise<number> {
     process.stdout.write(`${o.job.label.padEnd(46)}${String(o.lane).padStart(4)}${String(o.seconds).padStart(9)}${String(o.passing).padStart(9)}${String(o.failing).padStart(9)}${String(o.pending).padStart(9)}\n`);
   }
   const sum = (k: "passing" | "failing" | "pending") => outcomes.reduce((n, o) => n + o[k], 0);
-  process.stdout.write(`\n${sum("passing")} passing, ${sum("failing")} failing, ${sum("pending")} pending in ${total} s (prepare ${prepared} s, ${lanes} lanes)\n`);
+  // A file whose process died without mocha's summary (a crash, a signal, a compile error) counts as
+  // one failure: the closing line must never read "0 failed" under an exit status of 1.
+  const silentDeaths = failed.filter((o) => o.failing === 0).length;
+  process.stdout.write(`\n${total} s in all (prepare ${prepared} s, ${lanes} lanes)\n`);
   if (failed.length) process.stdout.write(`failed: ${failed.map((o) => o.job.label).join(", ")}\n`);
-  return failed.length ? 1 : 0;
+  // A run that executed nothing proves nothing: say so and fail.
+  const nothingProven = sum("passing") === 0;
+  if (nothingProven) process.stdout.write("no test passed: nothing was proven\n");
+  // The last line, alone, in the form CI reads: every lane's mocha counts summed.
+  process.stdout.write(`${sum("passing")} passed, ${sum("failing") + silentDeaths} failed, ${sum("pending")} skipped\n`);
+  return failed.length || nothingProven ? 1 : 0;
 }
 
 main().then(

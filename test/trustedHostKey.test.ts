@@ -12,6 +12,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { deriveHostKey, fingerprint } from "../components/hostKeys";
 import { trustedHostKeyProvider, TRUSTED_HOST_KEY_VERSION } from "../providers/trustedHostKey";
+import { requirePrerequisite } from "./support/prerequisite";
 import { startSshd, sshdUnavailable, TestSshd } from "./support/sshd";
 
 const FIRST = deriveHostKey("tofu-test", "pxe", "first");
@@ -24,8 +25,7 @@ describe("trust on first use (TrustedHostKey) against real sshd", function () {
   let sshd: TestSshd | undefined;
 
   before(function () {
-    const why = sshdUnavailable();
-    if (why) this.skip();
+    requirePrerequisite(this, sshdUnavailable(), "trust on first use (a real sshd)");
   });
   afterEach(async () => {
     await sshd?.stop();

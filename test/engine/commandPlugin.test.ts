@@ -6,12 +6,13 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { requirePrerequisite } from "../support/prerequisite";
 
 describe("engine: the command plugin's Go tests", function () {
   this.timeout(15 * 60_000);
 
   it("go test passes", function () {
-    if (spawnSync("go", ["version"]).status !== 0) this.skip();
+    requirePrerequisite(this, spawnSync("go", ["version"]).status !== 0 && "no go on the PATH", "the command plugin's Go tests");
     const r = spawnSync("go", ["test", "-trimpath", "-count=1", "./..."], {
       cwd: path.join(__dirname, "..", "..", "engine", "command"),
       env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },

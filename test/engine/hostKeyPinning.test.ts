@@ -14,6 +14,7 @@ import { formulaStep } from "../../components/formulaStep";
 import { deriveHostKey, fingerprint } from "../../components/hostKeys";
 import { Engine } from "../../engine/build";
 import { openStack } from "../../engine/stack";
+import { requirePrerequisite } from "../support/prerequisite";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { storedState, testEngine } from "./scratch";
 
@@ -34,7 +35,7 @@ describe("host key pinning under the real engine and command plugin", function (
   const canary = () => path.join(dir, "canary");
 
   before(async function () {
-    if (sshdUnavailable()) this.skip();
+    requirePrerequisite(this, sshdUnavailable(), "host-key pinning (a real sshd)");
     engine = await testEngine();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-engine-hostkey-"));
   });

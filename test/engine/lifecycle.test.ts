@@ -21,6 +21,7 @@ import { deriveHostKey } from "../../components/hostKeys";
 import { loadCloud } from "../../pillar";
 import { Simulator, startSimulator } from "../../simulator";
 import { stubFormulas } from "../support/formulas";
+import { requirePrerequisite } from "../support/prerequisite";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { createTestPki } from "../../simulator/pki";
 import { nameOfUrn, scratchStack, ScratchStack, storedState } from "./scratch";
@@ -109,11 +110,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
   };
 
   before(async function () {
-    const why = sshdUnavailable();
-    if (why) {
-      process.stderr.write(`      skipped: ${why}\n`);
-      this.skip();
-    }
+    requirePrerequisite(this, sshdUnavailable(), "the engine lifecycle (a real sshd)");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-lifecycle-"));
     runLog = path.join(dir, "ran.log");
     const hostKeysFile = path.join(dir, "pxe-host-keys");

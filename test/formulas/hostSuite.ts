@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { FormulaValues } from "../../components/formulaEnvelope";
 import { DebianHost, DebianHostOptions, RunResult, startDebianHost, unavailable } from "../support/debianHost";
+import { requirePrerequisite } from "../support/prerequisite";
 
 /** Shell metacharacters a pillar string may carry; no formula may ever execute it. */
 export const EVIL = "x $(touch /tmp/pwned) `touch /tmp/pwned` 'single' \"double\" ; touch /tmp/pwned\nsecond line $HOME \\ end";
@@ -29,11 +30,7 @@ export interface HostHooks {
 export function withHost(opts: DebianHostOptions = {}, hooks: HostHooks = {}): { host: () => DebianHost } {
   let host: DebianHost | undefined;
   before(async function () {
-    const why = unavailable();
-    if (why) {
-      console.log(`      (Debian test host unavailable: ${why})`);
-      this.skip();
-    }
+    requirePrerequisite(this, unavailable(), "a Debian test host");
     this.timeout(hooks.startTimeoutMs ?? 20 * 60_000);
     host = await startDebianHost((m) => console.log(`      [host] ${m}`), opts);
     await hooks.setup?.(host);

@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { declaredUses, selectValues } from "../../components/formulaEnvelope";
 import { FORMULAS_DIR, listFormulas, loadFormula } from "../../formulas/load";
+import { requirePrerequisite } from "../support/prerequisite";
 
 const ROLES = ["pxe", "controller", "cache", "mysql", "rabbitmq", "memcached", "haproxy", "keystone", "cephmon", "storage", "mds", "swift", "bind", "etcd", "container", "guacamole", "opensearch",
   // OpenStack services (issue 12)
@@ -23,7 +24,7 @@ describe("formulas: static checks", () => {
       const { text } = loadFormula(label);
 
       it("passes shellcheck -x with its includes inlined", function () {
-        if (!hasShellcheck) this.skip();
+        requirePrerequisite(this, !hasShellcheck && "no shellcheck", "shellcheck");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-sc-"));
         const file = path.join(dir, label.replace("/", "_"));
         fs.writeFileSync(file, text);
@@ -64,13 +65,13 @@ describe("formulas: static checks", () => {
   }
 
   it("lib/kinetic.sh passes shellcheck", function () {
-    if (!hasShellcheck) this.skip();
+    requirePrerequisite(this, !hasShellcheck && "no shellcheck", "shellcheck");
     const r = spawnSync("shellcheck", ["-s", "bash", path.join(FORMULAS_DIR, "lib/kinetic.sh")], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
   it("lib/openstack.sh passes shellcheck", function () {
-    if (!hasShellcheck) this.skip();
+    requirePrerequisite(this, !hasShellcheck && "no shellcheck", "shellcheck");
     const r = spawnSync("shellcheck", ["-s", "bash", path.join(FORMULAS_DIR, "lib/openstack.sh")], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });

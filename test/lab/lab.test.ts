@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { rebuildResourceNames } from "../../cli/rebuild";
 import { readStatus } from "../../lab/control";
 import { debianRootUnavailable } from "../../lab/debianRoot";
+import { requirePrerequisite } from "../support/prerequisite";
 import { LAB_LIBVIRT_URI } from "../../lab/supervisor";
 import { loadCloud } from "../../pillar";
 import type { EngineResult } from "./engineRun";
@@ -32,11 +33,7 @@ describe("the lab, end to end through the engine", function () {
   const changed = (r: EngineResult) => [...new Set(r.steps.filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "refresh").map((s) => s.name))].sort();
 
   before(async function () {
-    const why = debianRootUnavailable();
-    if (why) {
-      console.log(`      (the lab cannot run here: ${why})`);
-      this.skip();
-    }
+    requirePrerequisite(this, debianRootUnavailable(), "the lab");
     lab = await startLabHarness("e2e", (m) => console.log(`      [lab] ${m}`));
   });
 
