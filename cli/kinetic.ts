@@ -17,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "plan":
-      return (await import("../pillar/planCli")).main(rest);
+      return (await import("./plan")).main(rest);
     case "redfish":
       return redfish(rest);
     case "engine":

@@ -6,7 +6,7 @@
  */
 import { createHmac } from "node:crypto";
 import { Cloud, Endpoint, SUBNETS } from "../pillar";
-import { FormulaValues } from "./formulaEnvelope";
+import { FormulaValues } from "../formulas/envelope";
 
 /** Upper-case a pillar name for use inside a value name (`ceph-mon` -> `CEPH_MON`). */
 export const envName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, "_");

@@ -1,12 +1,12 @@
 /**
  * One formula phase of one endpoint as a `remote.Command`. The command text is constant plus
- * base64 (see formulaEnvelope.ts); the declared values travel on stdin; a digest of script and
+ * base64 (see formulas/envelope.ts); the declared values travel on stdin; a digest of script and
  * values is the trigger, so editing the formula or a value it reads re-runs the phase on `up`.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Formula } from "./formulaCatalog";
-import { declaredUses, encodeValues, formulaCommand, formulaDigest, FormulaValues, selectValues } from "./formulaEnvelope";
+import { declaredUses, encodeValues, formulaCommand, formulaDigest, FormulaValues, selectValues } from "../formulas/envelope";
 import { deriveSecret } from "./formulaFacts";
 
 export interface FormulaStepArgs {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import { declaredUses, encodeValues, formulaCommand, selectValues } from "../components/formulaEnvelope";
+import { declaredUses, encodeValues, formulaCommand, selectValues } from "../formulas/envelope";
 
 describe("formula envelope", () => {
   const hostile = "$(touch /tmp/pwned-envelope) `touch /tmp/pwned-envelope` '; reboot # \"q\" \\ \n\ttab\nend";

@@ -89,7 +89,7 @@ describe("pillar robustness: broken pillars by category (issue 8)", () => {
     const loop = pillarDir({ "net.yaml": NET, "hosts.yaml": HOSTS });
     fs.symlinkSync(path.join(loop, "l.yaml"), path.join(loop, "l.yaml"));
     for (const dir of [loop, path.join(loop, "hosts.yaml")]) {
-      const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "pillar/planCli.ts"), dir, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "plan-"))], { cwd: ROOT });
+      const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli/plan.ts"), dir, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "plan-"))], { cwd: ROOT });
       const err = r.stderr.toString();
       assert.equal(r.status, 1, err);
       assert.match(err, /problem/);

@@ -11,7 +11,7 @@ describe("offline plan (npm run plan)", function () {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-plan-"));
   let stdout = "";
   before(() => {
-    stdout = execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "pillar/planCli.ts", "pillar/sample", "--out", out], { cwd: ROOT }).toString();
+    stdout = execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "cli/plan.ts", "pillar/sample", "--out", out], { cwd: ROOT }).toString();
   });
 
   it("prints endpoints, waves, the critical path and the dependencies of the sample pillar", () => {
@@ -38,7 +38,7 @@ describe("offline plan (npm run plan)", function () {
   it("exits 1 and prints every pillar problem for an invalid pillar", () => {
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-bad-"));
     fs.writeFileSync(path.join(bad, "p.yaml"), "hosts:\n  x:\n    style: physcial\n");
-    const r = spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "pillar/planCli.ts", bad, "--out", out], { cwd: ROOT });
+    const r = spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "cli/plan.ts", bad, "--out", out], { cwd: ROOT });
     assert.equal(r.status, 1);
     assert.match(r.stderr.toString(), /p\.yaml:3:12: hosts\.x\.style: must be one of physical, virtual, foundation, got "physcial"/);
     assert.match(r.stderr.toString(), /networking: is required/);
@@ -49,7 +49,7 @@ describe("offline plan --emit-domains", function () {
   this.timeout(120_000);
   it("writes the domain XML and seed of every virtual endpoint of the pillar", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-domains-"));
-    const out = execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "pillar/planCli.ts", "pillar/dev", "--out", dir, "--emit-domains", path.join(dir, "d")], { cwd: ROOT }).toString();
+    const out = execFileSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "cli/plan.ts", "pillar/dev", "--out", dir, "--emit-domains", path.join(dir, "d")], { cwd: ROOT }).toString();
     assert.match(out, /Wrote 36 files \(domain\.xml, user-data, meta-data, network-config per virtual endpoint\)/);
     const vms = fs.readdirSync(path.join(dir, "d")).sort();
     assert.equal(vms.length, 9);

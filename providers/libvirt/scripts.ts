@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeValues, FormulaValues, formulaCommand } from "../../components/formulaEnvelope";
+import { encodeValues, FormulaValues, formulaCommand } from "../../formulas/envelope";
 import { renderSeed } from "./cloudInit";
 import { DEFAULT_PATHS, DomainPaths, renderDomainXml } from "./domainXml";
 import { LibvirtSpecError } from "./errors";

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, evil, runOk, withHost } from "./hostSuite";
 
 const KEYS = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKineticTestKeyOne operator@site\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKineticTestKeyTwo ${EVIL}`;

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { waitFor } from "./daemons";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, describeRun, EVIL, runOk, withHost } from "./hostSuite";
 

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { waitFor } from "./daemons";
 import { assertIdempotent, changes, describeRun, EVIL, runOk, withHost } from "./hostSuite";
 

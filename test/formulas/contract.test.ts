@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { declaredUses, selectValues } from "../../components/formulaEnvelope";
+import { declaredUses, selectValues } from "../../formulas/envelope";
 import { cloudFacts, endpointFacts, SECRET_FACTS } from "../../components/formulaFacts";
 import { listFormulas, loadFormula } from "../../formulas/load";
 import { loadCloud } from "../../pillar";

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { waitFor } from "./daemons";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, describeRun, EVIL, runOk, withHost } from "./hostSuite";
 

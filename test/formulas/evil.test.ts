@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { declaredUses } from "../../components/formulaEnvelope";
+import { declaredUses } from "../../formulas/envelope";
 import { listFormulas, loadFormula } from "../../formulas/load";
 import { describeRun, EVIL, withHost } from "./hostSuite";
 

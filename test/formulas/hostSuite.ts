@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { DebianHost, DebianHostOptions, RunResult, startDebianHost, unavailable } from "../support/debianHost";
 import { requirePrerequisite } from "../support/prerequisite";
 

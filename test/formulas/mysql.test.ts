@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
 
 const NAMES = ["mysql-3d0c6c1e-64a4-4b39-8c1f-6d7b6f2f4a01", "mysql-8b1f0d52-1b8e-4d0a-9b55-2f9f7e1f2a02", "mysql-c2e9b7a4-0f1d-4c67-a0f2-5a6b7c8d9e03"];

@@ -13,7 +13,7 @@ import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { DebianHost } from "../support/debianHost";
 import { assertEnabled, assertIdempotent, assertInstalled, changes, describeRun, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
 

@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { deriveHostKey } from "../../components/hostKeys";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
 

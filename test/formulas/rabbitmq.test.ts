@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
 
 const NAMES = ["rabbitmq-0d4f7a2e-1c3b-4e5d-8f6a-7b8c9d0e1f01", "rabbitmq-1e5a8b3f-2d4c-4f6e-9a7b-8c9d0e1f2a02"];

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { FormulaValues } from "../../components/formulaEnvelope";
+import { FormulaValues } from "../../formulas/envelope";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
 
 describe("formulas/cache on a Debian host", function () {

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { declaredUses, selectValues } from "../../components/formulaEnvelope";
+import { declaredUses, selectValues } from "../../formulas/envelope";
 import { FORMULAS_DIR, listFormulas, loadFormula } from "../../formulas/load";
 import { requirePrerequisite } from "../support/prerequisite";
 

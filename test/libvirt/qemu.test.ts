@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeValues } from "../../components/formulaEnvelope";
+import { encodeValues } from "../../formulas/envelope";
 import { PCI_SLOTS } from "../../providers/libvirt/domainXml";
 import { createCommand, machineValues, ScriptOptions, zeroizeCommand } from "../../providers/libvirt/scripts";
 import { interfaceSlot, VirtualMachineSpec } from "../../providers/libvirt/spec";

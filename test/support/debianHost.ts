@@ -30,7 +30,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { encodeValues, formulaCommand, FormulaValues } from "../../components/formulaEnvelope";
+import { encodeValues, formulaCommand, FormulaValues } from "../../formulas/envelope";
 import { loadFormula } from "../../formulas/load";
 import { bootHost, isMounted, mountsUnder, removeHostCgroup, sweep } from "../../lab/bootedHost";
 import { debianRootUnavailable, ensureDebianRoot, run, withSbin } from "../../lab/debianRoot";

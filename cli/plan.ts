@@ -12,11 +12,11 @@ import { parse } from "yaml";
 import { describeMissing, formulaCatalog, formulaLoader } from "../components/formulaCatalog";
 import { virtualSpecs } from "../components/virtualSpecs";
 import { emitDomains } from "../providers/libvirt/emitDomains";
-import { writeLock } from "./addresses";
-import { isPillarError } from "./errors";
-import { toDot, toMermaid, typeLevelEdges } from "./graphFormats";
-import { Cloud, loadCloud } from "./load";
-import { criticalPath, NeedsGraph, waves } from "./needsGraph";
+import { writeLock } from "../pillar/addresses";
+import { isPillarError } from "../pillar/errors";
+import { toDot, toMermaid, typeLevelEdges } from "../pillar/graphFormats";
+import { Cloud, loadCloud } from "../pillar/load";
+import { criticalPath, NeedsGraph, waves } from "../pillar/needsGraph";
 
 const PROJECT_ROOT = path.join(__dirname, "..");
 
