@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeValues } from "../../formulas/envelope";
 import { PCI_SLOTS } from "../../providers/libvirt/domainXml";
@@ -96,6 +96,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const iflist = virsh("domiflist", vm.name).stdout;
     for (const nic of vm.networks) assert.match(iflist, new RegExp(`bridge\\s+${nic.bridge}\\s+virtio\\s+${nic.mac}`));
     assert.ok(existsSync(join(opts.logDir, `${vm.name}.log`)), "virtlogd opened the console log");
+    // The disk and seed stay private (0600, directories 0711) and QEMU, running as its own user,
+    // still opens them: libvirt's dynamic ownership hands them to that user when the domain starts.
+    const qemuUid = Number(ok("id", ["-u", "libvirt-qemu"]).stdout.trim());
+    const vmDir = join(opts.kvmRoot, "vms", vm.name);
+    assert.equal(statSync(vmDir).mode & 0o7777, 0o711);
+    for (const f of ["disk0.raw", "config.iso"]) {
+      const st = statSync(join(vmDir, f));
+      assert.equal(st.mode & 0o7777, 0o600, f);
+      assert.equal(st.uid, qemuUid, `${f} handed to libvirt-qemu`);
+    }
   });
 
   it("zeroize: the QEMU process is gone, the domain undefined, the files removed; twice", async () => {

@@ -7,7 +7,7 @@
  * sshd is not up yet.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync, openSync, writeSync, closeSync, readSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync, openSync, writeSync, closeSync, readSync } from "node:fs";
 import { AddressInfo, createServer, Server } from "node:net";
 import { join } from "node:path";
 import { deriveHostKey, fingerprint } from "../../components/hostKeys";
@@ -18,6 +18,7 @@ import { VirtualMachineSpec } from "../../providers/libvirt/spec";
 import { hostileSpec, keystoneSpec } from "./fixtures";
 import { startLibvirtd, TestLibvirtd } from "./libvirtd";
 import { ok, run, Ran, runAsync, scratch } from "./tools";
+import { spawnSync } from "node:child_process";
 import { startSshd, TestSshd } from "../support/sshd";
 
 /** The host key the test "guest" presents; every machine below is given it, except where a test says otherwise. */
@@ -43,6 +44,26 @@ async function closedPort(): Promise<number> {
   const { server, port } = await listen("");
   await new Promise((r) => server.close(r));
   return port;
+}
+
+/** Every path under `dir` (as root sees them). */
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? [p, ...walk(p)] : [p];
+  });
+}
+
+/**
+ * What user `nobody` (no groups) can do with each path under `dir`: read a file, list a directory.
+ * Tried for real, not inferred from modes. Empty when nothing.
+ */
+function readableByNobody(dir: string): string[] {
+  return walk(dir).filter((p) => {
+    const isDir = statSync(p).isDirectory();
+    const r = spawnSync(isDir ? "ls" : "head", isDir ? [p] : ["-c1", p], { uid: 65534, gid: 65534, stdio: "ignore" });
+    return r.status === 0;
+  });
 }
 
 describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)", function () {
@@ -78,6 +99,9 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
   before(async () => {
     libvirtd = await startLibvirtd();
     root = scratch("kvm");
+    // The scratch directory stands in for `/`: traversable by anyone (as / is), so that what is
+    // private under it is private because of the modes the scripts set.
+    chmodSync(root, 0o755);
     sshd = await startSshd(GUEST_KEY.privateKey);
     opts = {
       controller: "controller-1f0c3a52",
@@ -105,7 +129,8 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     assert.match(r.stdout, new RegExp(`${vm.name} on controller-1f0c3a52: up, SSH answers on 127\\.0\\.0\\.1 with host key ${fingerprint(GUEST_KEY.publicKey).replace(/[+/]/g, "\\$&")}`));
 
     const dir = vmDir(vm);
-    assert.deepEqual(readdirSync(dir).sort(), ["config.iso", "disk0.raw", "domain.xml", "meta-data", "network-config", "user-data"]);
+    // The plain seed files (the host private key in user-data) are gone once the ISO is built.
+    assert.deepEqual(readdirSync(dir).sort(), ["config.iso", "disk0.raw", "domain.xml"]);
     const disk = join(dir, "disk0.raw");
     assert.equal(statSync(disk).size, 32 * 1024 * MiB, "resized to the pillar's 32G");
     assert.equal(statSync(disk).blocks * 512 < 64 * MiB, true, "the copy stays sparse");
@@ -114,8 +139,11 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     readSync(fd, head, 0, head.length, 0);
     closeSync(fd);
     assert.equal(head.toString(), BASE_MARKER);
-    // World-traversable despite the envelope's umask 077: qemu runs as its own user.
-    assert.equal(statSync(dir).mode & 0o755, 0o755);
+    // QEMU (its own user, handed the files by libvirt's dynamic ownership) only traverses the
+    // directories; no other user reads or lists anything.
+    for (const d of [opts.kvmRoot, join(opts.kvmRoot, "vms"), dir]) assert.equal(statSync(d).mode & 0o7777, 0o711, d);
+    for (const f of ["config.iso", "disk0.raw", "domain.xml"]) assert.equal(statSync(join(dir, f)).mode & 0o7777, 0o600, f);
+    assert.deepEqual(readableByNobody(join(opts.kvmRoot, "vms")), [], "readable by a non-root user");
 
     assert.equal(readFileSync(join(dir, "domain.xml"), "utf8"), renderDomainXml(vm, opts));
     const seed = renderSeed(pinned(vm));
@@ -140,9 +168,19 @@ describe("libvirt create and zeroize scripts (real virsh, qemu-img, ISO tools)",
     assert.equal(state(vm), "running");
     ok("virsh", ["-q", "-c", libvirtd.uri, "destroy", vm.name]);
     assert.equal(state(vm), "shut off");
+    // What an earlier version left: world-readable disk and seed, plain seed files beside them.
+    const dir = vmDir(vm);
+    chmodSync(dir, 0o755);
+    chmodSync(join(opts.kvmRoot, "vms"), 0o755);
+    chmodSync(disk, 0o644);
+    chmodSync(join(dir, "config.iso"), 0o644);
+    writeFileSync(join(dir, "user-data"), "#cloud-config\nssh_keys: {ed25519_private: old}\n", { mode: 0o644 });
+    assert.notDeepEqual(readableByNobody(join(opts.kvmRoot, "vms")), [], "the check sees an open file");
     const r = await create(vm);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(state(vm), "running");
+    assert.deepEqual(readdirSync(dir).sort(), ["config.iso", "disk0.raw", "domain.xml"]);
+    assert.deepEqual(readableByNobody(join(opts.kvmRoot, "vms")), [], "closed again by the re-run");
     const buf = Buffer.alloc(10);
     const rfd = openSync(disk, "r");
     readSync(rfd, buf, 0, 10, 4 * MiB);

@@ -25,9 +25,18 @@ virsh_() { virsh -q -c "$KINETIC_VIRSH_URI" "$@"; }
 
 dir=$KINETIC_KVM_ROOT/vms/$name
 base=$KINETIC_KVM_ROOT/images/$KINETIC_OS-latest
-# The envelope runs with umask 077; qemu runs as its own user and must traverse to the disk and seed.
-umask 022
-mkdir -p -- "$dir" "$KINETIC_LOG_DIR"
+# The seed holds the machine's SSH host private key and the disk its data: nothing here is for any
+# other user. Files are made under umask 077 (0600, root's); libvirt's QEMU driver (dynamic_ownership,
+# on by default) hands each disk and the seed ISO to the QEMU user when it starts the domain, and
+# that user only needs to traverse the directories: 0711, not listable. Earlier versions made them
+# 0755 and the files 0644: a re-run closes them (only permissions: the owner libvirt set is kept).
+umask 077
+mkdir -p -- "$KINETIC_LOG_DIR"
+for d in "$KINETIC_KVM_ROOT" "$KINETIC_KVM_ROOT/vms" "$dir"; do
+  [[ ! -L $d ]] || fail "$d is a symlink"
+  mkdir -p -- "$d"
+  chmod 0711 -- "$d"
+done
 
 # The disk is made once: on a re-run it already holds the guest's data. It is built under a temporary
 # name and renamed, so an interrupted copy is never mistaken for a finished disk.
@@ -40,23 +49,31 @@ if [[ ! -e $dir/disk0.raw ]]; then
   qemu-img resize -q -f raw -- "$dir/disk0.raw.part" "$KINETIC_DISK" || fail "cannot resize the disk to $KINETIC_DISK"
   mv -- "$dir/disk0.raw.part" "$dir/disk0.raw"
 fi
+chmod go= -- "$dir/disk0.raw"
 
 # Seed and definition are rewritten on every run; cloud-init only acts on a new instance-id.
 # The envelope's command substitution drops a value's trailing newlines; each file ends with one.
+# The plain seed files exist only while the ISO is built, in a private directory removed right after
+# (and plain files an earlier version left beside the disk are removed).
 printf '%s\n' "$KINETIC_DOMAIN_XML" > "$dir/domain.xml"
-printf '%s\n' "$KINETIC_USER_DATA" > "$dir/user-data"
-printf '%s\n' "$KINETIC_META_DATA" > "$dir/meta-data"
-printf '%s\n' "$KINETIC_NETWORK_CONFIG" > "$dir/network-config"
-rm -f -- "$dir/config.iso.part"
+chmod 0600 -- "$dir/domain.xml"
+rm -f -- "$dir/user-data" "$dir/meta-data" "$dir/network-config" "$dir/config.iso.part"
+seed=$(mktemp -d -- "$dir/.seed.XXXXXX")
+trap 'rm -rf -- "$seed"' EXIT
+printf '%s\n' "$KINETIC_USER_DATA" > "$seed/user-data"
+printf '%s\n' "$KINETIC_META_DATA" > "$seed/meta-data"
+printf '%s\n' "$KINETIC_NETWORK_CONFIG" > "$seed/network-config"
 if command -v cloud-localds > /dev/null; then
-  cloud-localds --network-config="$dir/network-config" "$dir/config.iso.part" "$dir/user-data" "$dir/meta-data" \
+  cloud-localds --network-config="$seed/network-config" "$dir/config.iso.part" "$seed/user-data" "$seed/meta-data" \
     || fail "cloud-localds failed"
 else
   # What cloud-localds does: an ISO 9660 volume labelled cidata holding the three files.
   genisoimage -quiet -output "$dir/config.iso.part" -volid cidata -joliet -rock \
-    -graft-points "user-data=$dir/user-data" "meta-data=$dir/meta-data" "network-config=$dir/network-config" \
+    -graft-points "user-data=$seed/user-data" "meta-data=$seed/meta-data" "network-config=$seed/network-config" \
     || fail "genisoimage failed"
 fi
+rm -rf -- "$seed"
+chmod 0600 -- "$dir/config.iso.part"
 mv -- "$dir/config.iso.part" "$dir/config.iso"
 
 # A persistent domain (the original used transient `virsh create`, lost on a controller reboot).
