@@ -3,6 +3,7 @@
  */
 import { ENGINE_USAGE, engineCommand, Operation, operationCommand } from "./engineCommands";
 import { LAB_USAGE } from "../lab/control";
+import { IMAGE_USAGE } from "./image";
 
 const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
@@ -10,6 +11,7 @@ kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kin
 kinetic start                     npm start: the lab up, then the real \`up\` of the lab stack on it
 kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                   replace those machines and re-run their phases and all that need them
+${IMAGE_USAGE}
 ${LAB_USAGE}
 ${ENGINE_USAGE}`;
 
@@ -24,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
       return engineCommand(rest);
     case "lab":
       return (await import("../lab/control")).labCommand(rest);
+    case "image":
+      return (await import("./image")).imageCommand(rest);
     case "start":
       return (await import("./start")).startCommand(rest);
     case "rebuild": {

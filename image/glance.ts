@@ -1,0 +1,148 @@
+/**
+ * Puts the guest image (guestImage.ts) into a cloud's glance the way an operator's image gets
+ * there: keystone password authentication with the operator's `OS_*` settings, glance's endpoint
+ * from the token's catalog, then the image API v2 (create, upload the data, wait for `active`).
+ *
+ * Three images, the classic kernel/ramdisk form nova's libvirt driver boots directly:
+ * `<name>-kernel` (aki), `<name>-ramdisk` (ari) and `<name>` (ami, the small root disk) with
+ * kernel_id and ramdisk_id. The name carries the image's content key (`kinetic-guest-<key>`), and
+ * each image the property `kinetic_image_key`: a second upload of the same build finds them and
+ * uploads nothing; a new build is a new name, and nothing already there is changed or deleted.
+ */
+import * as fs from "node:fs";
+import { GuestImage } from "./guestImage";
+
+export interface OpenStackAuth {
+  authUrl: string;
+  username: string;
+  password: string;
+  projectName: string;
+  userDomainName: string;
+  projectDomainName: string;
+  /** Default: the first region of the catalog entry. */
+  regionName?: string;
+  /** public (default), internal or admin. */
+  interface?: string;
+}
+
+/** The operator's openrc variables; names the first one missing. */
+export function authFromEnv(env: NodeJS.ProcessEnv = process.env): OpenStackAuth {
+  const need = (k: string) => {
+    const v = env[k];
+    if (!v) throw new Error(`${k} is not set: source the cloud's openrc (kinetic openrc) or run inside kinetic lab shell`);
+    return v;
+  };
+  return {
+    authUrl: need("OS_AUTH_URL").replace(/\/+$/, ""),
+    username: need("OS_USERNAME"),
+    password: need("OS_PASSWORD"),
+    projectName: need("OS_PROJECT_NAME"),
+    userDomainName: env.OS_USER_DOMAIN_NAME ?? "Default",
+    projectDomainName: env.OS_PROJECT_DOMAIN_NAME ?? "Default",
+    ...(env.OS_REGION_NAME ? { regionName: env.OS_REGION_NAME } : {}),
+    ...(env.OS_INTERFACE ? { interface: env.OS_INTERFACE } : {}),
+  };
+}
+
+interface CatalogEntry {
+  type: string;
+  endpoints: { interface: string; region_id?: string; region?: string; url: string }[];
+}
+
+interface GlanceImage {
+  id: string;
+  name: string;
+  status: string;
+  kinetic_image_key?: string;
+}
+
+async function call(method: string, url: string, token: string | undefined, body?: unknown, contentType = "application/json"): Promise<Response> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token) headers["X-Auth-Token"] = token;
+  if (body !== undefined) headers["Content-Type"] = contentType;
+  const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  let r: Response;
+  try {
+    r = await fetch(url, { method, headers, body: data, signal: AbortSignal.timeout(120_000) });
+  } catch (e) {
+    throw new Error(`${method} ${url}: ${(e as Error).cause ?? (e as Error).message}`);
+  }
+  return r;
+}
+
+async function expectOk(r: Response, what: string): Promise<Response> {
+  if (!r.ok) throw new Error(`${what}: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
+  return r;
+}
+
+/** A project-scoped token and glance's URL from its catalog. */
+export async function glanceSession(auth: OpenStackAuth): Promise<{ token: string; glance: string }> {
+  const base = /\/v3$/.test(auth.authUrl) ? auth.authUrl : `${auth.authUrl}/v3`;
+  const body = {
+    auth: {
+      identity: { methods: ["password"], password: { user: { name: auth.username, domain: { name: auth.userDomainName }, password: auth.password } } },
+      scope: { project: { name: auth.projectName, domain: { name: auth.projectDomainName } } },
+    },
+  };
+  const r = await call("POST", `${base}/auth/tokens`, undefined, body);
+  if (r.status === 401) throw new Error(`keystone at ${base} refused the credentials of ${auth.username} (project ${auth.projectName})`);
+  await expectOk(r, `keystone ${base}`);
+  const token = r.headers.get("x-subject-token");
+  if (!token) throw new Error(`keystone ${base} answered without a token`);
+  const catalog = ((await r.json()) as { token: { catalog?: CatalogEntry[] } }).token.catalog ?? [];
+  const want = auth.interface ?? "public";
+  const eps = catalog.find((c) => c.type === "image")?.endpoints.filter((e) => e.interface === want && (!auth.regionName || (e.region_id ?? e.region) === auth.regionName)) ?? [];
+  if (!eps.length) throw new Error(`keystone's catalog has no ${want} image endpoint${auth.regionName ? ` in ${auth.regionName}` : ""}: is glance deployed?`);
+  return { token, glance: eps[0].url.replace(/\/+$/, "") };
+}
+
+async function findImage(glance: string, token: string, name: string): Promise<GlanceImage | undefined> {
+  const r = await expectOk(await call("GET", `${glance}/v2/images?name=${encodeURIComponent(name)}`, token), `glance: images named ${name}`);
+  return ((await r.json()) as { images: GlanceImage[] }).images[0];
+}
+
+async function waitActive(glance: string, token: string, id: string, timeoutMs = 5 * 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let status = "";
+  while (Date.now() < deadline) {
+    const r = await expectOk(await call("GET", `${glance}/v2/images/${id}`, token), `glance: image ${id}`);
+    status = ((await r.json()) as GlanceImage).status;
+    if (status === "active") return;
+    if (status === "killed" || status === "deleted") throw new Error(`glance: image ${id} is ${status}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  throw new Error(`glance: image ${id} not active after ${timeoutMs / 1000} s (status ${status})`);
+}
+
+/** One image: found by name and key, or created, its data uploaded, and waited for. */
+async function ensureImage(glance: string, token: string, name: string, key: string, file: string, fields: Record<string, string>, log: (m: string) => void): Promise<string> {
+  const found = await findImage(glance, token, name);
+  if (found) {
+    if (found.kinetic_image_key !== key) throw new Error(`glance: an image named ${name} exists without kinetic_image_key=${key} (${found.id}); not touching it`);
+    if (found.status !== "active") await waitActive(glance, token, found.id);
+    log(`${name}: already in glance (${found.id})`);
+    return found.id;
+  }
+  const made = (await (await expectOk(await call("POST", `${glance}/v2/images`, token, { name, visibility: "public", kinetic_image_key: key, ...fields }), `glance: create ${name}`)).json()) as GlanceImage;
+  await expectOk(await call("PUT", `${glance}/v2/images/${made.id}/file`, token, fs.readFileSync(file), "application/octet-stream"), `glance: upload ${name}`);
+  await waitActive(glance, token, made.id);
+  log(`${name}: uploaded (${made.id}, ${fs.statSync(file).size} bytes)`);
+  return made.id;
+}
+
+export interface UploadedGuest {
+  name: string;
+  /** The image to boot (ami) and its kernel and ramdisk. */
+  imageId: string;
+  kernelId: string;
+  ramdiskId: string;
+}
+
+export async function uploadGuestImage(image: GuestImage, auth: OpenStackAuth, log: (m: string) => void = () => undefined): Promise<UploadedGuest> {
+  const { token, glance } = await glanceSession(auth);
+  const name = `kinetic-guest-${image.key}`;
+  const kernelId = await ensureImage(glance, token, `${name}-kernel`, image.key, image.kernel, { disk_format: "aki", container_format: "aki" }, log);
+  const ramdiskId = await ensureImage(glance, token, `${name}-ramdisk`, image.key, image.ramdisk, { disk_format: "ari", container_format: "ari" }, log);
+  const imageId = await ensureImage(glance, token, name, image.key, image.disk, { disk_format: "ami", container_format: "ami", kernel_id: kernelId, ramdisk_id: ramdiskId }, log);
+  return { name, imageId, kernelId, ramdiskId };
+}
