@@ -125,6 +125,7 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
           connection: sshConnection(e, settings, pins.hostKey(e)),
           sudo: settings.sshUser !== "root",
           serviceSecret: settings.serviceSecret,
+          epochs: settings.epochs,
           secretFacts: { PXE_HOST_KEYS: () => (pxeHostKeys ??= pins.pxeHostKeys()) },
         },
         { parent, dependsOn, replaceWith: machines.get(e.name) ?? [] },

@@ -4,8 +4,8 @@
  * endpoints (their addresses) come from the same expansion that names those endpoints, so a
  * formula sees exactly the endpoints the program declares.
  */
-import { createHmac } from "node:crypto";
 import { Cloud, Endpoint, SUBNETS } from "../pillar";
+import { deriveSecretAt } from "./secretEpochs";
 import { FormulaValues } from "../formulas/envelope";
 
 /** Upper-case a pillar name for use inside a value name (`ceph-mon` -> `CEPH_MON`). */
@@ -87,7 +87,8 @@ export function endpointFacts(cloud: Cloud, shared: FormulaValues, e: Endpoint):
 /**
  * Service passwords: `SECRET_<NAME>` is derived from the stack's one secret seed, so a formula can
  * declare any secret it needs without a config key per password, and every run derives the same.
+ * This is the value at epoch 0; a rotated class derives at its epoch (secretEpochs.ts).
  */
 export function deriveSecret(seed: string, name: string): string {
-  return createHmac("sha256", seed).update(`kinetic-service-secret/${name}`).digest("base64url").slice(0, 32);
+  return deriveSecretAt(seed, name, 0);
 }

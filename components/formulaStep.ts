@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Formula } from "./formulaCatalog";
 import { declaredUses, encodeValues, formulaCommand, formulaDigest, FormulaValues, selectValues } from "../formulas/envelope";
-import { deriveSecret } from "./formulaFacts";
+import { deriveSecretAt, epochOf, SecretEpochs } from "./secretEpochs";
 
 export interface FormulaStepArgs {
   /** The script; undefined when its file is missing (only reachable in a preview, see index.ts). */
@@ -22,6 +22,8 @@ export interface FormulaStepArgs {
   sudo: boolean;
   /** Seed for `SECRET_*` values (`kinetic:serviceSecret`). */
   serviceSecret?: pulumi.Output<string>;
+  /** Epoch of each credential class (`kinetic:epochs`, secretEpochs.ts); absent: all at 0. */
+  epochs?: SecretEpochs;
   /**
    * Values the program only has as secrets (e.g. `PXE_HOST_KEYS`, the generated host keys), made
    * on demand: called only when the formula declares the name. They make stdin and trigger secret.
@@ -51,7 +53,7 @@ export function formulaStep(name: string, args: FormulaStepArgs, opts: pulumi.Cu
     const extra = pulumi.all(pickedSecretFacts.map((n) => secretFacts[n]()));
     const all = pulumi.all([args.serviceSecret ?? "", extra]).apply(([seed, values]) => ({
       ...picked,
-      ...Object.fromEntries(secrets.map((s) => [s, deriveSecret(seed, s)])),
+      ...Object.fromEntries(secrets.map((s) => [s, deriveSecretAt(seed, s, epochOf(s, args.epochs ?? {}))])),
       ...Object.fromEntries(pickedSecretFacts.map((n, i) => [n, values[i]])),
     }));
     stdin = pulumi.secret(all.apply(encodeValues));

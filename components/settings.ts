@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
+import { epochProblems, generationProblems, SecretEpochs } from "./secretEpochs";
 
 export interface Settings {
   stack: string;
@@ -31,10 +32,23 @@ export interface Settings {
   /** `kinetic:serviceSecret` (secret): seed from which every `SECRET_*` formula value is derived. */
   serviceSecret?: pulumi.Output<string>;
   /**
+   * `kinetic:epochs`: the epoch of each credential class (components/secretEpochs.ts); a class that
+   * is absent is at 0, which derives what the program derived before epochs existed.
+   */
+  epochs: SecretEpochs;
+  /**
    * `kinetic:hostKeySecret` (secret): seed of the SSH host keys the program generates for virtual and
-   * physical endpoints (components/hostKeys.ts). Default: `kinetic:serviceSecret`.
+   * physical endpoints (components/hostKeys.ts). When absent, `kinetic:serviceSecret` is used as
+   * before (`hostKeySecretIsLegacy`), with a warning: a stack keeps its host keys on upgrade.
    */
   hostKeySecret?: pulumi.Output<string>;
+  /** True when `hostKeySecret` is `kinetic:serviceSecret` because `kinetic:hostKeySecret` is not set. */
+  hostKeySecretIsLegacy: boolean;
+  /**
+   * `kinetic:hostKeyGenerations`: per endpoint name, how many times `kinetic rebuild` gave it a new
+   * host key. Absent or 0: the key of before (generation = definition hash or `physical-1`).
+   */
+  hostKeyGenerations: Record<string, number>;
   /**
    * `kinetic:trustOnFirstUse`: a foundation host without `host_keys` in the pillar is trusted with the
    * key it presents first, which is recorded in state and required ever after. Default false.
@@ -60,8 +74,18 @@ function caBundle(value: string | undefined): string | undefined {
   }
 }
 
+/** A stack configuration value that is wrong: one line naming the key, no stack trace. */
+function configError(problems: string[]): never {
+  throw new pulumi.RunError(`the stack's configuration (Pulumi.<stack>.yaml): ${problems.join("; ")}`);
+}
+
 export function readSettings(): Settings {
   const cfg = new pulumi.Config("kinetic");
+  const epochs = cfg.getObject<unknown>("epochs");
+  const generations = cfg.getObject<unknown>("hostKeyGenerations");
+  const problems = [...epochProblems(epochs), ...generationProblems(generations)];
+  if (problems.length) configError(problems);
+  const explicitHostKeySecret = cfg.getSecret("hostKeySecret");
   return {
     stack: pulumi.getStack(),
     pillarDir: cfg.get("pillar") ?? "pillar/dev",
@@ -74,7 +98,10 @@ export function readSettings(): Settings {
     bmcInsecureNetworks: cfg.getObject<string[]>("bmcInsecureNetworks") ?? [],
     zeroizePhysical: cfg.getBoolean("zeroizePhysical") ?? false,
     serviceSecret: cfg.getSecret("serviceSecret"),
-    hostKeySecret: cfg.getSecret("hostKeySecret") ?? cfg.getSecret("serviceSecret"),
+    epochs: (epochs ?? {}) as SecretEpochs,
+    hostKeySecret: explicitHostKeySecret ?? cfg.getSecret("serviceSecret"),
+    hostKeySecretIsLegacy: !explicitHostKeySecret && cfg.getSecret("serviceSecret") !== undefined,
+    hostKeyGenerations: (generations ?? {}) as Record<string, number>,
     trustOnFirstUse: cfg.getBoolean("trustOnFirstUse") ?? false,
     physicalBootMinutes: cfg.getNumber("physicalBootMinutes", { min: 1 }) ?? 45,
     vmBootSeconds: cfg.getNumber("vmBootSeconds", { min: 10 }) ?? 600,
