@@ -18,6 +18,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run, withSbin } from "./debianRoot";
+import type { HostDevice } from "./osdDisks";
 
 const CGROUP_UNIFIED_CANDIDATES = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"];
 const CGROUP_PARENT = "kinetic";
@@ -36,6 +37,11 @@ export interface BootOptions {
   prepare?: (root: string) => void;
   /** Where init's console output goes (default `<dir>/console.log`). */
   consoleLog?: string;
+  /**
+   * Block devices of this machine the host gets in its private /dev before init starts (the lab's
+   * data disks: loop devices), each with links to it (the pillar's /dev/disk/by-id/... path).
+   */
+  devices?: HostDevice[];
 }
 
 export interface BootedHost {
@@ -75,6 +81,7 @@ export function isMounted(p: string): boolean {
 /** The shell that runs as the namespace's first process, then becomes init. Values arrive as arguments. */
 const BOOT_SCRIPT = `set -eu
 root=$1 host=$2
+shift 2
 mount --make-rprivate /
 mount -t proc proc "$root/proc"
 # Kernel settings outside the host's own network are the machine's: read-only, as nspawn does.
@@ -96,6 +103,21 @@ ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
 ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout"; ln -s /proc/self/fd/2 "$root/dev/stderr"
+# /dev/net/tun: a compute host's QEMU makes its guests' tap NICs with it, and Open vSwitch's
+# userspace datapath its bridges' own ports. Tap devices live in the network namespace of the
+# process that makes them: the host's own.
+if [ -c /dev/net/tun ]; then
+  mkdir -p "$root/dev/net"; touch "$root/dev/net/tun"; mount --bind /dev/net/tun "$root/dev/net/tun"
+fi
+# Block devices given to the host (arguments "b MAJOR MINOR NODE" and "l TARGET LINK", paths
+# checked by bootHost): there is no udev in the host to make them.
+while [ $# -ge 3 ]; do
+  case $1 in
+    b) mkdir -p "$root$(dirname "$4")"; mknod -m 0660 "$root$4" b "$2" "$3"; chgrp 6 "$root$4"; shift 4 ;;
+    l) mkdir -p "$root$(dirname "$3")"; ln -s "$2" "$root$3"; shift 3 ;;
+    *) echo "boot: bad device argument $1" >&2; exit 1 ;;
+  esac
+done
 # The hostname on the disk (an installer or a formula wrote it), else the lab's name for the host.
 name=$(cat "$root/etc/hostname" 2>/dev/null || true)
 hostname "\${name:-$host}"
@@ -106,6 +128,7 @@ export async function bootHost(opts: BootOptions): Promise<BootedHost> {
   const { name, dir } = opts;
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new Error(`host name not usable as a hostname: ${JSON.stringify(name)}`);
   const root = path.join(dir, "root");
+  const deviceArgs = devicesArguments(opts.devices ?? []);
   for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
   if (!isMounted(root)) run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${opts.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
   let child: ChildProcess | undefined;
@@ -122,7 +145,7 @@ export async function bootHost(opts: BootOptions): Promise<BootedHost> {
     // The cgroup is entered before unshare(--cgroup) so that it becomes the namespace's root.
     child = spawn(
       "sh",
-      ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec unshare --pid --fork --mount --uts --ipc --net --cgroup --kill-child -- sh -c "$@"', "boot", cgroup, BOOT_SCRIPT, "boot", root, name],
+      ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec unshare --pid --fork --mount --uts --ipc --net --cgroup --kill-child -- sh -c "$@"', "boot", cgroup, BOOT_SCRIPT, "boot", root, name, ...deviceArgs],
       { stdio: ["ignore", out, out], env: { ...withSbin({ PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }), container: "kinetic", LANG: "C.UTF-8" }, detached: true },
     );
     fs.closeSync(out);
@@ -134,6 +157,23 @@ export async function bootHost(opts: BootOptions): Promise<BootedHost> {
     cleanup(root, cgroup);
     throw e;
   }
+}
+
+const DEV_PATH = /^\/dev\/[A-Za-z0-9][A-Za-z0-9/_.:+-]*$/;
+
+/** The boot script's device arguments; every path a plain /dev path (no `..`), numbers integers. */
+function devicesArguments(devices: HostDevice[]): string[] {
+  const args: string[] = [];
+  const check = (p: string) => {
+    if (!DEV_PATH.test(p) || p.includes("..")) throw new Error(`device path not usable in a host's /dev: ${JSON.stringify(p)}`);
+    return p;
+  };
+  for (const d of devices) {
+    if (!Number.isInteger(d.major) || !Number.isInteger(d.minor) || d.major < 0 || d.minor < 0) throw new Error(`bad device numbers for ${d.node}`);
+    args.push("b", String(d.major), String(d.minor), check(d.node));
+    for (const l of d.links) args.push("l", check(d.node), check(l));
+  }
+  return args;
 }
 
 /** The PID (in this machine's namespace) of the host's init: unshare's forked child. */

@@ -10,6 +10,7 @@ import { debianRootUnavailable, ensureDebianRoot } from "./debianRoot";
 import { labLayout, LabLayout } from "./layout";
 import { labSpec } from "./labSpec";
 import { ensureLabNetwork, netnsExists, removeLabNetwork } from "./network";
+import { detachAllOsdDisks } from "./osdDisks";
 import type { LabStatus } from "./supervisor";
 
 export const LAB_STACK = "lab";
@@ -108,6 +109,7 @@ export async function labDown(opts: { layout?: LabLayout; wipe?: boolean; log?: 
     } else done.push(`supervisor ${pid} stopped`);
   }
   done.push(...sweepHosts(layout.hostsDir).map((line) => `${line} (an interrupted run)`));
+  detachAllOsdDisks(layout);
   if (netnsExists(layout.netns)) {
     removeLabNetwork(layout.netns);
     done.push(`network namespace ${layout.netns} removed`);
@@ -116,6 +118,10 @@ export async function labDown(opts: { layout?: LabLayout; wipe?: boolean; log?: 
   if (opts.wipe && fs.existsSync(layout.hostsDir)) {
     fs.rmSync(layout.hostsDir, { recursive: true, force: true });
     done.push("host disks wiped");
+  }
+  if (opts.wipe && fs.existsSync(path.join(layout.dir, "disks"))) {
+    fs.rmSync(path.join(layout.dir, "disks"), { recursive: true, force: true });
+    done.push("storage servers' data disks wiped");
   }
   const left = [...processesIn(layout.dir).map((p) => `process ${p}`), ...mountsUnder(layout.dir).map((m) => `mount ${m}`)];
   if (left.length) throw new Error(`the lab left ${left.join(", ")}`);

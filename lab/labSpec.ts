@@ -25,6 +25,8 @@ export interface PhysicalSpec {
   bmcAddress: string;
   /** NIC cabled to the management network (the pillar's PXE interface). */
   ifname: string;
+  /** The pillar's `osd_disks`: data disks the lab attaches to the server (lab/osdDisks.ts). */
+  osdDisks: string[];
 }
 
 export interface LabSpec {
@@ -71,6 +73,7 @@ export function labSpec(pillarDir: string, stack: string): LabSpec {
     endpoint: e.name,
     bmcAddress: bmcAddresses[i],
     ifname: pillar.hosts[e.type].interface ?? "eno1",
+    osdDisks: pillar.hosts[e.type].osdDisks ?? [],
   }));
   return {
     pillarDir,

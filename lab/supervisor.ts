@@ -25,6 +25,7 @@ import { applyPlan, dhcpLease, InstallPlan, planFromAutoinstall, planFromSeed } 
 import { labLayout, LabLayout } from "./layout";
 import { LabSpec, labSpec, PhysicalSpec } from "./labSpec";
 import { ensureLabNetwork, plugNic } from "./network";
+import { attachOsdDisks, detachAllOsdDisks, hostDevices } from "./osdDisks";
 
 /** The libvirt connection the lab's controllers serve: libvirtd's own test driver (no KVM here). */
 export const LAB_LIBVIRT_URI = "test+unix:///default";
@@ -119,10 +120,14 @@ class Lab {
     const dir = path.join(this.layout.hostsDir, record.name);
     this.failures.delete(record.name);
     if (plan) this.saveRecord({ ...record, installed: false });
+    // A storage server's data disks are cabled whatever is on its OS disk.
+    const physical = record.kind === "physical" ? this.spec.physicals.find((p) => p.name === record.name) : undefined;
+    const devices = physical?.osdDisks.length ? hostDevices(attachOsdDisks(this.layout, physical.name, physical.osdDisks)) : [];
     const host = await bootHost({
       name: record.name,
       lowerdir: this.root.lowerdir,
       dir,
+      devices,
       prepare: (root) => {
         if (plan) applyPlan(root, plan);
       },
@@ -434,6 +439,7 @@ class Lab {
     await this.sim?.stop();
     await new Promise<void>((r) => (this.mirror ? this.mirror.close(() => r()) : r()));
     sweepHosts(this.layout.hostsDir);
+    detachAllOsdDisks(this.layout);
     fs.rmSync(this.layout.statusFile, { force: true });
   }
 }
