@@ -57,6 +57,8 @@ export class BmcService {
     this.systems = Array.from({ length: count }, (_, i) => new SimSystem(
       profile.systemId(i), spec.uuids?.[i] ?? defaultUuid(spec.address, i),
       spec.powerDelayMs ?? 200, spec.initialPowerState ?? "On", withMode, spec.onPower));
+    // A continuous-only BMC (sushy-tools' libvirt driver) always has a device first in the boot order: the disk.
+    if (profile.bootOverride === "continuousOnly") for (const s of this.systems) s.boot = { ...s.boot, BootSourceOverrideEnabled: "Continuous", BootSourceOverrideTarget: "Hdd" };
     const exhaustion = spec.faults?.sessionExhaustion;
     this.sessions = new SessionStore({
       user: spec.user ?? "admin", password: spec.password ?? "password",
@@ -236,10 +238,12 @@ export class BmcService {
   }
 
   private enabledValues(): string[] {
+    if (this.profile.bootOverride === "continuousOnly") return ENABLED_VALUES;
     return this.spec.faults?.onlyContinuous ? ["Disabled", "Continuous"] : ENABLED_VALUES;
   }
 
   private bootResource(boot: Partial<BootSettings>): JsonObject {
+    if (this.spec.faults?.bootOrderOnly) return { BootOrder: ["Boot0001", "Boot0002"] };
     const out: JsonObject = {
       BootSourceOverrideEnabled: boot.BootSourceOverrideEnabled ?? "Disabled",
       "BootSourceOverrideEnabled@Redfish.AllowableValues": this.enabledValues(),
@@ -250,7 +254,7 @@ export class BmcService {
       out.BootSourceOverrideMode = boot.BootSourceOverrideMode ?? "UEFI";
       out["BootSourceOverrideMode@Redfish.AllowableValues"] = [...this.profile.bootModes];
     }
-    if (this.spec.faults?.onlyContinuous === "silent") delete out["BootSourceOverrideEnabled@Redfish.AllowableValues"];
+    if (this.spec.faults?.onlyContinuous === "silent" || this.profile.bootOverride === "continuousOnly") delete out["BootSourceOverrideEnabled@Redfish.AllowableValues"];
     return out;
   }
 
@@ -295,6 +299,8 @@ export class BmcService {
     this.bootPatchesLeft--;
     // onlyContinuous "silent": the BMC keeps only Continuous and says nothing about it.
     if (this.spec.faults?.onlyContinuous === "silent" && checked.ok.BootSourceOverrideEnabled === "Once") checked.ok.BootSourceOverrideEnabled = "Continuous";
+    // sushy-tools' libvirt driver: Enabled is accepted and ignored; the boot order has no "once".
+    if (this.profile.bootOverride === "continuousOnly" && checked.ok.BootSourceOverrideEnabled !== undefined) checked.ok.BootSourceOverrideEnabled = "Continuous";
     sys.boot = { ...sys.boot, ...checked.ok };
     return this.profile.patchSuccess(() => this.getTagged(this.systemResource(sys)));
   }
@@ -316,6 +322,10 @@ export class BmcService {
 
   /** Boot properties against the profile's allowable values (Base PropertyValueNotInList). */
   private validateBoot(boot: Record<string, unknown>): { ok: Partial<BootSettings> } | { error: RedfishMessage } {
+    if (this.spec.faults?.bootOrderOnly) {
+      const key = Object.keys(boot).find((k) => k !== "BootOrder");
+      if (key !== undefined) return { error: msg.propertyUnknown(`Boot/${key}`) };
+    }
     const allowed: Record<string, readonly string[]> = {
       BootSourceOverrideEnabled: this.spec.faults?.onlyContinuous === "silent" ? ENABLED_VALUES : this.enabledValues(),
       BootSourceOverrideTarget: this.profile.bootTargets,

@@ -1,6 +1,6 @@
 /** Public types of the Redfish BMC simulator (see index.ts for how to start it). */
 
-export type VendorProfile = "generic" | "dell" | "hpe" | "supermicro" | "openbmc" | "ami" | "lenovo" | "bladed";
+export type VendorProfile = "generic" | "dell" | "hpe" | "supermicro" | "openbmc" | "ami" | "lenovo" | "bladed" | "sushyLibvirt";
 
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
 
@@ -82,6 +82,11 @@ export interface BmcSpec {
      * Lenovo XCC settings objects hold BootOrder/mode only).
      */
     settingsModeOnly?: boolean;
+    /**
+     * The Boot object holds only `BootOrder` (no override properties, none advertised); a PATCH of
+     * an override property answers 400 PropertyUnknown.
+     */
+    bootOrderOnly?: boolean;
     /** The ComputerSystem has no Boot object at all. */
     noBoot?: boolean;
     /** The ComputerSystem has no UUID property. */

@@ -11,7 +11,7 @@
  * settings object lists it, and is confirmed as pending there when the service applies it at reset.
  */
 import { RedfishClient, RedfishResource } from "./client";
-import { RedfishNotAllowedError, RedfishProtocolError } from "./errors";
+import { isRedfishHttpError, RedfishNotAllowedError, RedfishProtocolError } from "./errors";
 import { modeRequiredWithTarget } from "./oem/supermicro";
 import { vendorOf } from "./oem/vendor";
 import { getVerifiedSystem } from "./systems";
@@ -24,6 +24,13 @@ export interface BootOverride {
   /** Where it was read: the system, plus its settings object when the mode is pending there. */
   readFrom: string;
 }
+
+/**
+ * Targets that mean "boot as if no override were set": no target, or the local disk. A Continuous
+ * override to one of these reinstalls nothing (sushy-tools' libvirt driver reports `Hdd`/`Continuous`
+ * for a domain that boots its disk).
+ */
+export const HARMLESS_TARGETS: readonly string[] = ["", "None", "Hdd"];
 
 interface SettingsObject {
   uri: string;
@@ -56,6 +63,15 @@ async function bootState(client: RedfishClient, systemUri: string, uuid?: string
   const boot = system.Boot;
   if (typeof boot !== "object" || boot === null || Array.isArray(boot)) {
     throw new RedfishProtocolError(client.bmc, client.pathOf(systemUri), "system has no Boot object: this BMC offers no boot override, nothing was changed");
+  }
+  if (!(TARGET in boot) && !(ENABLED in boot)) {
+    // A Boot object with only BootOrder and the like: a PATCH of the override properties would be
+    // refused (PropertyUnknown) or, worse, accepted and ignored.
+    throw new RedfishProtocolError(
+      client.bmc,
+      client.pathOf(systemUri),
+      `the system's Boot object has neither ${TARGET} nor ${ENABLED} (it lists ${Object.keys(boot).filter((k) => !k.includes("@")).join(", ") || "nothing"}): this BMC offers no boot override through Redfish, nothing was changed`,
+    );
   }
   const annotation = system["@Redfish.Settings"] as { SettingsObject?: { "@odata.id"?: string }; SupportedApplyTimes?: unknown } | undefined;
   const settingsUri = annotation?.SettingsObject?.["@odata.id"];
@@ -111,25 +127,40 @@ export interface BootOnceRequest {
   uuid?: string;
 }
 
+/** Set by `setBootOnce` when the BMC keeps no one-time override and Continuous was set instead. */
+export interface BootOnceResult extends BootOverride {
+  /**
+   * True when the override is Continuous because this BMC keeps no `Once` (sushy-tools' libvirt
+   * driver, BMCs listing only Continuous): it must be cleared once the boot it was set for happened
+   * (`clearContinuousOverride`, run by the power cycle), or every reboot boots the target again.
+   */
+  continuous: boolean;
+}
+
 /**
  * Set a one-time boot override after validating it against the BMC's allowable values, then read the
  * system again and fail unless its effective override is exactly what was asked. Every failure after
- * the first write restores the override found before (a server must never be left PXE-booting on
- * every boot).
+ * a write the BMC took restores the override found before (a server must never be left PXE-booting on
+ * every boot); a write the BMC refused (4xx) changed nothing, so nothing is restored after it.
  *
- * A BMC whose `BootSourceOverrideEnabled@Redfish.AllowableValues` lacks `Once` is refused before
- * anything is written (documented choice: `Continuous` would need clearing after the boot it causes,
- * and a crash in between leaves the server reinstalling itself at every boot).
+ * A BMC that keeps no `Once` gets what Ironic does for such BMCs: the target with `Continuous`, and
+ * the result says `continuous: true` so the caller clears it after the boot (the power cycle does,
+ * `clearContinuousOverride`). Two shapes: `Once` missing from the listed allowable values while
+ * `Continuous` is there (nothing is written as Once), or a BMC that takes `Once` and reports
+ * `Continuous` (sushy-tools' libvirt driver: the domain's boot order has no "once").
  */
-export async function setBootOnce(client: RedfishClient, systemUri: string, req: BootOnceRequest): Promise<BootOverride> {
+export async function setBootOnce(client: RedfishClient, systemUri: string, req: BootOnceRequest): Promise<BootOnceResult> {
   const state = await bootState(client, systemUri, req.uuid);
   const uri = state.systemUri;
   checkAllowed(client, uri, state.boot, TARGET, req.target);
-  checkAllowed(client, uri, state.boot, ENABLED, "Once", "; this BMC only keeps a Continuous override, which Kinetic refuses: it would reinstall the server at every boot");
+  const enabledAllowed = state.boot[`${ENABLED}@Redfish.AllowableValues`];
+  const onceListedOut = Array.isArray(enabledAllowed) && !enabledAllowed.includes("Once");
+  if (onceListedOut) checkAllowed(client, uri, state.boot, ENABLED, "Continuous", "; this BMC keeps neither a one-time nor a continuous override");
   if (req.mode !== undefined) checkAllowed(client, uri, state.boot, MODE, req.mode);
 
   const before = overrideOf(state);
-  const onSystem: Record<string, string> = { [TARGET]: req.target, [ENABLED]: "Once" };
+  let enabled = onceListedOut ? "Continuous" : "Once";
+  const onSystem: Record<string, string> = { [TARGET]: req.target, [ENABLED]: enabled };
   let onSettings: Record<string, string> | undefined;
   if (req.mode !== undefined) {
     if (modeInSettings(state)) onSettings = { [MODE]: req.mode };
@@ -139,27 +170,47 @@ export async function setBootOnce(client: RedfishClient, systemUri: string, req:
     onSystem[MODE] = str(state.boot[MODE]);
   }
 
-  let wrote = false;
+  // Whether the BMC may have changed something: a PATCH it refused with a 4xx changed nothing; one
+  // that succeeded, or whose outcome is unknown (timeout, 5xx, connection lost), may have.
+  let changed = false;
+  const patch = async (path: string, body: Record<string, unknown>, etag?: string): Promise<void> => {
+    try {
+      await client.patch(path, body, etag);
+      changed = true;
+    } catch (e) {
+      if (!(isRedfishHttpError(e) && e.status >= 400 && e.status < 500)) changed = true;
+      throw e;
+    }
+  };
   try {
-    wrote = true;
     // The settings object first: on services whose settings object mirrors the system's Boot, a write
     // to the system would change its ETag and turn this PATCH into a 412 round.
-    if (onSettings) await client.patch(state.settings!.uri, { Boot: onSettings }, state.settings!.etag);
-    await client.patch(uri, { Boot: onSystem }, state.etag);
+    if (onSettings) await patch(state.settings!.uri, { Boot: onSettings }, state.settings!.etag);
+    await patch(uri, { Boot: onSystem }, state.etag);
 
     const after = await bootState(client, systemUri, req.uuid);
     const now = overrideOf(after);
+    if (enabled === "Once" && now.enabled === "Continuous" && now.target === req.target) {
+      // Took Once, keeps Continuous (sushy-tools' libvirt driver): keep it, the caller clears it after the boot.
+      enabled = "Continuous";
+    }
     const wrong: string[] = [];
     if (now.target !== req.target) wrong.push(`${TARGET} is "${now.target}", not "${req.target}"`);
-    if (now.enabled !== "Once") wrong.push(`${ENABLED} is "${now.enabled}", not "Once"`);
+    if (now.enabled !== enabled) wrong.push(`${ENABLED} is "${now.enabled}", not "${enabled}"`);
     if (req.mode !== undefined && now.mode !== req.mode) wrong.push(`${MODE} is "${now.mode}", not "${req.mode}"`);
     if (onSettings && after.settings && after.settings.applyTimes.length > 0 && !after.settings.applyTimes.includes("OnReset")) {
       wrong.push(`the settings object applies at ${after.settings.applyTimes.join("/")}, not at the next reset`);
     }
     if (wrong.length) throw new RedfishProtocolError(client.bmc, uri, `boot override accepted but the system reports otherwise: ${wrong.join("; ")}`);
-    return now;
+    if (enabled === "Continuous") {
+      client.logWarn(
+        `${uri}: this BMC keeps no one-time boot override (${onceListedOut ? `${ENABLED}@Redfish.AllowableValues lists no Once` : "Once was accepted and reads back Continuous"}): ` +
+          `set ${req.target}/Continuous instead, as Ironic does; it is cleared as soon as the power cycle has booted the server, so later reboots boot from disk`,
+      );
+    }
+    return { ...now, continuous: enabled === "Continuous" };
   } catch (e) {
-    if (wrote) await restoreOverride(client, uri, before, e);
+    if (changed) await restoreOverride(client, uri, before, e);
     throw e;
   }
 }
@@ -174,6 +225,45 @@ async function restoreOverride(client: RedfishClient, uri: string, before: BootO
   } catch (r) {
     if (failure instanceof Error) failure.message += `; restoring the previous override (${before.enabled}/${before.target}) also failed: ${(r as Error).message}`;
   }
+}
+
+/**
+ * After the boot a Continuous override was set for: make the server boot as it would without one,
+ * and confirm it. First `Enabled: Disabled`; a BMC that keeps Continuous whatever is written
+ * (sushy-tools' libvirt driver) gets the disk as its continuous target instead (what Ironic sets
+ * after a deployment). Nothing is written when the override already is harmless. Raises when the
+ * override still points at `target` afterwards: a server left so reinstalls at every reboot.
+ * @returns what was done, for the operator's output; undefined when nothing was needed
+ */
+export async function clearContinuousOverride(client: RedfishClient, systemUri: string, uuid?: string): Promise<string | undefined> {
+  const state = await bootState(client, systemUri, uuid);
+  const first = overrideOf(state);
+  if (first.enabled !== "Continuous" || HARMLESS_TARGETS.includes(first.target)) return undefined;
+  const enabledAllowed = state.boot[`${ENABLED}@Redfish.AllowableValues`];
+  if (!Array.isArray(enabledAllowed) || enabledAllowed.includes("Disabled")) {
+    await client.patch(state.systemUri, { Boot: { [ENABLED]: "Disabled" } }, state.etag);
+    const now = await bootState(client, systemUri, uuid);
+    const o = overrideOf(now);
+    if (o.enabled !== "Continuous" || HARMLESS_TARGETS.includes(o.target)) return `override ${first.target}/Continuous cleared (now ${o.target || "-"}/${o.enabled})`;
+    const targets = now.boot[`${TARGET}@Redfish.AllowableValues`];
+    if (Array.isArray(targets) && !targets.includes("Hdd")) return stillSet(client, now.systemUri, o);
+    await client.patch(now.systemUri, { Boot: { [TARGET]: "Hdd" } }, now.etag);
+  } else {
+    await client.patch(state.systemUri, { Boot: { [TARGET]: "Hdd" } }, state.etag);
+  }
+  const o = overrideOf(await bootState(client, systemUri, uuid));
+  if (o.enabled !== "Continuous" || HARMLESS_TARGETS.includes(o.target)) {
+    return `override ${first.target}/Continuous replaced by ${o.target}/${o.enabled} (this BMC keeps no Disabled either: the disk is its continuous target now)`;
+  }
+  return stillSet(client, systemUri, o);
+}
+
+function stillSet(client: RedfishClient, uri: string, o: BootOverride): never {
+  throw new RedfishProtocolError(
+    client.bmc,
+    client.pathOf(uri),
+    `the boot override is still ${o.target}/Continuous after clearing it: every reboot of this server boots ${o.target} again (a reinstall for Pxe); clear it on the BMC by hand`,
+  );
 }
 
 /** Disable any boot override (zeroize). Nothing is written when none is set. */

@@ -157,11 +157,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         );
         if (r.credentialsProbablyWrong) s += `${r.credentialsRefused.length} of ${r.answered} BMCs refused the credentials: the password is probably wrong (KINETIC_BMC_USER / KINETIC_BMC_PASSWORD); the scan stopped sending them\n`;
         for (const a of r.ambiguous) s += `ambiguous ${a.reason} UUID ${a.uuid}: ${a.locations.map((l) => l.address + l.systemUri).join(", ")}\n`;
+        for (const u of r.withoutUuid) {
+          s += `no UUID: ${u.address}${u.systemUri} (${[u.manufacturer, u.model].filter(Boolean).join(" ") || "unknown model"}${u.serialNumber ? `, serial ${u.serialNumber}` : ""}): reports no SMBIOS UUID, so the pillar cannot name it\n`;
+        }
         for (const f of r.failures) s += `failed ${f.address}: ${f.message}\n`;
-        s += `${r.scanned} addresses in ${r.ranges.join(", ")}: ${r.systems.length} systems, ${r.failures.length} failed, ${r.refused} refused, ${r.silent} silent, ${(r.durationMs / 1000).toFixed(2)} s\n`;
+        s += `${r.scanned} addresses in ${r.ranges.join(", ")}: ${r.systems.length} systems${r.withoutUuid.length ? ` (+${r.withoutUuid.length} without a UUID)` : ""}, ${r.failures.length} failed, ${r.refused} refused, ${r.silent} silent, ${(r.durationMs / 1000).toFixed(2)} s\n`;
         return s;
       });
-      return r.failures.length > 0 || r.ambiguous.length > 0 ? 2 : 0;
+      return r.failures.length > 0 || r.ambiguous.length > 0 || r.withoutUuid.length > 0 ? 2 : 0;
     }
     case "status": {
       const address = p.positional[0];
@@ -202,7 +205,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         const after = await setBootOnce(client, system.uri, { target, uuid: system.uuid, ...(mode ? { mode } : {}) });
         return { address: client.bmc, system: system.uri, uuid: system.uuid, ...after };
       });
-      print(result, () => `${result.address}${result.system} (${result.uuid}): next boot ${result.enabled} from ${result.target}${result.mode ? ` in ${result.mode} mode` : ""}\n`);
+      print(result, () =>
+        `${result.address}${result.system} (${result.uuid}): next boot ${result.enabled} from ${result.target}${result.mode ? ` in ${result.mode} mode` : ""}\n` +
+        (result.continuous ? `this BMC keeps no one-time override: every boot goes to ${result.target} until it is cleared (kinetic's power cycle clears it after the boot; by hand: boot-once --target Hdd)\n` : ""),
+      );
       return 0;
     }
     case "power-cycle": {

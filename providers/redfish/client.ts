@@ -30,6 +30,16 @@ import { RetryPolicy, retryDelay, retryPolicy, shouldRetryStatus, shouldRetryTra
 import { BmcTlsOptions, classifyTlsError, fingerprintOf, isTlsErrorCode, normalizeFingerprint, tlsConnectOptions } from "./tls";
 
 /** How the client authenticates. */
+/** Marks a connect timeout that passed after TCP connected (see `tlsConnector`). */
+const TLS_STALLED = Symbol("kinetic.tlsHandshakeStalled");
+
+function tlsStalled(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x && typeof x === "object" && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    if ((x as { [TLS_STALLED]?: boolean })[TLS_STALLED] === true) return true;
+  }
+  return false;
+}
+
 export const AUTH_MODES = ["auto", "session", "basic"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
@@ -255,8 +265,12 @@ export class RedfishClient {
   private tlsConnector(tls: BmcTlsOptions): buildConnector.connector {
     const base = buildConnector({ ...tlsConnectOptions(tls), timeout: this.opts.connectTimeoutMs } as buildConnector.BuildOptions);
     const pin = tls.pinSha256 !== undefined && tls.pinSha256 !== "" ? normalizeFingerprint(tls.pinSha256) ?? tls.pinSha256 : undefined;
-    return (opts, callback) =>
-      base(opts, (err, socket) => {
+    return (opts, callback) => {
+      // Whether TCP connected: a connect deadline that passes after it is a TLS handshake that stalled
+      // (a service that accepts and never answers TLS), not an unreachable BMC.
+      let tcpConnected = false;
+      const pending = base(opts, (err, socket) => {
+        if (err && tcpConnected && (err as { code?: string }).code === "UND_ERR_CONNECT_TIMEOUT") (err as { [TLS_STALLED]?: boolean })[TLS_STALLED] = true;
         if (err || !socket) return callback(err ?? new Error("no socket"), null);
         const tlsSocket = socket as TLSSocket;
         const presented = fingerprintOf(tlsSocket.getPeerCertificate?.());
@@ -270,6 +284,9 @@ export class RedfishClient {
         }
         callback(null, socket);
       });
+      (pending as unknown as Socket | undefined)?.once?.("connect", () => (tcpConnected = true));
+      return pending;
+    };
   }
 
   /** Log a warning through the client's logger (operations that are not requests, e.g. power waits). */
@@ -427,7 +444,12 @@ export class RedfishClient {
 
   private transportError(facts: RequestFacts, code: string, e: unknown): RedfishError {
     if (e instanceof RedfishError) return e;
-    if (code === "UND_ERR_CONNECT_TIMEOUT") return new RedfishTimeoutError(this.bmc, "connect", this.opts.connectTimeoutMs, { cause: e, method: facts.method, uri: facts.uri });
+    if (code === "UND_ERR_CONNECT_TIMEOUT") {
+      const what = tlsStalled(e)
+        ? "the TLS handshake (the TCP connection was accepted but no TLS answer came: a BMC web server that hangs, or no TLS service on this port)"
+        : "connect";
+      return new RedfishTimeoutError(this.bmc, what, this.opts.connectTimeoutMs, { cause: e, method: facts.method, uri: facts.uri });
+    }
     if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "TimeoutError" || code === "ABORT_ERR") {
       return new RedfishTimeoutError(this.bmc, `response to ${facts.method} ${facts.uri}`, this.opts.requestTimeoutMs, { cause: e, method: facts.method, uri: facts.uri });
     }

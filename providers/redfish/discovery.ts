@@ -82,10 +82,21 @@ export interface DiscoveredSystem {
 }
 
 export interface AmbiguousUuid {
-  /** The UUID, or `(no UUID)` for systems that report none. */
   uuid: string;
-  reason: "placeholder" | "duplicate" | "no-uuid";
+  reason: "placeholder" | "duplicate";
   locations: { address: string; systemUri: string }[];
+}
+
+/**
+ * A server whose BMC reports no SMBIOS UUID (an empty or missing `UUID`): it answered and is
+ * counted, but no pillar entry can name it (the pillar identifies physical servers by UUID only).
+ */
+export interface UnnamedSystem {
+  address: string;
+  systemUri: string;
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
 }
 
 /** An address that accepted a connection but could not be read. */
@@ -102,6 +113,8 @@ export interface DiscoveryResult {
   systems: DiscoveredSystem[];
   /** All-zero and duplicate UUIDs: these servers cannot be matched to a pillar entry. */
   ambiguous: AmbiguousUuid[];
+  /** Servers that report no UUID at all, one entry each (two nodes of one BMC are two entries). */
+  withoutUuid: UnnamedSystem[];
   failures: DiscoveryFailure[];
   /** Addresses whose BMC refused the credentials (at most one failed authentication each). */
   credentialsRefused: string[];
@@ -270,7 +283,10 @@ export async function discover(opts: DiscoveryOptions): Promise<DiscoveryResult>
     else groups.set(uuidKey(s.uuid), [...(groups.get(uuidKey(s.uuid)) ?? []), s]);
   }
   const where = (list: DiscoveredSystem[]) => list.map((s) => ({ address: s.address, systemUri: s.systemUri }));
-  if (missing.length) ambiguous.push({ uuid: "(no UUID)", reason: "no-uuid", locations: where(missing) });
+  // Not "ambiguous": each is a distinct server (two nodes of one BMC are two), none can be named.
+  const withoutUuid: UnnamedSystem[] = missing
+    .map((s) => ({ address: s.address, systemUri: s.systemUri, manufacturer: s.manufacturer, model: s.model, serialNumber: s.serialNumber }))
+    .sort((a, b) => a.address.localeCompare(b.address, "en", { numeric: true }) || a.systemUri.localeCompare(b.systemUri));
   if (placeholders.length) ambiguous.push({ uuid: "00000000-0000-0000-0000-000000000000", reason: "placeholder", locations: where(placeholders) });
   const byAddress = (a: { address: string }, b: { address: string }): number => a.address.localeCompare(b.address, "en", { numeric: true });
   const systems: DiscoveredSystem[] = [];
@@ -286,6 +302,7 @@ export async function discover(opts: DiscoveryOptions): Promise<DiscoveryResult>
     scanned: addresses.length,
     systems,
     ambiguous,
+    withoutUuid,
     failures,
     credentialsRefused: [...gate.refused].sort((a, b) => byAddress({ address: a }, { address: b })),
     answered: gate.answered,
@@ -327,6 +344,9 @@ export function findSystem(result: DiscoveryResult, uuid: string, endpointType: 
     // Not found while most BMCs refused us: that is the real problem, say it first.
     if (result.credentialsProbablyWrong) throw new CredentialsRefusedError(result.credentialsRefused, result.answered, user);
     const e = new UuidNotFoundError(uuid, endpointType, result.ranges, result.scanned, result.systems.length);
+    if (result.withoutUuid.length > 0) {
+      e.message += `; ${result.withoutUuid.length} more system(s) report no UUID, so no pillar entry can name them (${result.withoutUuid.map((s) => s.address + s.systemUri).join(", ")}): give them one in the BIOS/BMC`;
+    }
     if (result.credentialsRefused.length > 0) e.message += `; ${result.credentialsRefused.length} BMC(s) refused the credentials and were not searched: ${result.credentialsRefused.join(", ")}`;
     throw e;
   }

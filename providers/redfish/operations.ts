@@ -4,7 +4,7 @@
  * methods and call it, so the serialized providers stay small and this logic is tested directly.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readBootOverride, setBootOnce, clearBootOverride, BootOverride } from "./boot";
+import { clearBootOverride, clearContinuousOverride, HARMLESS_TARGETS, readBootOverride, setBootOnce, BootOverride } from "./boot";
 import { expandCidr } from "./cidr";
 import { AUTH_MODES, AuthMode, RedfishClientOptions, withSession } from "./client";
 import { DiscoveredSystem, discoverShared, discoveryClient, DiscoveryOptions, findSystem } from "./discovery";
@@ -27,6 +27,12 @@ export interface TimeoutInputs {
   powerMs?: number;
   /** PowerState poll interval. Default `5000`. */
   powerPollMs?: number;
+  /**
+   * On a BMC that keeps only a Continuous override: how long after the power cycle reads `On` the
+   * override is cleared. The firmware reads its boot source during POST, after power-on (minutes on
+   * real servers); a virtual BMC's domain reads it when it starts. Default `300000`.
+   */
+  continuousClearMs?: number;
 }
 
 /** How to reach and log in to one BMC. */
@@ -389,9 +395,29 @@ export async function zeroizeBootOverride(i: SystemInputs, allowed: boolean, res
 
 // ---------------------------------------------------------------- power
 
-export async function runPowerCycle(i: PowerCycleInputs, log?: RedfishLogger): Promise<{ resets: string[]; powerState: string }> {
+/**
+ * Power-cycle the server. When its boot override is Continuous to a target other than the disk (a
+ * BMC that keeps no `Once`: `setBootOnce` set Continuous), the override is cleared once the cycle
+ * has booted the server, `timeouts.continuousClearMs` after it reads On: that is the install being
+ * seen, as far as the BMC can show it. Left in place, every later reboot would boot PXE and reinstall.
+ */
+export async function runPowerCycle(i: PowerCycleInputs, log: RedfishLogger = silentLogger): Promise<{ resets: string[]; powerState: string }> {
   return withSession(clientOptions(i.bmcAddress, i, log), async (c) => {
+    const before = await readBootOverride(c, i.systemUri, i.uuid);
+    const continuous = before.enabled === "Continuous" && !HARMLESS_TARGETS.includes(before.target);
     const resets = await powerCycle(c, i.systemUri, { method: i.method, uuid: i.uuid, ...powerWait(i) });
+    if (continuous) {
+      const waitMs = i.timeouts?.continuousClearMs ?? 300000;
+      log.warn(`${i.bmcAddress}${i.systemUri}: the boot override is ${before.target}/Continuous (this BMC keeps no one-time override); the server is on, clearing it in ${Math.round(waitMs / 1000)} s, once its firmware has read it`);
+      await new Promise((r) => setTimeout(r, waitMs));
+      const done = await clearContinuousOverride(c, i.systemUri, i.uuid).catch((e: unknown) => {
+        if (e instanceof Error && !/still .*\/Continuous after clearing/.test(e.message)) {
+          e.message = `clearing the ${before.target}/Continuous boot override after the power cycle failed, so every reboot of this server boots ${before.target} again (a reinstall for Pxe); clear it on the BMC by hand: ${e.message}`;
+        }
+        throw e;
+      });
+      log.warn(`${i.bmcAddress}${i.systemUri}: ${done ?? "the override was already cleared"}; later reboots boot from disk`);
+    }
     return { resets, powerState: await powerState(c, i.systemUri) };
   });
 }

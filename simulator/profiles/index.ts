@@ -9,7 +9,8 @@ import { lenovo } from "./lenovo";
 import { openbmc } from "./openbmc";
 import type { Profile } from "./profile";
 import { supermicro } from "./supermicro";
+import { sushyLibvirt } from "./sushyLibvirt";
 
 export type { BootPatch, Profile } from "./profile";
 
-export const profiles: Record<VendorProfile, Profile> = { generic, dell, hpe, supermicro, openbmc, ami, lenovo, bladed };
+export const profiles: Record<VendorProfile, Profile> = { generic, dell, hpe, supermicro, openbmc, ami, lenovo, bladed, sushyLibvirt };

@@ -32,6 +32,11 @@ export interface Profile {
   bootTargets: readonly string[];
   /** Values of BootSourceOverrideMode; empty: the property is not shown at all. */
   bootModes: readonly string[];
+  /**
+   * "standard": Once/Continuous/Disabled kept as written, a Once consumed by the boot it causes.
+   * "continuousOnly": the override is always Continuous, whatever is PATCHed (sushyLibvirt.ts).
+   */
+  bootOverride: "standard" | "continuousOnly";
   /** Boot override staged through `@Redfish.Settings` (SettingsObject), applied at the next reset. */
   settingsObject: boolean;
   /** Vendor rule on a PATCH of the ComputerSystem's Boot, checked before the generic validation. */
@@ -77,6 +82,7 @@ export const baseProfile: Profile = {
   resetTypes: ALL_RESET_TYPES,
   bootTargets: ["None", "Pxe", "Cd", "Usb", "Hdd", "BiosSetup", "Utilities", "Diags", "SDCard", "UefiTarget"],
   bootModes: ["Legacy", "UEFI"],
+  bootOverride: "standard",
   settingsObject: false,
   checkSystemBootPatch: () => undefined,
   // DSP0266: a successful PATCH answers 200 with the updated resource (or 204).

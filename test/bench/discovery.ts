@@ -201,7 +201,7 @@ function runChild(args: string[]): Promise<ScanReport> {
 async function scanOurs(probeMs: number, ca: string, session: boolean): Promise<number> {
   const r = await discover({ cidrs: [RANGE], user: USER, password: PASSWORD, tls: { caBundle: ca }, probeTimeoutMs: probeMs, ...(session ? { auth: "session" as const } : {}) });
   if (r.failures.length) process.stderr.write(`ours: ${r.failures.length} failures, first: ${r.failures[0].message}\n`);
-  return r.systems.length + r.ambiguous.reduce((n, a) => n + a.locations.length, 0);
+  return r.systems.length + r.withoutUuid.length + r.ambiguous.reduce((n, a) => n + a.locations.length, 0);
 }
 
 /** The original algorithm, one address after the other. */

@@ -126,6 +126,7 @@ describe("redfish units", () => {
       scanned: 254,
       systems: [sys("4C4C4544-0037-4710-8039-B4C04F4D4B32", "10.0.0.5")],
       ambiguous: [{ uuid: "11111111-2222-3333-4444-555555555555", reason: "duplicate", locations: [{ address: "10.0.0.6", systemUri: "/a" }, { address: "10.0.0.7", systemUri: "/b" }] }],
+      withoutUuid: [],
       failures: [],
       credentialsRefused: [],
       answered: 3,
