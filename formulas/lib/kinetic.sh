@@ -11,6 +11,13 @@ export LC_ALL=C
 export DEBIAN_FRONTEND=noninteractive
 umask 022
 
+# The runner hands the values over exported (KINETIC_<NAME>); from here on they are plain shell
+# variables: no command a formula runs inherits them, above all none dropped to a service user
+# (runuser, su, rabbitmqctl's own su), whose /proc/<pid>/environ that user can read. A command that
+# needs a value is given it explicitly: `NAME=$value command`, or `export` inside a subshell.
+for kinetic_var in "${!KINETIC_@}"; do export -n "${kinetic_var?}"; done
+unset kinetic_var
+
 KINETIC_FORMULA=${KINETIC_FORMULA:-${0##*/}}
 KINETIC_STEP=start
 KINETIC_CHANGES=0
@@ -27,8 +34,20 @@ trap 'kinetic_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 # One formula at a time on a host. A run the orchestrator stopped waiting for (Ctrl-C, a dropped
 # connection) goes on here until it ends (seen in the lab: its apt-get still held dpkg's lock when
 # the next up's formula started); the next run waits for it instead of colliding with it.
-mkdir -p /run/lock
-exec 9> /run/lock/kinetic-formula.lock
+# The lock lives in a directory only root can enter (/run/lock is world-writable: any local user could
+# hold the lock there and stall every formula, or plant a symlink for root to truncate through).
+# /run itself is root's, so nobody else can have made /run/kinetic; a symlink or a directory that is
+# not root's 0700 one is refused rather than used.
+if [ -L /run/kinetic ] || { [ -e /run/kinetic ] && [ ! -d /run/kinetic ]; }; then
+  printf 'kinetic: %s: /run/kinetic is not a directory (a symlink?): refusing to take the formula lock there\n' "$KINETIC_FORMULA" >&2
+  exit 75
+fi
+[ -d /run/kinetic ] || mkdir -m 0700 /run/kinetic
+if [ "$(stat -c '%u %a' /run/kinetic)" != "0 700" ]; then
+  printf 'kinetic: %s: /run/kinetic is not root'"'"'s 0700 directory (%s): refusing to take the formula lock there\n' "$KINETIC_FORMULA" "$(stat -c '%U %a' /run/kinetic)" >&2
+  exit 75
+fi
+exec 9> /run/kinetic/formula.lock
 if ! flock -w 1800 9; then
   printf 'kinetic: %s: another formula has held this host for 30 minutes; giving up\n' "$KINETIC_FORMULA" >&2
   exit 75

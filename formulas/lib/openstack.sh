@@ -129,11 +129,13 @@ os_ini_common() {
   fi
 }
 
-# os_as USER COMMAND...: run COMMAND (no shell) as USER.
+# os_as USER COMMAND...: run COMMAND (no shell) as USER, with a clean environment: the service user
+# can read its processes' /proc/<pid>/environ, so nothing of the formula's (its values, secrets
+# included) is passed on; the command reads its configuration files.
 os_as() {
   local user=$1
   shift
-  runuser -u "$user" -- "$@"
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C runuser -u "$user" -- "$@"
 }
 
 # os_db_sync LABEL PACKAGE FUNCTION: the endpoint-0 rule for one-time database work. Runs FUNCTION
@@ -182,7 +184,10 @@ os_register() {
     printf 'skipped: keystone registration (keystone %s:5000 is not reachable)\n' "$OS_KEYSTONE_HOST"
     return 0
   fi
-  out=$(python3 - "$OS_KEYSTONE_URL/v3" "$@" <<'PY'
+  # The client (root's, short-lived) reads the passwords from its environment: only it gets them.
+  out=$(
+    for v in "${!KINETIC_SECRET_@}"; do export "${v?}"; done
+    python3 - "$OS_KEYSTONE_URL/v3" "$@" <<'PY'
 import json, os, sys, urllib.error, urllib.parse, urllib.request
 
 base, args = sys.argv[1], sys.argv[2:]
