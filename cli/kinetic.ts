@@ -3,6 +3,9 @@
  */
 import { ENGINE_USAGE, engineCommand, Operation, operationCommand } from "./engineCommands";
 import { LAB_USAGE } from "../lab/control";
+import { LAB_ACCESS_USAGE } from "./labAccess";
+import { OPENRC_USAGE } from "./openrc";
+import { VERIFY_USAGE } from "./verify";
 import { IMAGE_USAGE } from "./image";
 
 const USAGE = `usage: npm run kinetic -- <command> [args]
@@ -13,6 +16,9 @@ kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                   replace those machines and re-run their phases and all that need them
 ${IMAGE_USAGE}
 ${LAB_USAGE}
+${LAB_ACCESS_USAGE}
+${VERIFY_USAGE}
+${OPENRC_USAGE}
 ${ENGINE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,7 +31,14 @@ async function main(argv: string[]): Promise<number> {
     case "engine":
       return engineCommand(rest);
     case "lab":
+      if (rest[0] === "shell" || rest[0] === "ssh" || rest[0] === "forward") return (await import("./labAccess")).labAccessCommand(rest[0], rest.slice(1));
       return (await import("../lab/control")).labCommand(rest);
+    case "verify": {
+      const inLab = await (await import("./start")).reexecInLab(argv);
+      return inLab ?? (await import("./verify")).verifyCommand(rest);
+    }
+    case "openrc":
+      return (await import("./openrc")).openrcCommand(rest);
     case "image":
       return (await import("./image")).imageCommand(rest);
     case "start":

@@ -15,8 +15,20 @@ export async function startCommand(argv: string[]): Promise<number> {
   process.stdout.write(renderStatus(await labUp()));
   const code = await inLab([process.execPath, "-r", TS_NODE(), `${__dirname}/kinetic.ts`, "up", "--stack", LAB_STACK]);
   process.stdout.write(renderStatus(readStatus()));
+  if (code === 0) process.stdout.write(USING_THE_CLOUD);
   return code;
 }
+
+/** What a newcomer does next with the cloud `npm start` built (cli/labAccess.ts, cli/verify.ts, cli/openrc.ts). */
+export const USING_THE_CLOUD = `
+The cloud is up. Use it:
+  npm run kinetic -- lab shell                    a shell in the lab's network as the cloud's admin (openstack server list)
+  npm run kinetic -- lab shell -- openstack catalog list    one command instead
+  npm run kinetic -- lab ssh keystone             root on a lab host (an endpoint or a type), over its pinned host key
+  npm run kinetic -- lab forward horizon          horizon at http://127.0.0.1:8080/horizon in this machine's browser
+  npm run kinetic -- verify --stack ${LAB_STACK}          OpenStack's Tempest smoke tests against it (--profile full for all)
+  npm run kinetic -- openrc --stack NAME          a real site's admin openrc (a secret: it holds the password)
+`;
 
 /**
  * An engine operation on the lab stack from outside the lab's network: run the same command inside

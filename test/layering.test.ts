@@ -1,8 +1,8 @@
 /**
  * Issue 24: the layers import downwards only, so a lower module never needs an upper one to load
  * (and its tests never pull in the engine or the lab). Order, lowest first:
- *   formulas (load.ts, envelope.ts) < pillar < providers < components < engine, image < lab, cli
- * `lab` and `cli` are peers at the top; `simulator` is standalone: it imports no layer, and only
+ *   formulas (load.ts, envelope.ts) < pillar < providers < components < engine, image < lab, cli, verify
+ * `lab`, `cli` and `verify` (kinetic verify's Tempest runner and the admin's credentials) are peers at the top; `simulator` is standalone: it imports no layer, and only
  * `lab` and `cli` may import it (the product never depends on the test BMCs). `index.ts` (the Pulumi
  * program's entry) may import anything. Imports are read with TypeScript's own pre-processor, so
  * `import x from`, `export ... from`, `import()` and `require()` all count.
@@ -15,7 +15,7 @@ import * as ts from "typescript";
 const ROOT = path.join(__dirname, "..");
 
 /** Rank of each layer; a module may import its own layer, lower ones and peers of its rank. */
-export const LAYERS: Readonly<Record<string, number>> = { formulas: 0, pillar: 1, providers: 2, components: 3, engine: 4, image: 4, lab: 5, cli: 5 };
+export const LAYERS: Readonly<Record<string, number>> = { formulas: 0, pillar: 1, providers: 2, components: 3, engine: 4, image: 4, lab: 5, cli: 5, verify: 5 };
 const STANDALONE = "simulator";
 const MAY_IMPORT_STANDALONE = new Set(["lab", "cli"]);
 

@@ -1,0 +1,147 @@
+/**
+ * kinetic verify's reading of Tempest's results, against subunit streams written by python3-subunit's
+ * own encoder (`subunit-output`), not ours: statuses, attachments, tests cut short; the table, the
+ * closing line and the JUnit report; the admin credentials and the openrc.
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { deriveSecret } from "../../components/formulaFacts";
+import type { Cloud } from "../../pillar";
+import { adminCredentials, keystoneAuthUrl, openrc, osEnvironment } from "../../verify/adminCredentials";
+import { junitXml, renderTable, serviceOf, summaryLine, countsOf } from "../../verify/report";
+import { testResults } from "../../verify/subunit";
+import { lastErrorLine, selection } from "../../verify/tempest";
+import { oneLine, parseVerifyArgs, runStamp } from "../../cli/verify";
+import { requirePrerequisite } from "../support/prerequisite";
+
+/** One subunit v2 event from python3-subunit's encoder. */
+function event(args: string[], attach?: string): Buffer {
+  const file = path.join(os.tmpdir(), `kinetic-verify-attach-${process.pid}`);
+  if (attach !== undefined) fs.writeFileSync(file, attach);
+  const r = spawnSync("subunit-output", [...args, ...(attach !== undefined ? ["--attach-file", file, "--file-name", "traceback"] : [])]);
+  fs.rmSync(file, { force: true });
+  assert.equal(r.status, 0, r.stderr?.toString());
+  return r.stdout;
+}
+
+const ID = {
+  ok: "tempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token[id-6f8e4436,smoke]",
+  fail: "tempest.api.compute.servers.test_create_server.ServersTestJSON.test_list_servers[id-9a438d88]",
+  skip: "tempest.api.volume.test_volumes_get.VolumesGetTest.test_volume_create_get_update_delete[id-27fb0e9f]",
+  xfail: "tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_register_upload_get_image_file[id-139b765e]",
+  cut: "tempest.api.network.test_networks.NetworksTest.test_create_update_delete_network_subnet[id-0e269138]",
+  fixture: "setUpClass (tempest.api.object_storage.test_container_services.ContainerTest)",
+};
+
+describe("kinetic verify: Tempest's results", function () {
+  before(function () {
+    requirePrerequisite(this, spawnSync("sh", ["-c", "command -v subunit-output"]).status !== 0 && "subunit-output (python3-subunit) is not installed", "the subunit reader tests");
+  });
+
+  it("reads python3-subunit's stream: pass, fail with its traceback, skip, xfail, a test cut short, a class fixture", () => {
+    const stream = Buffer.concat([
+      event(["--exists", ID.ok]),
+      event(["--inprogress", ID.ok]),
+      event(["--success", ID.ok]),
+      event(["--inprogress", ID.fail]),
+      event(["--fail", ID.fail], "Traceback (most recent call last):\n  File \"x.py\", line 1\ntempest.lib.exceptions.TimeoutException: Request timed out\n"),
+      event(["--skip", ID.skip, "--tag", "worker-1"]),
+      event(["--xfail", ID.xfail]),
+      event(["--inprogress", ID.cut]),
+      event(["--fail", ID.fixture]),
+      event(["--exists", "tempest.api.identity.v3.only_listed"]),
+    ]);
+    const results = testResults(stream);
+    const by = Object.fromEntries(results.map((r) => [r.id, r]));
+    assert.deepEqual(results.map((r) => r.id).sort(), [ID.ok, ID.fail, ID.skip, ID.xfail, ID.cut, ID.fixture].sort(), "a listed test that never ran is no result");
+    assert.equal(by[ID.ok].outcome, "passed");
+    assert.equal(by[ID.xfail].outcome, "passed");
+    assert.equal(by[ID.skip].outcome, "skipped");
+    assert.deepEqual(by[ID.skip].tags, ["worker-1"]);
+    assert.equal(by[ID.fail].outcome, "failed");
+    assert.match(by[ID.fail].details.traceback, /TimeoutException: Request timed out/);
+    assert.equal(by[ID.cut].outcome, "failed", "started, never ended: not a pass");
+    assert.equal(by[ID.fixture].outcome, "failed");
+    assert.ok((by[ID.ok].seconds ?? -1) >= 0);
+    assert.deepEqual(countsOf(results), { passed: 2, failed: 3, skipped: 1 });
+  });
+
+  it("passes over a damaged packet (bad CRC) and reads the ones after it", () => {
+    const bad = event(["--success", "tempest.api.identity.damaged"]);
+    bad[bad.length - 1] ^= 0xff;
+    const results = testResults(Buffer.concat([Buffer.from("noise"), bad, event(["--success", ID.ok])]));
+    assert.deepEqual(results.map((r) => r.id), [ID.ok]);
+  });
+
+  it("a table per service, the failures named, and last the plain line", () => {
+    const results = testResults(
+      Buffer.concat([event(["--success", ID.ok]), event(["--fail", ID.fail], "boom\nValueError: bad flavor\n"), event(["--skip", ID.skip]), event(["--fail", ID.fixture])]),
+    );
+    const table = renderTable(results);
+    assert.match(table, /^SERVICE\s+PASSED\s+FAILED\s+SKIPPED$/m);
+    assert.match(table, /^compute \(nova\)\s+0\s+1\s+0$/m);
+    assert.match(table, /^identity \(keystone\)\s+1\s+0\s+0$/m);
+    assert.match(table, /^block storage \(cinder\)\s+0\s+0\s+1$/m);
+    assert.match(table, /^object storage \(swift\)\s+0\s+1\s+0$/m, "a class fixture counts for its class's service");
+    assert.match(table, /^total\s+1\s+2\s+1$/m);
+    assert.match(table, /test_list_servers\[id-9a438d88\]: ValueError: bad flavor/);
+    assert.equal(summaryLine(countsOf(results)), "1 passed, 2 failed, 1 skipped");
+    assert.equal(serviceOf("tempest.scenario.test_server_basic_ops.TestServerBasicOps.test_server_basic_ops[compute,id-7fff3fb3,network,smoke]"), "scenario");
+  });
+
+  it("JUnit: one suite per service, failures with their traceback, skips, XML-escaped", () => {
+    const results = testResults(Buffer.concat([event(["--success", ID.ok]), event(["--fail", ID.fail], "a < b & \"c\"\u0001\nKeyError: 'x'\n"), event(["--skip", ID.skip])]));
+    const xml = junitXml(results, "kinetic verify t");
+    assert.match(xml, /<testsuites name="kinetic verify t" tests="3" failures="1" skipped="1"/);
+    assert.match(xml, /<testsuite name="identity \(keystone\)" tests="1" failures="0" skipped="0"/);
+    assert.match(xml, /<testcase classname="tempest\.api\.identity\.v3\.test_tokens\.TokensV3Test" name="test_create_token\[id-6f8e4436,smoke\]"/);
+    assert.match(xml, /<failure message="KeyError: 'x'">a &lt; b &amp; &quot;c&quot;\?\nKeyError: 'x'\n<\/failure>/);
+    assert.match(xml, /<skipped message=""><\/skipped>/);
+    // Well-formed: python's own XML parser reads it.
+    const r = spawnSync("python3", ["-c", "import sys, xml.dom.minidom as m; d = m.parseString(sys.stdin.read()); print(len(d.getElementsByTagName('testcase')))"], { input: xml, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "3");
+  });
+
+  it("the admin's credentials: keystone behind haproxy if there is one, else keystone endpoint 0; the password the formula got", () => {
+    const cloud = (endpoints: object[]) => ({ endpoints }) as unknown as Cloud;
+    const ks = [
+      { type: "keystone", role: "keystone", index: 1, address: "10.0.0.12" },
+      { type: "keystone", role: "keystone", index: 0, address: "10.0.0.11" },
+    ];
+    assert.equal(keystoneAuthUrl(cloud(ks)), "http://10.0.0.11:5000/v3");
+    assert.equal(keystoneAuthUrl(cloud([...ks, { type: "haproxy", role: "haproxy", index: 0, address: "10.0.0.5" }])), "http://10.0.0.5:5000/v3");
+    assert.throws(() => keystoneAuthUrl(cloud([{ type: "mysql", role: "mysql", index: 0, address: "10.0.0.3" }])), /no keystone endpoint/);
+    const c = adminCredentials(cloud(ks), "seed-1");
+    // What components/formulaStep.ts hands formulas/keystone/configure as SECRET_KEYSTONE_ADMIN.
+    assert.equal(c.password, deriveSecret("seed-1", "SECRET_KEYSTONE_ADMIN"));
+    const env = osEnvironment(c);
+    assert.equal(env.OS_USERNAME, "admin");
+    assert.equal(env.OS_PROJECT_NAME, "admin");
+    assert.equal(env.OS_USER_DOMAIN_NAME, "Default");
+    assert.equal(env.OS_PROJECT_DOMAIN_NAME, "Default");
+    assert.equal(env.OS_IDENTITY_API_VERSION, "3");
+    assert.equal(env.OS_CACERT, undefined, "no CA bundle for http");
+    // The openrc is read back by a real shell with the password intact, whatever it holds.
+    const rc = openrc({ ...c, password: "it's $(not) `run` \"x\"" }, "test");
+    const r = spawnSync("sh", ["-c", `${rc}\nprintf '%s' "$OS_PASSWORD"`], { encoding: "utf8" });
+    assert.equal(r.stdout, "it's $(not) `run` \"x\"");
+  });
+
+  it("arguments: profiles, lists, concurrency; the run directory's name; one line of an engine error", () => {
+    assert.deepEqual(parseVerifyArgs(["--stack", "lab", "--profile", "full", "--concurrency", "4"]), { stack: "lab", profile: "full", concurrency: 4 });
+    assert.match(String(parseVerifyArgs(["--profile", "quick"])), /one of smoke, refstack, full/);
+    assert.match(String(parseVerifyArgs(["--concurrency", "0"])), /1 to 256/);
+    assert.match(String(parseVerifyArgs(["--stack"])), /needs a value/);
+    assert.match(String(parseVerifyArgs(["extra"])), /unexpected argument extra/);
+    assert.equal(runStamp(new Date("2026-12-06T20:15:54.123Z")), "2026-12-06T20-15-54Z");
+    assert.equal(oneLine(new Error("code: 255\n stdout: \n stderr: error: no stack named 'x' found\n")), "no stack named 'x' found");
+    assert.deepEqual(selection("smoke"), ["--smoke"]);
+    assert.deepEqual(selection("full"), []);
+    assert.throws(() => selection(undefined, "/nonexistent/list"), /--include-list \/nonexistent\/list: no such file/);
+    assert.equal(lastErrorLine("Traceback (most recent call last):\n  File \"a\"\nkeystoneauth1.exceptions.connection.ConnectFailure: Unable to establish connection\n"), "keystoneauth1.exceptions.connection.ConnectFailure: Unable to establish connection");
+  });
+});
