@@ -55,6 +55,7 @@ describe("formulas/haproxy on a Debian host", function () {
     ADDRESSES_HAPROXY: "127.0.10.91",
     ADDRESSES_KEYSTONE: "127.0.10.71 127.0.10.72",
     ADDRESSES_GLANCE: "127.0.10.73",
+    ADDRESSES_SWIFT: "127.0.10.74",
     ADDRESSES_MYSQL: "127.0.10.41 127.0.10.42 127.0.10.43",
     ADDRESSES_MEMCACHED: "127.0.10.81",
     ...over,
@@ -71,6 +72,8 @@ describe("formulas/haproxy on a Debian host", function () {
     assert.equal(check.code, 0, `haproxy -c: ${check.stdout}${check.stderr}\n${cfg}`);
     assert.match(cfg, /listen keystone_5000\n    bind 127\.0\.10\.91:5000\n[\s\S]*?server keystone-0 127\.0\.10\.71:5000 check inter 2s\n    server keystone-1 127\.0\.10\.72:5000 check inter 2s\n/);
     assert.match(cfg, /listen glance_9292\n    bind 127\.0\.10\.91:9292\n[\s\S]*?server glance-0 127\.0\.10\.73:9292 check/);
+    // radosgw: swift registers object-store at http://<haproxy>:8080/swift/v1/... (found by the lab's full cloud: no frontend answered there)
+    assert.match(cfg, /listen swift_8080\n    bind 127\.0\.10\.91:8080\n[\s\S]*?server swift-0 127\.0\.10\.74:8080 check/);
     assert.match(cfg, /listen mysql_3306\n[\s\S]*?mode tcp[\s\S]*?server mysql-0 127\.0\.10\.41:3306 check inter 2s\n    server mysql-1 127\.0\.10\.42:3306 check inter 2s backup\n/);
     for (const absent of ["nova", "neutron", "placement", "horizon", "memcached"]) assert.doesNotMatch(cfg, new RegExp(`listen ${absent}_`), absent);
   });
