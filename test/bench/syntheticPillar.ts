@@ -21,7 +21,8 @@ export function syntheticPillar(total: number): string {
   const compute = physical - controllers - storage;
   const mgmt = { management: { interfaces: ["ens1f0"] } };
   const hosts: Record<string, unknown> = {
-    pxe: { style: "foundation", addresses: ["10.0.0.2"], networks: mgmt },
+    // A foundation host's SSH host key is pinned in the pillar (the program refuses an unknown one); the sample's.
+    pxe: { style: "foundation", addresses: ["10.0.0.2"], host_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEoO2Y8zAIhp1f4TUjWOUu0P4E1oEZJJQO3qs9erZsdY"], networks: mgmt },
     controller: { style: "physical", role: "controller", uuids: uuids("controller", controllers), interface: "ens1f0", disk: "SSD", os: "ubuntu2204", networks: { management: { interfaces: ["ens1f0"], bridge: true } } },
     storage: { style: "physical", role: "storage", uuids: uuids("storage", storage), interface: "ens1f0", disk: "SSD", os: "ubuntu2204", networks: mgmt },
     compute: { style: "physical", role: "compute", uuids: uuids("compute", compute), interface: "ens1f0", disk: "SSD", os: "ubuntu2204", networks: mgmt },
@@ -33,6 +34,8 @@ export function syntheticPillar(total: number): string {
   const doc = {
     networking: { subnets: { management: "10.0.0.0/16", oob: "10.1.0.0/22" }, gateway: "10.0.0.1" },
     images: { ubuntu: { url: "https://images.example/ubuntu.img", type: "qcow2" } },
+    // Physical types need the BMC account (the validator refuses them without it); its password is a stack secret.
+    bmc: { api_user: "kinetic" },
     hosts,
   };
   fs.writeFileSync(path.join(dir, "pillar.yaml"), stringify(doc));
