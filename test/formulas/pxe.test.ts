@@ -1,12 +1,14 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import { parse } from "yaml";
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FormulaValues } from "../../formulas/envelope";
 import { deriveHostKey } from "../../components/hostKeys";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
+import { Daemons } from "./daemons";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
 
 const U1 = "4c4c4544-0042-3610-8058-b4c04f4e3332";
 /** The first three groups byte-swapped. */
@@ -22,6 +24,19 @@ const assignment = (u: string, name: string, iface: string, disk: string, addr: 
 const HOST_KEY_1 = deriveHostKey("pxe-test", `controller-${U1}`, "physical-1");
 const HOST_KEY_2 = deriveHostKey("pxe-test", `storage-${U2}`, "physical-1");
 const hostKeyLine = (u: string, k: { publicKey: string; privateKey: string }) => [u, k.publicKey, Buffer.from(k.privateKey).toString("base64")].join("\t");
+
+/** GET http://127.0.10.5<path> (the pxe host's ADDRESS) from the client address `from`: status and body. */
+function get(from: string, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.10.5", port: 80, path: urlPath, localAddress: from, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${urlPath} from ${from}: no answer in 10 s`)));
+    req.on("error", reject);
+  });
+}
 
 const values = (over: FormulaValues = {}): FormulaValues => ({
   NAME: "pxe-0b9e2f0e-5d86-4b4a-9a5d-4a54b7c4f0a1",
@@ -41,7 +56,8 @@ const values = (over: FormulaValues = {}): FormulaValues => ({
 
 describe("formulas/pxe on a Debian host", function () {
   this.timeout(10 * 60_000);
-  const { host } = withHost();
+  const daemons = new Daemons();
+  const { host } = withHost({}, { teardown: () => daemons.stopAll() });
   const www = "/var/www/kinetic";
 
   it("install: Kea, tftpd-hpa, iPXE and nginx, enabled", async () => {
@@ -105,6 +121,37 @@ describe("formulas/pxe on a Debian host", function () {
       const schema = spawnSync("cloud-init", ["schema", "-c", path.join(dir, "user-data")], { encoding: "utf8" });
       assert.equal(schema.status, 0, schema.stdout + schema.stderr);
     }
+  });
+
+  it("nginx serves an assignment only to its server's reserved address: 403 from any other, host key never sent", async () => {
+    const h = host();
+    // The test's own network has only a loopback: 127.0.10.5 is the pxe host, 127.0.10.50 and .51 the
+    // servers' reserved addresses, 127.0.10.99 anyone else on the management network.
+    daemons.start(h, "nginx", ["nginx", "-g", "daemon off;"]);
+    await waitForPort("127.0.10.5", 80, 30_000).catch((e: Error) => { throw new Error(`${e.message}\n${daemons.log("nginx")}`); });
+    const own = await get("127.0.10.50", `/assignments/${U1}/user-data`);
+    assert.equal(own.status, 200, daemons.log("nginx"));
+    assert.ok(own.body.includes(JSON.stringify(HOST_KEY_1.privateKey)), "its server gets its user-data");
+    assert.equal((await get("127.0.10.50", `/assignments/${U1_SWAPPED}/user-data`)).status, 200, "also under the byte-swapped UUID");
+    assert.equal((await get("127.0.10.50", `/assignments/${U1}/boot.ipxe`)).status, 200);
+    for (const [from, p] of [
+      ["127.0.10.99", `/assignments/${U1}/user-data`],
+      ["127.0.10.99", `/assignments/${U1_SWAPPED}/user-data`],
+      ["127.0.10.99", `/assignments/${U1}/boot.ipxe`],
+      ["127.0.10.51", `/assignments/${U1}/user-data`], // another server of the fleet
+      ["127.0.10.50", `/assignments/${U2}/user-data`],
+      ["127.0.10.99", `/assignments/${U1}/../${U1}/user-data`],
+      ["127.0.10.99", `/assignments//${U1}/user-data`],
+      ["127.0.10.99", `/assignments/${U1.toUpperCase()}/user-data`],
+      ["127.0.10.99", "/assignments/"],
+    ] as const) {
+      const r = await get(from, p);
+      assert.ok(r.status === 403 || r.status === 404, `GET ${p} from ${from}: ${r.status}`);
+      assert.ok(!r.body.includes("PRIVATE KEY"), `GET ${p} from ${from} sent a private key`);
+    }
+    assert.equal((await get("127.0.10.99", `/assignments/${U1}/user-data`)).status, 403);
+    // What every client needs stays public: the chain script.
+    assert.equal((await get("127.0.10.99", "/boot.ipxe")).status, 200);
   });
 
   it("refuses a server without a host key, or a key that is not one, without printing key material", async () => {
