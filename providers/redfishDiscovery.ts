@@ -1,6 +1,8 @@
 /**
  * `RedfishDiscovery`: finds the BMC and ComputerSystem of one SMBIOS UUID by scanning the out-of-band
- * ranges (see `redfish/discovery.ts`). All discoveries of one deployment share a scan.
+ * ranges (see `redfish/discovery.ts`). All discoveries of one deployment share a scan. Only the first
+ * scan (create, or a replace) sends the BMC credentials to every BMC that answers; refresh and update
+ * send them only to the BMC recorded in the state (`operations.ts` `relocate`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { BmcConnectionArgs } from "./redfish/args";
@@ -8,7 +10,7 @@ import type * as Ops from "./redfish/operations";
 import { loadModule } from "./redfish/load";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
-export const REDFISH_DISCOVERY_VERSION = "2";
+export const REDFISH_DISCOVERY_VERSION = "3";
 
 export interface RedfishDiscoveryArgs extends BmcConnectionArgs {
   /**
@@ -70,8 +72,9 @@ class RedfishDiscoveryProvider implements pulumi.dynamic.ResourceProvider<Redfis
 
   async update(_id: string, olds: RedfishDiscoveryOutputs, news: RedfishDiscoveryInputs): Promise<pulumi.dynamic.UpdateResult<RedfishDiscoveryOutputs>> {
     const ops = loadModule<typeof Ops>(this.operations);
-    // The pin recorded in state holds for the same BMC; only a replace (`pulumi up --replace`) re-pins.
-    const previous = olds.bmcAddress && olds.certSha256 ? { bmcAddress: olds.bmcAddress, certSha256: olds.certSha256 } : undefined;
+    // After the first scan the credentials go only to the BMC the state recorded (issue 22), and its
+    // pin holds; only a replace (`pulumi up --replace`) scans the ranges with credentials and re-pins.
+    const previous = olds.bmcAddress ? { bmcAddress: olds.bmcAddress, certSha256: olds.certSha256, serviceUuid: olds.serviceUuid, systemUri: olds.systemUri } : undefined;
     const found = await ops.discoverLocation(news, ops.providerLogger(`discovery ${news.uuid}`), previous);
     return { outs: { ...news, ...found } satisfies RedfishDiscoveryOutputs };
   }
@@ -100,6 +103,8 @@ export class RedfishDiscovery extends pulumi.dynamic.Resource {
    * `pulumi up --replace <this resource's URN>`.
    */
   declare readonly certSha256: pulumi.Output<string>;
+  /** ServiceRoot `UUID` of the BMC: with the certificate, how refresh recognises it without credentials. */
+  declare readonly serviceUuid: pulumi.Output<string>;
   /** Out-of-band inventory: manufacturer, model, serial, BIOS, CPU and memory summary, power, NIC MACs (PXE NIC first). */
   declare readonly inventory: pulumi.Output<Ops.Inventory>;
 
@@ -119,6 +124,7 @@ export class RedfishDiscovery extends pulumi.dynamic.Resource {
         manufacturer: undefined,
         model: undefined,
         certSha256: undefined,
+        serviceUuid: undefined,
         inventory: undefined,
       },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), "password"])] },

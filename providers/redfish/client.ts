@@ -8,7 +8,9 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { Agent, buildConnector, request as undiciRequest } from "undici";
+import { basicAccepted, beforeSending, credentialKey } from "./credentialLedger";
 import {
+  CredentialsWithheldError,
   RedfishAuthError,
   RedfishError,
   RedfishHttpError,
@@ -51,12 +53,6 @@ export interface RedfishClientOptions {
    * VirtualBMC-style services), per network (`kinetic:bmcHttpNetworks`). Default `false`.
    */
   allowHttp?: boolean;
-  /**
-   * `auto` only: when the session login answers 401, try HTTP Basic once (some BMCs refuse the session
-   * POST for accounts without the session privilege). Default `true`; discovery turns it off so a scan
-   * costs each BMC at most one failed authentication.
-   */
-  basicAfterRefusedSession?: boolean;
   /** BMC account name (pillar `api_user`). Needed for anything beyond the service root. */
   user?: string;
   /** BMC account password. Never logged, never part of an error. */
@@ -110,6 +106,8 @@ export interface RequestOptions {
   allowStatus?: number[];
   /** Follow a 202 + `Location` task monitor to completion. Default `true`. */
   followTask?: boolean;
+  /** The body carries the credentials (the session POST): counted like Basic in the credential ledger. */
+  credentials?: boolean;
 }
 
 /** Redirects followed per request (DSP0266 services redirect `/redfish/v1` <-> `/redfish/v1/`). */
@@ -211,8 +209,9 @@ export class RedfishClient {
   readonly bmc: string;
   readonly host: string;
   readonly port: number;
-  private readonly opts: Required<Omit<RedfishClientOptions, "user" | "password" | "tls" | "retry" | "log" | "allowHttp" | "basicAfterRefusedSession">>;
-  private readonly basicAfterRefusedSession: boolean;
+  private readonly opts: Required<Omit<RedfishClientOptions, "user" | "password" | "tls" | "retry" | "log" | "allowHttp">>;
+  /** This BMC and these credentials in the run's credential ledger; undefined without a user. */
+  readonly #ledgerKey: string | undefined;
   /** SHA-256 of the certificate the BMC presented (last TLS connection), `AB:CD:...`. */
   #certificateSha256: string | undefined;
   private readonly policy: RetryPolicy;
@@ -245,7 +244,7 @@ export class RedfishClient {
     this.#user = options.user;
     this.#password = options.password;
     this.basic = this.opts.auth === "basic";
-    this.basicAfterRefusedSession = options.basicAfterRefusedSession !== false;
+    this.#ledgerKey = options.user !== undefined ? credentialKey(this.bmc, options.user, options.password ?? "") : undefined;
     this.policy = retryPolicy(options.retry);
     this.log = options.log ?? silentLogger;
     this.limiter = limiterFor(this.origin, this.opts.maxInFlight);
@@ -322,8 +321,9 @@ export class RedfishClient {
     for (let attempt = 1; ; attempt++) {
       let res: RedfishResponse<T>;
       try {
-        res = await this.limiter.run(() => this.send<T>(method, path, options));
+        res = await this.sendCounted<T>(method, path, options, facts);
       } catch (e) {
+        if (e instanceof RedfishError) throw e;
         const code = errorCode(e);
         const wait = shouldRetryTransport(this.policy, method, code) ? retryDelay(this.policy, attempt) : undefined;
         if (wait !== undefined) {
@@ -372,6 +372,34 @@ export class RedfishClient {
       }
       return res;
     }
+  }
+
+  /**
+   * `send`, through the run's credential ledger when the request carries the password (Basic, or the
+   * session POST): never sent again to a BMC that refused it in this run, and the first such request
+   * to a BMC is answered before others go (credentialLedger.ts). A token request carries no password.
+   */
+  private async sendCounted<T>(method: string, path: string, options: RequestOptions, facts: RequestFacts): Promise<RedfishResponse<T>> {
+    const carries = this.#ledgerKey !== undefined && (options.credentials === true || (options.auth !== false && this.basic && !this.#token));
+    if (!carries) return this.limiter.run(() => this.send<T>(method, path, options));
+    const gate = await beforeSending(this.#ledgerKey!);
+    if (gate.refused) throw new CredentialsWithheldError(facts);
+    let res: RedfishResponse<T>;
+    try {
+      res = await this.limiter.run(() => this.send<T>(method, path, options));
+    } catch (e) {
+      gate.done();
+      throw e;
+    }
+    const basicChallenge = /\bbasic\b/i.test(res.headers["www-authenticate"] ?? "");
+    // A session refused where Basic with the same credentials was accepted: the account may not open
+    // sessions (older Supermicro); the password is right, `login` goes on with Basic.
+    if (res.status === 401 && options.credentials === true && basicAccepted(this.#ledgerKey!)) gate.done();
+    else if (res.status === 403 || (res.status === 401 && (options.credentials === true || basicChallenge))) gate.done("refused");
+    else if (res.status >= 200 && res.status < 300) gate.done(options.credentials === true ? "accepted" : "basicAccepted");
+    // A 401 to Basic without a Basic challenge: Basic is switched off, the password was not judged.
+    else gate.done();
+    return res;
   }
 
   private async send<T>(method: string, path: string, options: RequestOptions): Promise<RedfishResponse<T>> {
@@ -514,15 +542,19 @@ export class RedfishClient {
     }
     let res: RedfishResponse;
     try {
-      res = await this.request("POST", sessions, { auth: false, body: { UserName: this.#user, Password: this.#password ?? "" }, followTask: false });
+      res = await this.request("POST", sessions, { auth: false, credentials: true, body: { UserName: this.#user, Password: this.#password ?? "" }, followTask: false });
     } catch (e) {
       const status = isRedfishHttpError(e) ? e.status : 0;
-      if (this.opts.auth === "auto" && status === 401 && this.basicAfterRefusedSession) {
-        // Some BMCs (older Supermicro, accounts without the session privilege) refuse the session POST
-        // but take Basic: try it once; a second refusal is reported as wrong credentials.
-        this.log.warn(`${this.bmc}: session login answered 401; trying HTTP Basic once`);
+      if (this.opts.auth === "auto" && status === 401 && !(e as { withheld?: boolean }).withheld && this.#ledgerKey && basicAccepted(this.#ledgerKey)) {
+        // Older Supermicro (accounts without the session privilege) refuse the session POST but take
+        // Basic. Only when this BMC accepted Basic with these very credentials earlier in this run:
+        // then it is no guess, and a wrong password never costs a second failed login here.
+        this.log.warn(`${this.bmc}: session login answered 401, but HTTP Basic with these credentials was accepted earlier in this run; using Basic`);
         this.basic = true;
         return;
+      }
+      if (this.opts.auth === "auto" && status === 401 && e instanceof Error && !(e as { withheld?: boolean }).withheld) {
+        e.message += "; not retried with HTTP Basic (a second failed login); if this account may not open sessions (older Supermicro), use Basic (CLI --auth basic)";
       }
       if (this.opts.auth === "auto" && [404, 405, 501, 503].includes(status)) {
         // 404/405/501: no session service after all. 503 after retries: the BMC's session table is

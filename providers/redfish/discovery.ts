@@ -50,6 +50,20 @@ export interface DiscoveryOptions {
   auth?: AuthMode;
   retry?: Partial<RetryPolicy>;
   log?: RedfishLogger;
+  /**
+   * Send credentials only to BMCs with this identity, read from the unauthenticated service root and
+   * TLS handshake (a server's BMC found again after the first scan: the state recorded it). Every
+   * given field must match; the others answered hosts are counted in `notPinned`, nothing is sent to them.
+   */
+  pinned?: PinnedBmc;
+}
+
+/** What identifies a BMC without credentials: its certificate, its ServiceRoot UUID. */
+export interface PinnedBmc {
+  /** SHA-256 of its TLS certificate (`AB:CD:...`). */
+  certSha256?: string;
+  /** ServiceRoot `UUID`, lower case. */
+  serviceUuid?: string;
 }
 
 /** One server found behind a BMC. */
@@ -127,6 +141,8 @@ export interface DiscoveryResult {
   credentialsProbablyWrong: boolean;
   /** Addresses that answered the probe with a refusal. */
   refused: number;
+  /** With `pinned`: BMCs that answered but are not the pinned one (no credentials sent to them). */
+  notPinned?: number;
   /** Addresses that did not answer the probe at all. */
   silent: number;
   durationMs: number;
@@ -161,7 +177,6 @@ export function discoveryClient(address: string, opts: DiscoveryOptions, auth: A
   return new RedfishClient({
     address,
     allowHttp: opts.scheme === "http",
-    basicAfterRefusedSession: false,
     user: opts.user,
     password: opts.password,
     ...(opts.tls ? { tls: opts.tls } : {}),
@@ -177,7 +192,7 @@ export function discoveryClient(address: string, opts: DiscoveryOptions, auth: A
  * Read one BMC: the unauthenticated service root, then the Systems walk with at most one failed
  * authentication (Basic; a session instead only when the BMC does not offer Basic at all).
  */
-async function readBmc(address: string, opts: DiscoveryOptions, gate: ScanGate): Promise<DiscoveredSystem[]> {
+async function readBmc(address: string, opts: DiscoveryOptions, gate: ScanGate): Promise<DiscoveredSystem[] | "not-pinned"> {
   const first = opts.auth ?? "basic";
   const client = discoveryClient(address, opts, first);
   let root;
@@ -187,6 +202,10 @@ async function readBmc(address: string, opts: DiscoveryOptions, gate: ScanGate):
   } catch (e) {
     await client.close();
     throw e;
+  }
+  if (opts.pinned && !isPinned(opts.pinned, client.certificateSha256, root)) {
+    await client.close();
+    return "not-pinned";
   }
   gate.answered++;
   if (gate.stopped) {
@@ -216,6 +235,22 @@ async function readBmc(address: string, opts: DiscoveryOptions, gate: ScanGate):
   } finally {
     await client.close();
   }
+}
+
+function isPinned(pin: PinnedBmc, cert: string | undefined, root: Record<string, unknown>): boolean {
+  if (pin.certSha256 === undefined && pin.serviceUuid === undefined) return false;
+  if (pin.certSha256 !== undefined && (cert ?? "").toUpperCase() !== pin.certSha256.toUpperCase()) return false;
+  if (pin.serviceUuid !== undefined && (typeof root.UUID === "string" ? root.UUID.toLowerCase() : "") !== pin.serviceUuid.toLowerCase()) return false;
+  return true;
+}
+
+/**
+ * The systems of one BMC at a known address (the one discovery recorded), read as a scan reads them:
+ * Basic, or one session where Basic is switched off; at most one failed login.
+ */
+export async function readBmcAt(address: string, opts: Omit<DiscoveryOptions, "cidrs">): Promise<DiscoveredSystem[]> {
+  const r = await readBmc(address, { ...opts, cidrs: [] }, { answered: 0, refused: [], stopped: false });
+  return r === "not-pinned" ? [] : r;
 }
 
 function refuse(gate: ScanGate, address: string): void {
@@ -257,6 +292,7 @@ export async function discover(opts: DiscoveryOptions): Promise<DiscoveryResult>
   const log = opts.log ?? silentLogger;
   let refused = 0;
   let silent = 0;
+  let notPinned = 0;
   const failures: DiscoveryFailure[] = [];
   const found: DiscoveredSystem[] = [];
   await mapConcurrent(addresses, opts.concurrency ?? 256, async (host) => {
@@ -265,7 +301,9 @@ export async function discover(opts: DiscoveryOptions): Promise<DiscoveryResult>
     if (probe !== "open") return void silent++;
     const address = bmcAddress(host, port, scheme);
     try {
-      found.push(...(await readBmc(address, opts, gate)));
+      const r = await readBmc(address, opts, gate);
+      if (r === "not-pinned") notPinned++;
+      else found.push(...r);
     } catch (e) {
       const code = isRedfishError(e) ? e.code : "UNKNOWN";
       failures.push({ address, code, message: (e as Error).message });
@@ -309,6 +347,7 @@ export async function discover(opts: DiscoveryOptions): Promise<DiscoveryResult>
     credentialsProbablyWrong: gate.stopped,
     refused,
     silent,
+    ...(opts.pinned ? { notPinned } : {}),
     durationMs: Date.now() - started,
   };
 }
@@ -359,7 +398,7 @@ const cache = new Map<string, { at: number; result: Promise<DiscoveryResult> }>(
 function cacheKey(opts: DiscoveryOptions): string {
   // Hash, so the password is never kept as a map key in clear.
   return createHash("sha256")
-    .update(JSON.stringify([[...opts.cidrs].sort(), opts.port ?? 443, opts.scheme ?? "https", opts.user, opts.password, opts.tls ?? {}, opts.auth ?? "default"]))
+    .update(JSON.stringify([[...opts.cidrs].sort(), opts.port ?? 443, opts.scheme ?? "https", opts.user, opts.password, opts.tls ?? {}, opts.auth ?? "default", opts.pinned ?? null]))
     .digest("hex");
 }
 

@@ -108,6 +108,21 @@ export class RedfishAuthError extends RedfishHttpError {
   }
 }
 
+/**
+ * Nothing was sent: this BMC refused these credentials earlier in this run (credentialLedger.ts). An
+ * auth error like the refusal itself (`isRedfishAuthError`), so callers treat both alike.
+ */
+export class CredentialsWithheldError extends RedfishAuthError {
+  readonly withheld = true;
+  constructor(facts: RequestFacts) {
+    super(facts, 401, []);
+    this.message =
+      `${describe(facts)}: not sent: ${facts.bmc} refused these credentials earlier in this run, and each further ` +
+      `failed login brings an account lockout closer (at most one per BMC per run); ${CREDENTIALS_HINT}`;
+    this.name = "CredentialsWithheldError";
+  }
+}
+
 /** The connection failed (refused, reset, DNS, socket closed) before an answer arrived. */
 export class RedfishTransportError extends RedfishError {
   readonly bmc: string;

@@ -7,14 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { clearBootOverride, clearContinuousOverride, HARMLESS_TARGETS, readBootOverride, setBootOnce, BootOverride } from "./boot";
 import { expandCidr } from "./cidr";
 import { AUTH_MODES, AuthMode, RedfishClientOptions, withSession } from "./client";
-import { DiscoveredSystem, discoverShared, discoveryClient, DiscoveryOptions, findSystem } from "./discovery";
-import { isRedfishPinError, isWrongSystemError, RedfishPinError } from "./errors";
+import { DiscoveredSystem, discoverShared, discoveryClient, DiscoveryOptions, findSystem, readBmcAt } from "./discovery";
+import { isRedfishAuthError, isRedfishPinError, isWrongSystemError, RedfishError, REDFISH_ERROR_CODES } from "./errors";
 import { RedfishLogger, silentLogger } from "./log";
 import { POWER_CYCLE_METHODS, PowerCycleMethod, powerCycle, powerOff, powerState } from "./power";
-import { describeService } from "./oem/vendor";
-import { getVerifiedSystem, listNics, NicSummary, summarize } from "./systems";
+import { getVerifiedSystem, listNics, NicSummary } from "./systems";
 import { BmcTlsOptions, normalizeFingerprint } from "./tls";
-import { normalizeUuid } from "./uuid";
+import { normalizeUuid, uuidForms } from "./uuid";
 
 /** Deadlines, all in ms; every field optional with the client's defaults. */
 export interface TimeoutInputs {
@@ -237,6 +236,8 @@ export interface DiscoveredLocation {
   model: string;
   /** SHA-256 of the BMC's certificate, pinned from discovery on (`""` over plain HTTP). */
   certSha256: string;
+  /** ServiceRoot `UUID` of the BMC (`""` when it reports none): recognises it without credentials, also over plain HTTP. */
+  serviceUuid: string;
   inventory: Inventory;
 }
 
@@ -293,6 +294,7 @@ function located(i: DiscoveryInputs, s: DiscoveredSystem, nics: NicSummary[]): D
     manufacturer: s.manufacturer,
     model: s.model,
     certSha256: s.certSha256 ?? "",
+    serviceUuid: s.serviceUuid,
     inventory: {
       manufacturer: s.manufacturer,
       model: s.model,
@@ -308,56 +310,78 @@ function located(i: DiscoveryInputs, s: DiscoveredSystem, nics: NicSummary[]): D
 }
 
 /**
- * Scan and find the server. `previous` is what the resource's state recorded: when the server is
- * still at that BMC, its certificate must be the pinned one (a changed certificate is never
- * re-pinned silently; `RedfishPinError` says how to accept it).
+ * Find the server. Without `previous` (a new resource, or `pulumi up --replace`): the first scan, which
+ * sends the credentials to every BMC of the ranges that answers the unauthenticated service root.
+ * With `previous` (the resource's state: an update after an input changed): `relocate`, which sends
+ * them only to the BMC the state recorded.
  */
-export async function discoverLocation(i: DiscoveryInputs, log?: RedfishLogger, previous?: Pick<DiscoveredLocation, "bmcAddress" | "certSha256">): Promise<DiscoveredLocation> {
+export async function discoverLocation(i: DiscoveryInputs, log?: RedfishLogger, previous?: PreviousLocation): Promise<DiscoveredLocation> {
+  if (previous?.bmcAddress) return relocate(i, previous, log);
   const result = await discoverShared(discoveryOptions(i, log));
   const s = findSystem(result, i.uuid, i.endpointType, i.user);
-  const pinned = previous?.certSha256 ? normalizeFingerprint(previous.certSha256) : undefined;
-  if (pinned && previous!.bmcAddress === s.address && s.certSha256 && s.certSha256 !== pinned) {
-    throw new RedfishPinError(s.address, pinned, s.certSha256);
+  return located(i, s, await readNics(i, s, log));
+}
+
+/** What the state recorded about where the server was. */
+export type PreviousLocation = Pick<DiscoveredLocation, "bmcAddress"> & Partial<Pick<DiscoveredLocation, "certSha256" | "serviceUuid" | "systemUri">>;
+
+/** What a failure at the recorded BMC means for finding the server elsewhere. */
+function stopsTheSearch(e: unknown): boolean {
+  // A changed certificate is not "the server moved" (never re-pinned around it); refused credentials
+  // are not either (a rescan would send the refused password to every BMC of the network).
+  return isRedfishPinError(e) || isRedfishAuthError(e);
+}
+
+/**
+ * After the first scan, credentials go only to the BMC the state recorded: read it at its recorded
+ * address (pinned certificate); when the server is not there (the BMC was re-addressed, or is
+ * unreachable), scan the ranges, sending credentials only to a BMC that presents the recorded
+ * identity (certificate, ServiceRoot UUID) without them. Refused credentials end the search.
+ */
+async function relocate(i: DiscoveryInputs, previous: PreviousLocation, log?: RedfishLogger): Promise<DiscoveredLocation> {
+  const opts = discoveryOptions(i, log);
+  const pin = previous.certSha256 ? normalizeFingerprint(previous.certSha256) ?? previous.certSha256 : undefined;
+  const forms = uuidForms(i.uuid);
+  try {
+    const systems = await readBmcAt(previous.bmcAddress, { ...opts, tls: tlsOptions(i, pin) });
+    const s = systems.find((x) => forms.includes(normalizeUuid(x.uuid) ?? ""));
+    if (s) return located(i, s, await readNics(i, s, log));
+    log?.warn(`${i.uuid} is no longer at ${previous.bmcAddress} (its BMC reports ${systems.length} other system(s)); looking for its BMC by its identity`);
+  } catch (e) {
+    if (stopsTheSearch(e)) {
+      if (isRedfishAuthError(e)) (e as Error).message += `; ${i.uuid} was not searched for at other addresses (that would send the refused password to every BMC of ${i.cidrs.join(", ")})`;
+      throw e;
+    }
+    log?.warn(`${i.uuid} is not reachable at ${previous.bmcAddress} (${(e as Error).message}); looking for its BMC by its identity`);
+  }
+  const identity = { ...(pin ? { certSha256: pin } : {}), ...(previous.serviceUuid ? { serviceUuid: previous.serviceUuid } : {}) };
+  const howToRediscover = `if its BMC was replaced, discover it anew: \`pulumi up --replace <URN of the host's ...-discovery resource>\``;
+  if (!identity.certSha256 && !identity.serviceUuid) {
+    throw new RedfishError(
+      REDFISH_ERROR_CODES.uuidNotFound,
+      `${i.uuid} of endpoint type "${i.endpointType}" is not at ${previous.bmcAddress}, where discovery found it, and the state records no certificate or ServiceRoot UUID to recognise its BMC by without credentials, so no other host is sent them; ${howToRediscover}`,
+    );
+  }
+  const result = await discoverShared({ ...opts, pinned: identity });
+  const refusal = result.failures.find((f) => f.code === REDFISH_ERROR_CODES.auth);
+  if (refusal) throw new RedfishError(REDFISH_ERROR_CODES.auth, refusal.message);
+  let s: DiscoveredSystem;
+  try {
+    s = findSystem(result, i.uuid, i.endpointType, i.user);
+  } catch (e) {
+    if (e instanceof Error) e.message += `; credentials went only to a BMC presenting ${identity.certSha256 ? `the pinned certificate ${identity.certSha256}` : `ServiceRoot UUID ${identity.serviceUuid}`} (${result.notPinned ?? 0} other BMC(s) answered and were sent nothing); ${howToRediscover}`;
+    throw e;
   }
   return located(i, s, await readNics(i, s, log));
 }
 
 /**
- * Refresh: confirm the recorded BMC still reports the UUID (one login, one GET); when the server moved
- * or its BMC is gone, scan again so the state shows where it is now.
+ * Refresh: confirm the recorded BMC still reports the UUID (Basic reads, at most one failed login);
+ * when the server moved or its BMC is gone, `relocate` it, never by a scan that sends credentials to
+ * hosts other than its pinned BMC, and never after an authentication error.
  */
 export async function refreshLocation(i: DiscoveryInputs, last: DiscoveredLocation, log?: RedfishLogger): Promise<DiscoveredLocation> {
-  try {
-    const opts = discoveryOptions(i, log);
-    const client = discoveryClient(last.bmcAddress, { ...opts, tls: tlsOptions(i, last.certSha256 || undefined) }, i.auth ?? "auto");
-    try {
-      return await client.withSession(async (c) => {
-        const { system } = await getVerifiedSystem(c, last.systemUri, i.uuid);
-        const s = summarize(last.systemUri, system);
-        const root = await c.serviceRoot();
-        const { vendor, product } = describeService(root);
-        const found: DiscoveredSystem = {
-          ...s, address: last.bmcAddress, systemUri: last.systemUri, vendor, product,
-          serviceUuid: typeof root.UUID === "string" ? root.UUID.toLowerCase() : "",
-          ...(c.certificateSha256 ? { certSha256: c.certificateSha256 } : {}),
-        };
-        let nics: NicSummary[] = [];
-        try {
-          nics = await listNics(c, s);
-        } catch (e) {
-          log?.warn(`${last.bmcAddress}${last.systemUri}: Ethernet interfaces not read (${(e as Error).message})`);
-        }
-        return located(i, found, nics);
-      });
-    } finally {
-      await client.close();
-    }
-  } catch (e) {
-    // A changed certificate is not "the server moved": never scan and re-pin around it.
-    if (isRedfishPinError(e)) throw e;
-    log?.warn(`${i.uuid} is no longer at ${last.bmcAddress}${last.systemUri} (${(e as Error).message}); scanning again`);
-    return discoverLocation(i, log, last);
-  }
+  return relocate(i, last, log);
 }
 
 // ---------------------------------------------------------------- boot once

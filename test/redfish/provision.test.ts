@@ -6,6 +6,9 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { provisionPhysical } from "../../providers";
+import { BOOT_ONCE_VERSION } from "../../providers/bootOnce";
+import { POWER_CYCLE_VERSION } from "../../providers/powerCycle";
+import { REDFISH_DISCOVERY_VERSION } from "../../providers/redfishDiscovery";
 
 interface Seen {
   type: string;
@@ -93,7 +96,7 @@ describe("provisionPhysical (mocks)", () => {
       const wirePassword = r.wire.password as Record<string, unknown>;
       assert.equal(wirePassword?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.name}: password is sent as a secret`);
       assert.equal(typeof r.wire.__provider, "string");
-      assert.equal(r.inputs.providerVersion, "2");
+      assert.equal(r.inputs.providerVersion, r === d ? REDFISH_DISCOVERY_VERSION : r === b ? BOOT_ONCE_VERSION : POWER_CYCLE_VERSION);
     }
     assert.deepEqual(b.dependsOn, ["compute-4c4c4544-discovery"]);
     assert.deepEqual(p.dependsOn, ["compute-4c4c4544-boot-once"]);

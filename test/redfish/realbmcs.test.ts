@@ -7,6 +7,7 @@
 import * as assert from "node:assert/strict";
 import { readBootOverride, setBootOnce } from "../../providers/redfish/boot";
 import { RedfishClient, withSession } from "../../providers/redfish/client";
+import { forgetCredentialLedger } from "../../providers/redfish/credentialLedger";
 import { discover, findSystem, forgetSharedScans } from "../../providers/redfish/discovery";
 import * as errors from "../../providers/redfish/errors";
 import { discoverLocation, refreshLocation } from "../../providers/redfish/operations";
@@ -60,7 +61,8 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
   });
   after(async () => sim?.stop());
   afterEach(() => assertNoOpenSessions(sim));
-  beforeEach(() => forgetSharedScans());
+  // Each test is its own run: the credential ledger (at most one failed login per BMC per run) starts empty.
+  beforeEach(() => (forgetSharedScans(), forgetCredentialLedger()));
 
   describe("1. TLS by address, pinning", () => {
     it("names the failed check: a CA-signed certificate for a host name is a name mismatch, not an unknown CA", async () => {
@@ -173,13 +175,22 @@ describe("redfish against BMCs as they ship (issue 9)", function () {
       assert.equal(sim.bmc(A.noToken).openSessions(), 0);
     });
 
-    it("a 401 on the session POST tries Basic once; with a wrong password that is reported as refused credentials", async () => {
-      assert.equal((await withSession(clientOptions(A.sessionRefused), listSystems)).length, 1);
+    // Issue 22 removed the blind Basic retry after a refused session (two failed logins per wrong password).
+    it("a 401 on the session POST falls back to Basic only where Basic with these credentials was accepted in this run; a wrong password costs one failed login", async () => {
       const bmc = sim.bmc(A.sessionRefused);
+      const refused = await rejection(() => withSession(clientOptions(A.sessionRefused), listSystems));
+      assert.ok(errors.isRedfishAuthError(refused), String(refused));
+      assert.match(refused.message, /not retried with HTTP Basic.*--auth basic/);
+      // A run that discovered the BMC (Basic reads) knows Basic works: the session refusal is no guess then.
+      forgetCredentialLedger();
+      const r = await discover({ cidrs: [`${A.sessionRefused}/32`], user: USER, password: PASSWORD, tls: { caBundle: pki().caCert }, probeTimeoutMs: 500 });
+      assert.equal(r.systems.length, 1);
+      assert.equal((await withSession(clientOptions(A.sessionRefused), listSystems)).length, 1);
+      forgetCredentialLedger();
       const before = failedLogins(bmc);
       const e = await rejection(() => withSession(clientOptions(A.sessionRefused, { password: "nope" }), listSystems));
       assert.ok(errors.isRedfishAuthError(e), String(e));
-      assert.equal(failedLogins(bmc) - before, 2, "the session POST and one Basic request");
+      assert.equal(failedLogins(bmc) - before, 1, "the session POST only");
     });
   });
 
