@@ -30,7 +30,7 @@ export interface ScratchStack {
 
 /** The base config of the mock tests (pillar/sample, test secrets), as engine config. */
 export function baseConfig(overrides: Record<string, string> = {}): ConfigMap {
-  const secret = new Set(["kinetic:sshPrivateKey", "kinetic:bmcPassword", "kinetic:serviceSecret"]);
+  const secret = new Set(["kinetic:sshPrivateKey", "kinetic:bmcPassword", "kinetic:serviceSecret", "kinetic:hostKeySecret"]);
   const all = { ...BASE_CONFIG, ...overrides };
   return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { value: v, secret: secret.has(k) }]));
 }

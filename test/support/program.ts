@@ -30,11 +30,16 @@ export const BASE_CONFIG: Record<string, string> = {
   "kinetic:sshPrivateKey": SECRETS.sshPrivateKey,
   "kinetic:bmcPassword": SECRETS.bmcPassword,
   "kinetic:serviceSecret": SECRETS.serviceSecret,
+  // Set, as for every new stack, to the service secret's value: the keys of a stack migrated from
+  // the fallback (README "SSH host keys"), so no test's keys changed when the fallback got a warning.
+  "kinetic:hostKeySecret": SECRETS.serviceSecret,
 };
-const SECRET_KEYS = ["kinetic:sshPrivateKey", "kinetic:bmcPassword", "kinetic:serviceSecret"];
+const SECRET_KEYS = ["kinetic:sshPrivateKey", "kinetic:bmcPassword", "kinetic:serviceSecret", "kinetic:hostKeySecret"];
 
 export interface RunOptions {
   config?: Record<string, string>;
+  /** Keys of BASE_CONFIG to leave unset (e.g. a stack from before `kinetic:hostKeySecret`). */
+  unset?: string[];
   dryRun?: boolean;
   stack?: string;
   program?: ProgramOptions;
@@ -74,7 +79,9 @@ export async function runProgram(opts: RunOptions = {}): Promise<Run> {
     if (!opts.light) wires.set(req.getName(), req.getObject()?.toJavaScript() ?? {});
     return register(req, cb);
   };
-  pulumi.runtime.setAllConfig({ ...BASE_CONFIG, ...opts.config }, SECRET_KEYS);
+  const config: Record<string, string> = { ...BASE_CONFIG, ...opts.config };
+  for (const k of opts.unset ?? []) delete config[k];
+  pulumi.runtime.setAllConfig(config, SECRET_KEYS);
 
   const logs: Run["logs"] = [];
   const restore = captureLogs(logs);
