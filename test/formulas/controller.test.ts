@@ -69,6 +69,37 @@ describe("formulas/controller on a Debian host", function () {
     assert.ok(changes(r).some((c) => c.startsWith("/kvm/images/debian12-latest (from ")));
   });
 
+  it("no file under /kvm is readable by a non-root user; a layout an earlier version left open is closed", async () => {
+    const h = host();
+    // Tried for real inside the host as user nobody (no groups): read every file, list every directory.
+    const open = () =>
+      h.exec(["find", "/kvm"]).split("\n").filter(Boolean).filter((p) => {
+        const isDir = fs.statSync(h.path(p)).isDirectory();
+        return h.tryExec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", ...(isDir ? ["ls", p] : ["head", "-c1", p])]).code === 0;
+      });
+    assert.deepEqual(open(), [], "readable by nobody");
+    assert.equal(h.exec(["stat", "-c", "%a", "/kvm", "/kvm/vms", "/kvm/images"]), "711\n711\n700\n");
+    assert.equal(h.exec(["stat", "-c", "%a", "/kvm/images/debian12-latest"]).trim(), "600");
+    // An earlier version's modes: 0755 directories, 0644 images.
+    h.exec(["chmod", "0755", "/kvm", "/kvm/images", "/kvm/vms"]);
+    h.exec(["chmod", "0644", "/kvm/images/debian12-latest", "/kvm/images/ubuntu2204-latest"]);
+    assert.ok(open().includes("/kvm/images/debian12-latest"), "the check sees an open image");
+    const r = await runOk(h, "controller/configure", { IMAGES: images });
+    assert.ok(changes(r).includes("/kvm/images/debian12-latest (mode 0600)"), r.stdout);
+    assert.deepEqual(open(), [], "closed by the re-run");
+  });
+
+  it("refuses to run with libvirt's dynamic ownership turned off (QEMU could not open a private disk)", async () => {
+    const h = host();
+    const conf = h.read("/etc/libvirt/qemu.conf");
+    try {
+      fs.appendFileSync(h.path("/etc/libvirt/qemu.conf"), "dynamic_ownership = 0\n");
+      await assertRejects(h, "controller/configure", { IMAGES: images }, "layout", /dynamic_ownership = 0/);
+    } finally {
+      fs.writeFileSync(h.path("/etc/libvirt/qemu.conf"), conf);
+    }
+  });
+
   it("changes nothing on a second run and downloads nothing again", async () => {
     const before = server.gets.length;
     await assertIdempotent(host(), "controller/configure", { IMAGES: images });
