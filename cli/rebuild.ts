@@ -80,6 +80,10 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
     process.stderr.write(`rebuild wipes those machines: run it again with --yes\n`);
     return 64;
   }
+  // The servers reinstalled here are running: the operator asked for exactly their reinstall, so
+  // their provisioning may reset them while on (components/provisioners.ts installPoweredOn).
+  const reinstalled = cloud.endpoints.filter((e) => e.style === "physical" && names.has(`${e.name}-provision-power-cycle`)).map((e) => e.uuid);
+  if (reinstalled.length) process.env.KINETIC_INSTALL_POWERED_ON = reinstalled.join(",");
   keepRunningOnFirstInterrupt();
   // Kept beside the state until each is made: a rebuild cut short is finished by the next up.
   await upFinishingReplacements(stack, pendingOf(stackName), { replace: urns, onOutput: (s) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });

@@ -46,6 +46,7 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
           ...(cloud.pillar.hosts[e.type].interface ? { pxeInterface: cloud.pillar.hosts[e.type].interface } : {}),
           ...(cloud.pillar.hosts[e.type].bootMode ? { bootMode: cloud.pillar.hosts[e.type].bootMode } : {}),
           allowZeroize: settings.zeroizePhysical,
+          installWhileOn: installPoweredOn().includes(e.uuid.toLowerCase()),
         },
         { parent, dependsOn },
       ),
@@ -66,6 +67,17 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
       );
     },
   };
+}
+
+/**
+ * SMBIOS UUIDs (lower case) of the servers whose first provisioning may reset them although they are
+ * powered on, i.e. may be running an OS (issue 21): stack config `kinetic:installPoweredOn`, plus,
+ * for one run, the servers `kinetic rebuild` names (it sets `KINETIC_INSTALL_POWERED_ON`: a rebuild
+ * is the operator asking for exactly that reinstall). Any other server found on is refused before
+ * anything is written to its BMC (providers/powerSafety.ts).
+ */
+export function installPoweredOn(cfg: { getObject<T>(key: string): T | undefined } = new pulumi.Config("kinetic"), env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...(cfg.getObject<string[]>("installPoweredOn") ?? []), ...(env.KINETIC_INSTALL_POWERED_ON ?? "").split(",")].map((u) => String(u).trim().toLowerCase()).filter(Boolean);
 }
 
 /**

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SystemArgs } from "./redfish/args";
 import type * as Ops from "./redfish/operations";
 import { loadModule } from "./redfish/load";
+import type * as Safety from "./powerSafety";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
 export const BOOT_ONCE_VERSION = "2";
@@ -25,10 +26,17 @@ export interface BootOnceArgs extends SystemArgs {
    * See https://redfish.dmtf.org/schemas/v1/ComputerSystem.json#/definitions/BootSourceOverrideMode
    */
   mode?: pulumi.Input<string>;
+  /**
+   * The override may be written while the server is powered on when this resource is first made
+   * (stack config `kinetic:installPoweredOn`, or `kinetic rebuild` naming the server). Default
+   * `false`: a first provisioning refuses a server that is on (powerSafety.ts). Read at create only.
+   */
+  installWhileOn?: pulumi.Input<boolean>;
 }
 
 interface BootOnceInputs extends Ops.BootOnceInputs {
   allowZeroize: boolean;
+  installWhileOn?: boolean;
   providerVersion: string;
 }
 
@@ -40,8 +48,13 @@ interface BootOnceOutputs extends BootOnceInputs {
 }
 
 const REPLACE_KEYS = ["uuid"] as const;
-/** Changes that mean writing the override again. */
-const APPLY_KEYS = ["target", "mode", "bmcAddress", "systemUri"] as const;
+/**
+ * Changes that mean writing the override again: what the override is, not where the BMC is. A BMC
+ * that discovery finds at a new address (or a new system URI) is the same server, identified by its
+ * UUID: the new location is recorded, nothing is written (a `Once` written then would reinstall a
+ * healthy server at its next reboot).
+ */
+const APPLY_KEYS = ["target", "mode"] as const;
 const UPDATE_KEYS = [...APPLY_KEYS, "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "certSha256", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
 
 class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs, BootOnceOutputs> {
@@ -53,7 +66,11 @@ class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs
   private zeroizeAllowedByConfig = false;
 
   /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
-  constructor(private readonly operations: string) {}
+  constructor(
+    private readonly operations: string,
+    /** Absolute path of `powerSafety`, loaded like `operations`. */
+    private readonly safety: string,
+  ) {}
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.zeroizeAllowedByConfig = req.config.get("kinetic:zeroizePhysical") === "true";
@@ -73,7 +90,9 @@ class BootOnceProvider implements pulumi.dynamic.ResourceProvider<BootOnceInputs
 
   async create(inputs: BootOnceInputs): Promise<pulumi.dynamic.CreateResult<BootOnceOutputs>> {
     const ops = loadModule<typeof Ops>(this.operations);
-    const after = await ops.applyBootOnce(inputs, ops.providerLogger(`boot-once ${inputs.uuid}`));
+    const log = ops.providerLogger(`boot-once ${inputs.uuid}`);
+    await loadModule<typeof Safety>(this.safety).refuseRunningServer(inputs, inputs.installWhileOn === true, "setting a one-time PXE boot and power-cycling", log);
+    const after = await ops.applyBootOnce(inputs, log);
     return {
       id: `${inputs.uuid.toLowerCase()}/boot-once`,
       outs: { ...inputs, overrideTarget: after.target, overrideEnabled: after.enabled, overrideMode: after.mode } satisfies BootOnceOutputs,
@@ -119,6 +138,7 @@ export class BootOnce extends pulumi.dynamic.Resource {
         ...args,
         target: args.target ?? "Pxe",
         allowZeroize: args.allowZeroize ?? false,
+        installWhileOn: args.installWhileOn ?? false,
         password: pulumi.secret(args.password),
         providerVersion: BOOT_ONCE_VERSION,
         overrideTarget: undefined,
@@ -136,6 +156,6 @@ export class BootOnce extends pulumi.dynamic.Resource {
 export function bootOnceProvider(): pulumi.dynamic.ResourceProvider {
   // One instance for every resource: the SDK caches the serialized provider per object, and
   // serializing it (closure capture through the inspector) is the costliest part of declaring one.
-  return (cachedBootOnceProvider ??= new BootOnceProvider(require.resolve("./redfish/operations")));
+  return (cachedBootOnceProvider ??= new BootOnceProvider(require.resolve("./redfish/operations"), require.resolve("./powerSafety")));
 }
 let cachedBootOnceProvider: BootOnceProvider | undefined;

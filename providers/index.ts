@@ -52,6 +52,12 @@ export interface PhysicalProvisioningArgs {
   resetType?: PowerCycleMethod;
   /** Stack config `kinetic:zeroizePhysical`: deleting powers the server off and clears the override. */
   allowZeroize: boolean;
+  /**
+   * The first provisioning may reset the server while it is powered on (stack config
+   * `kinetic:installPoweredOn` lists its UUID, or `kinetic rebuild` names it). Default `false`:
+   * a server found on is refused before anything is written (providers/powerSafety.ts).
+   */
+  installWhileOn?: boolean;
   /** Session or Basic auth; default `auto`. */
   auth?: AuthMode;
   /** Redfish port. Default `443`. */
@@ -114,6 +120,7 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
     // The certificate discovery pinned: boot and power talk to that BMC only.
     certSha256: discovery.certSha256,
     allowZeroize: args.allowZeroize,
+    installWhileOn: args.installWhileOn ?? false,
   };
   const bootOnce = new BootOnce(
     `${name}-boot-once`,
@@ -127,9 +134,11 @@ export function provisionPhysical(name: string, args: PhysicalProvisioningArgs, 
     {
       ...system,
       method: args.resetType ?? "ForceOffOn",
-      // A new override (other target, mode or server) is only useful after a reset: cycle again.
-      // Inputs only: observed values (overrideEnabled reads `Disabled` once consumed) must not re-cycle.
-      triggers: [args.bootTarget ?? "Pxe", args.bootMode ?? "", discovery.systemUri],
+      // A new override (other target or mode) is only useful after a reset: cycle again. Inputs
+      // only: observed values (overrideEnabled reads `Disabled` once consumed) must not re-cycle,
+      // nor may the BMC's location (a re-addressed BMC is the same server; powerCycle.ts
+      // cycleRequested ignores the systemUri that earlier versions put last here).
+      triggers: [args.bootTarget ?? "Pxe", args.bootMode ?? ""],
     },
     { ...after(bootOnce), deleteBeforeReplace: true },
   );

@@ -8,6 +8,7 @@ import type { SystemArgs } from "./redfish/args";
 import type * as Ops from "./redfish/operations";
 import type { PowerCycleMethod } from "./redfish/power";
 import { loadModule } from "./redfish/load";
+import type * as Safety from "./powerSafety";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
 export const POWER_CYCLE_VERSION = "2";
@@ -21,11 +22,18 @@ export interface PowerCycleArgs extends SystemArgs {
   method?: pulumi.Input<PowerCycleMethod>;
   /** Values that, when they change, cycle the server again (e.g. the boot override just written). */
   triggers?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The server may be reset while it is powered on when this resource is first made (stack config
+   * `kinetic:installPoweredOn` lists its UUID, or `kinetic rebuild` names it). Default `false`: a
+   * first provisioning refuses a server that is on (powerSafety.ts). Read at create only.
+   */
+  installWhileOn?: pulumi.Input<boolean>;
 }
 
 interface PowerCycleInputs extends Ops.PowerCycleInputs {
   triggers: string[];
   allowZeroize: boolean;
+  installWhileOn?: boolean;
   providerVersion: string;
 }
 
@@ -41,6 +49,20 @@ const REPLACE_KEYS = ["uuid"] as const;
 const CYCLE_KEYS = ["method", "triggers"] as const;
 const UPDATE_KEYS = [...CYCLE_KEYS, "bmcAddress", "systemUri", "user", "password", "caBundle", "insecure", "verifyName", "trustOnFirstUse", "scheme", "certSha256", "legacyCiphers", "auth", "timeouts", "allowZeroize", "providerVersion"] as const;
 
+/**
+ * Whether the inputs ask for a new cycle. Triggers recorded before issue 21 ended with the BMC's
+ * `systemUri`, so a BMC re-addressed by discovery power-cycled (reinstalled) the server: that element
+ * is no longer sent, and its disappearance from a recorded trigger list is not a change either.
+ * Serialized with the provider: plain code, no imports.
+ */
+export function cycleRequested(olds: { method?: unknown; triggers?: unknown; systemUri?: unknown }, news: { method?: unknown; triggers?: unknown }): boolean {
+  if (JSON.stringify(olds.method ?? null) !== JSON.stringify(news.method ?? null)) return true;
+  const was = Array.isArray(olds.triggers) ? [...(olds.triggers as unknown[])] : [];
+  const now = Array.isArray(news.triggers) ? (news.triggers as unknown[]) : [];
+  if (was.length === now.length + 1 && was[was.length - 1] === olds.systemUri) was.pop();
+  return JSON.stringify(was) !== JSON.stringify(now);
+}
+
 class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleInputs, PowerCycleOutputs> {
   /**
    * Stack config `kinetic:zeroizePhysical` as the engine configures this provider: the current
@@ -50,7 +72,11 @@ class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleIn
   private zeroizeAllowedByConfig = false;
 
   /** @param operations absolute path of `redfish/operations`, resolved when the program ran. */
-  constructor(private readonly operations: string) {}
+  constructor(
+    private readonly operations: string,
+    /** Absolute path of `powerSafety`, loaded like `operations`. */
+    private readonly safety: string,
+  ) {}
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.zeroizeAllowedByConfig = req.config.get("kinetic:zeroizePhysical") === "true";
@@ -64,16 +90,19 @@ class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleIn
   async diff(_id: string, olds: PowerCycleOutputs, news: PowerCycleInputs): Promise<pulumi.dynamic.DiffResult> {
     const ops = loadModule<typeof Ops>(this.operations);
     const replaces = ops.changedKeys({ ...olds }, { ...news }, REPLACE_KEYS);
-    const updates = ops.changedKeys({ ...olds }, { ...news }, UPDATE_KEYS);
+    const updates = ops.changedKeys({ ...olds }, { ...news }, UPDATE_KEYS).filter((k) => k !== "triggers" || cycleRequested(olds, news));
     // Drift: a server found powered off (refresh read it) is a change, shown by refresh and
-    // repaired by the next up, which powers it on (from its disk: the override was consumed).
+    // repaired by the next up, which powers it on (from its disk: the override was consumed) if it
+    // is still off then.
     const off = olds.powerState !== undefined && olds.powerState !== "On";
     return { changes: replaces.length + updates.length > 0 || off, replaces, ...(off ? { detailedDiff: { powerState: { kind: "update", inputDiff: false } } } : {}) };
   }
 
   async create(inputs: PowerCycleInputs): Promise<pulumi.dynamic.CreateResult<PowerCycleOutputs>> {
     const ops = loadModule<typeof Ops>(this.operations);
-    const r = await ops.runPowerCycle(inputs, ops.providerLogger(`power-cycle ${inputs.uuid}`));
+    const log = ops.providerLogger(`power-cycle ${inputs.uuid}`);
+    await loadModule<typeof Safety>(this.safety).refuseRunningServer(inputs, inputs.installWhileOn === true, "a power cycle", log);
+    const r = await ops.runPowerCycle(inputs, log);
     return { id: `${inputs.uuid.toLowerCase()}/power-cycle`, outs: { ...inputs, ...r } satisfies PowerCycleOutputs };
   }
 
@@ -87,8 +116,12 @@ class PowerCycleProvider implements pulumi.dynamic.ResourceProvider<PowerCycleIn
   async update(_id: string, olds: PowerCycleOutputs, news: PowerCycleInputs): Promise<pulumi.dynamic.UpdateResult<PowerCycleOutputs>> {
     const ops = loadModule<typeof Ops>(this.operations);
     const log = ops.providerLogger(`power-cycle ${news.uuid}`);
-    if (ops.changedKeys({ ...olds }, { ...news }, CYCLE_KEYS).length > 0 || (olds.powerState !== undefined && olds.powerState !== "On")) {
+    if (cycleRequested(olds, news)) {
       return { outs: { ...news, ...(await ops.runPowerCycle(news, log)) } satisfies PowerCycleOutputs };
+    }
+    if (olds.powerState !== undefined && olds.powerState !== "On") {
+      // Drift repair, not a reinstall: `On` only if the server is still off (never a ForceOff).
+      return { outs: { ...news, ...(await loadModule<typeof Safety>(this.safety).powerOnIfOff(news, log)) } satisfies PowerCycleOutputs };
     }
     return { outs: { ...news, resets: olds.resets, powerState: await ops.observePowerState(news, log) } satisfies PowerCycleOutputs };
   }
@@ -115,6 +148,7 @@ export class PowerCycle extends pulumi.dynamic.Resource {
         method: args.method ?? "ForceOffOn",
         triggers: args.triggers ?? [],
         allowZeroize: args.allowZeroize ?? false,
+        installWhileOn: args.installWhileOn ?? false,
         password: pulumi.secret(args.password),
         providerVersion: POWER_CYCLE_VERSION,
         powerState: undefined,
@@ -131,6 +165,6 @@ export class PowerCycle extends pulumi.dynamic.Resource {
 export function powerCycleProvider(): pulumi.dynamic.ResourceProvider {
   // One instance for every resource: the SDK caches the serialized provider per object, and
   // serializing it (closure capture through the inspector) is the costliest part of declaring one.
-  return (cachedPowerCycleProvider ??= new PowerCycleProvider(require.resolve("./redfish/operations")));
+  return (cachedPowerCycleProvider ??= new PowerCycleProvider(require.resolve("./redfish/operations"), require.resolve("./powerSafety")));
 }
 let cachedPowerCycleProvider: PowerCycleProvider | undefined;

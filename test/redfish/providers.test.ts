@@ -87,7 +87,34 @@ describe("redfish dynamic providers (simulator)", function () {
 
   describe("BootOnce", () => {
     const p = bootOnceProvider() as Provider;
-    const inputs = () => ({ ...connection(), uuid: OTHER, bmcAddress: GENERIC, systemUri: "/redfish/v1/Systems/437XR1138R2", target: "Pxe", allowZeroize: false, providerVersion: "1" });
+    // installWhileOn: the simulated server is on; the operator opted it in (powerSafety.ts).
+    const inputs = () => ({ ...connection(), uuid: OTHER, bmcAddress: GENERIC, systemUri: "/redfish/v1/Systems/437XR1138R2", target: "Pxe", allowZeroize: false, installWhileOn: true, providerVersion: "1" });
+
+    it("create refuses a server that is powered on unless it is opted in, and writes nothing", async () => {
+      const bmc = sim.bmc(GENERIC);
+      bmc.setPowerState("On");
+      const before = bmc.system().boot.BootSourceOverrideEnabled;
+      const e = await rejection(() => p.create({ ...inputs(), installWhileOn: false }));
+      assert.match(e.message, new RegExp(`^server ${OTHER} at ${GENERIC.replace(/\./g, "\\.")}.* is powered on \\(On\\) .*nothing was sent.*kinetic:installPoweredOn`));
+      assert.equal(bmc.system().boot.BootSourceOverrideEnabled, before, "an override was written");
+      bmc.setPowerState("Off");
+      const created = await p.create({ ...inputs(), installWhileOn: false });
+      assert.equal(created.outs.overrideEnabled, "Once", "a server that is off is provisioned");
+    });
+
+    it("a BMC found at a new address is recorded, and no override is written (issue 21)", async () => {
+      const created = await p.create(inputs());
+      const bmc = sim.bmc(GENERIC);
+      bmc.setPowerState("Off");
+      await powerCycleProvider().create!({ ...inputs(), method: "ForceOffOn", triggers: [], allowZeroize: false });
+      const read = await p.read(created.id, created.outs);
+      assert.equal(read.props!.overrideEnabled, "Disabled");
+      // The same BMC, reached under another name: what discovery's refresh records when it moved.
+      const moved = { ...inputs(), bmcAddress: `${GENERIC}:443` };
+      const updated = await p.update(created.id, read.props, moved);
+      assert.equal(updated.outs!.overrideEnabled, "Disabled");
+      assert.equal(bmc.system().boot.BootSourceOverrideEnabled, "Disabled", "a re-addressed BMC got a PXE override: a reinstall at its next reboot");
+    });
 
     it("check reports a bad target and mode", async () => {
       const r = await p.check({}, { ...inputs(), target: "", mode: "BIOS" });
@@ -128,7 +155,42 @@ describe("redfish dynamic providers (simulator)", function () {
 
   describe("PowerCycle", () => {
     const p = powerCycleProvider() as Provider;
-    const inputs = () => ({ ...connection(), uuid: OTHER, bmcAddress: GENERIC, systemUri: "/redfish/v1/Systems/437XR1138R2", method: "ForceOffOn", triggers: ["Pxe"], allowZeroize: false, providerVersion: "1" });
+    const inputs = () => ({ ...connection(), uuid: OTHER, bmcAddress: GENERIC, systemUri: "/redfish/v1/Systems/437XR1138R2", method: "ForceOffOn", triggers: ["Pxe"], allowZeroize: false, installWhileOn: true, providerVersion: "1" });
+
+    it("create refuses a server that is powered on unless it is opted in, and resets nothing", async () => {
+      const bmc = sim.bmc(GENERIC);
+      bmc.setPowerState("On");
+      const resets = bmc.system().resets.length;
+      const e = await rejection(() => p.create({ ...inputs(), installWhileOn: false }));
+      assert.match(e.message, /is powered on \(On\) and may be running an OS: a power cycle would reinstall it/);
+      assert.equal(bmc.system().resets.length, resets, "a reset was sent");
+      assert.equal(bmc.system().powerState, "On");
+    });
+
+    it("drift repair sends On only to a server still off: one back on by then gets nothing (issue 21)", async () => {
+      const bmc = sim.bmc(GENERIC);
+      bmc.setPowerState("Off");
+      const created = await p.create(inputs());
+      bmc.setPowerState("Off");
+      const read = await p.read(created.id, created.outs);
+      assert.equal(read.props!.powerState, "Off");
+      bmc.setPowerState("On"); // powered on at the console between the refresh and the up
+      const resets = bmc.system().resets.length;
+      const repaired = await p.update(created.id, read.props, inputs());
+      assert.deepEqual(bmc.system().resets.slice(resets), [], "a running server was reset by drift repair");
+      assert.deepEqual(repaired.outs!.resets, []);
+      assert.equal(repaired.outs!.powerState, "On");
+    });
+
+    it("triggers recorded with the BMC's system URI (before issue 21) do not cycle when it is dropped or changes", async () => {
+      const created = await p.create({ ...inputs(), triggers: ["Pxe", "", "/redfish/v1/Systems/437XR1138R2"] });
+      const now = { ...inputs(), triggers: ["Pxe", ""] };
+      assert.deepEqual(await p.diff(created.id, created.outs, now), { changes: false, replaces: [] });
+      const resets = sim.bmc(GENERIC).system().resets.length;
+      await p.update(created.id, created.outs, { ...now, bmcAddress: `${GENERIC}:443` });
+      assert.equal(sim.bmc(GENERIC).system().resets.length, resets, "a re-addressed BMC's server was power-cycled");
+      assert.deepEqual((await p.diff(created.id, created.outs, { ...now, triggers: ["Hdd", ""] })).changes, true, "a new boot target still cycles");
+    });
 
     it("check reports a bad method", async () => {
       assert.deepEqual((await p.check({}, { ...inputs(), method: "Reboot" })).failures!.map((f) => f.property), ["method"]);
@@ -201,7 +263,7 @@ describe("redfish dynamic providers (simulator)", function () {
       const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-serialized-"));
       fs.writeFileSync(path.join(dir, "provider.js"), sf.text);
-      const inputs = { ...connection(), uuid: OTHER, bmcAddress: GENERIC, systemUri: "/redfish/v1/Systems/437XR1138R2", target: "Cd", allowZeroize: false, providerVersion: "1" };
+      const inputs = { ...connection(), uuid: OTHER, bmcAddress: GENERIC, systemUri: "/redfish/v1/Systems/437XR1138R2", target: "Cd", allowZeroize: false, installWhileOn: true, providerVersion: "1" };
       fs.writeFileSync(path.join(dir, "inputs.json"), JSON.stringify(inputs));
       const script = `
         const requireFromString = require(${JSON.stringify(require.resolve("require-from-string"))});
