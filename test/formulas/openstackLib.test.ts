@@ -84,10 +84,33 @@ describe("formulas/lib/openstack.sh (run locally with bash)", () => {
     assert.match(r.stdout, /demo: INDEX 2: database initialisation is done by INDEX 0/);
     assert.match(r.stdout, /keystone registration: INDEX 2: done by INDEX 0/);
     // INDEX 0 with nothing listening (a loopback address no daemon uses).
-    const r0 = bash('os_values demo; f() { echo RAN; }; os_db_sync demo demo-common f; os_register user demo SECRET_DEMO; finish', { ...base, ADDRESSES_MYSQL: "127.0.12.254", ADDRESSES_KEYSTONE: "127.0.12.254" });
+    // A test host that asked for partial runs (TEST_PARTIAL=1) is told what was left out.
+    const r0 = bash('os_values demo; f() { echo RAN; }; os_db_sync demo demo-common f; os_register user demo SECRET_DEMO; finish', { ...base, ADDRESSES_MYSQL: "127.0.12.254", ADDRESSES_KEYSTONE: "127.0.12.254", TEST_PARTIAL: "1" });
     assert.equal(r0.status, 0, r0.stderr);
     assert.match(r0.stdout, /skipped: demo database sync \(database 127\.0\.12\.254:3306 is not reachable\)/);
     assert.match(r0.stdout, /skipped: keystone registration \(keystone 127\.0\.12\.254:5000 is not reachable\)/);
+  });
+
+  it("anywhere else a phase never succeeds half-way: it waits for the database, then fails naming it", () => {
+    const started = Date.now();
+    const r = bash('os_values demo; f() { echo RAN; }; step "database"; os_db_sync demo demo-common f; echo REACHED', { ...base, ADDRESSES_MYSQL: "127.0.12.254", WAIT_SECONDS: "3" });
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.doesNotMatch(r.stdout, /RAN|REACHED|skipped:/);
+    assert.match(r.stdout, /waiting: demo database sync \(database 127\.0\.12\.254:3306 is not reachable; up to 3 s\)/);
+    assert.match(r.stderr, /step "database" failed: demo database sync: database 127\.0\.12\.254:3306 is not reachable \(waited 3 s\)/);
+    assert.ok(Date.now() - started >= 3000, "it did not wait");
+    const k = bash('os_values demo; step "registration"; os_register user demo SECRET_DEMO; echo REACHED', { ...base, ADDRESSES_KEYSTONE: "127.0.12.254", WAIT_SECONDS: "2" });
+    assert.notEqual(k.status, 0);
+    assert.doesNotMatch(k.stdout, /REACHED/);
+    assert.match(k.stderr, /step "registration" failed: keystone registration: keystone 127\.0\.12\.254:5000 is not reachable \(waited 2 s\)/);
+  });
+
+  it("waits as long as it takes within the deadline: a database that answers late is used", () => {
+    // A listener on a free loopback port started 2 s after the formula began waiting.
+    const r = bash('os_values demo; (sleep 2; exec python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\'127.0.12.253\', 3306)); s.listen(); time.sleep(4)") > /dev/null 2>&1 & wait_until "demo database sync" "database down" tcp_open 127.0.12.253 3306 && echo ANSWERED', { ...base, WAIT_SECONDS: "20" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /waiting: demo database sync/);
+    assert.match(r.stdout, /ANSWERED/);
   });
 
   it("os_derive_key is base64(sha256(value)), as the bind role derives the rndc key", () => {

@@ -107,6 +107,13 @@ export interface DebianHostOptions {
    * 127.0.0.1:22; services formulas enable really start.
    */
   boot?: "chroot" | "systemd";
+  /**
+   * Whether formulas may leave out what this host cannot do (start a unit, reach a peer): the
+   * explicit flag TEST_PARTIAL=1 sent with every formula's values, which the program never sends.
+   * Default: true for a chroot (no init, no peers), false for a booted host, where a formula that
+   * cannot finish fails as it would on a real server.
+   */
+  partial?: boolean;
 }
 
 /** Reaching a host: its address and port as the ssh client sees them, and how to run the client. */
@@ -275,6 +282,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
   };
   process.once("exit", teardown);
   const releaseInterrupt = onInterrupt(teardown);
+  const partial = opts.partial ?? (opts.boot ?? "chroot") === "chroot";
   return {
     root,
     address: reach.address,
@@ -283,7 +291,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     ...(cgroup ? { cgroup } : {}),
     formula: (label, values) => {
       const f = loadFormula(label);
-      return script(f.label, f.text, values);
+      return script(f.label, f.text, partial ? { ...values, TEST_PARTIAL: "1" } : values);
     },
     script,
     hostKey,
