@@ -18,7 +18,7 @@ import { virtualMachineSpec } from "../providers/libvirt/spec";
 import { TrustedHostKey } from "../providers/trustedHostKey";
 import { GeneratedHostKey, generatedHostKey } from "./hostKeys";
 import { Settings } from "./settings";
-import { definitionHash } from "./virtualMachine";
+import { virtualGeneration } from "./virtualGenerations";
 
 /** Generation of a physical server's key: see README "SSH host keys" (rotation). */
 const PHYSICAL_GENERATION = "physical-1";
@@ -58,8 +58,10 @@ function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
         "virtual and physical endpoints get SSH host keys derived from a stack secret: set `pulumi config set --secret kinetic:serviceSecret <random>` (or kinetic:hostKeySecret)",
       );
     }
-    const generation =
-      e.style === "virtual" ? definitionHash(virtualMachineSpec(e, cloud.pillar.hosts[e.type], cloud.pillar, settings.stack, [settings.sshPublicKey])) : PHYSICAL_GENERATION;
+    // A virtual machine's generation is its recorded one (virtualGenerations.ts, issue 21): the
+    // definition hash it was made with, which a change a running guest takes (nameservers) keeps.
+    const generation: pulumi.Input<string> =
+      e.style === "virtual" ? virtualGeneration(cloud, virtualMachineSpec(e, cloud.pillar.hosts[e.type], cloud.pillar, settings.stack, [settings.sshPublicKey])).generation : PHYSICAL_GENERATION;
     key = generatedHostKey(settings.hostKeySecret, e.name, generation);
     generated.set(e.name, key);
     return key;

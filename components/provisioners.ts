@@ -12,6 +12,7 @@ import { hostKeyPins } from "./hostKeyPins";
 import { PhysicalMachine } from "./physicalMachine";
 import { Settings } from "./settings";
 import { VirtualMachine } from "./virtualMachine";
+import { virtualGeneration } from "./virtualGenerations";
 import { virtualSpecs } from "./virtualSpecs";
 
 export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners {
@@ -58,6 +59,8 @@ export function realProvisioners(cloud: Cloud, settings: Settings): Provisioners
           spec: specs.get(e.name)!,
           connection: sshConnection(controller, settings, pins.hostKey(controller)),
           hostKey: pins.generated(e),
+          // The generation that key was derived from (the same resource: virtualGenerations.ts).
+          generation: virtualGeneration(cloud, specs.get(e.name)!).generation,
           controller: controller.name,
           sudo: settings.sshUser !== "root",
           sshTimeoutSeconds: settings.vmBootSeconds,

@@ -1,10 +1,18 @@
 /**
  * `DomainState`: what `pulumi refresh` knows of a VM. The domain itself is a `remote.Command`
  * (components/virtualMachine.ts), which has nothing to read back; this resource's `read` asks the
- * controller (`virsh domstate` over SSH, the controller's host key pinned) and, when the domain is
- * gone or not running, raises `generation`. The domain's command carries the generation in its
- * triggers, so the next `up` replaces it: zeroize, then create from the seed, then every phase of
- * the machine again. `create` and `update` never connect; nothing is done on `destroy`.
+ * controller (`virsh domstate` over SSH, the controller's host key pinned):
+ *
+ * - a domain that is **missing** raises `generation`: the domain's command carries it in its
+ *   triggers, so the next `up` replaces it (zeroize what is left, create from the seed, every phase
+ *   of the machine again);
+ * - a domain that exists but is not running (shut off for maintenance, paused on an I/O error,
+ *   crashed) raises `starts` instead: the domain's command carries that in its create command line,
+ *   so the next `up` runs the create script again in place, which starts (or resumes) the domain
+ *   and never touches its disk. Its disk holds the machine's data: only an operator's rebuild may
+ *   replace it (issue 21).
+ *
+ * `create` and `update` never connect; nothing is done on `destroy`.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -34,8 +42,10 @@ interface DomainStateInputs {
 }
 
 interface DomainStateOutputs extends DomainStateInputs {
-  /** Raised by each refresh that finds the domain not running. */
+  /** Raised by each refresh that finds the domain missing. */
   generation: number;
+  /** Raised by each refresh that finds the domain defined but not running (absent before issue 21: 0). */
+  starts?: number;
   /** What the last refresh saw: running, shut off, missing, unreachable... */
   observed: string;
 }
@@ -97,7 +107,9 @@ class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainState
       const text = out.replace(/exit=\d+\s*$/, "").trim();
       const observed = status === 0 ? text : /failed to get domain|Domain not found/i.test(text) ? "missing" : `unknown (${text.slice(0, 200)})`;
       if (observed === "running" || observed.startsWith("unknown")) return keep({ observed });
-      return keep({ observed, generation: Number(props.generation) + 1 });
+      if (observed === "missing") return keep({ observed, generation: Number(props.generation) + 1 });
+      // Shut off, paused, crashed, suspended...: the machine and its disk are there; start it again.
+      return keep({ observed, starts: Number(props.starts ?? 0) + 1 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -106,10 +118,11 @@ class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainState
 
 export class DomainState extends pulumi.dynamic.Resource {
   declare readonly generation: pulumi.Output<number>;
+  declare readonly starts: pulumi.Output<number | undefined>;
   declare readonly observed: pulumi.Output<string>;
 
   constructor(name: string, args: DomainStateArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(domainStateProvider(), name, { ...args, privateKey: pulumi.secret(args.privateKey), providerVersion: DOMAIN_STATE_VERSION, generation: undefined, observed: undefined }, opts, "libvirt", "DomainState");
+    super(domainStateProvider(), name, { ...args, privateKey: pulumi.secret(args.privateKey), providerVersion: DOMAIN_STATE_VERSION, generation: undefined, starts: undefined, observed: undefined }, opts, "libvirt", "DomainState");
   }
 }
 

@@ -83,9 +83,10 @@ describe("program under mocks", function () {
         assert.equal(child.parent, e.name);
       }
     }
-    // components + provisioning steps + formula phases + a libvirt domain and its DomainState per
-    // virtual endpoint + discovery, boot-once and power cycle per physical endpoint
-    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72 * 2 + 33 * 3);
+    // components + provisioning steps + formula phases + a libvirt domain, its DomainState and its
+    // recorded MachineGeneration per virtual endpoint + discovery, boot-once and power cycle per
+    // physical endpoint
+    assert.equal(sample.resources.length, 106 + 105 + 106 * 4 + 72 * 3 + 33 * 3);
     for (const e of cloud.endpoints.filter((x) => x.style === "physical")) {
       assert.equal(sample.byName.get(`${e.name}-provision`)!.type, "kinetic:redfish:Machine");
       assert.deepEqual(["discovery", "boot-once", "power-cycle"].map((s) => sample.byName.get(`${e.name}-provision-${s}`)!.parent), Array(3).fill(`${e.name}-provision`));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { deriveHostKey, generatedHostKey } from "../../components/hostKeys";
-import { definitionHash, VirtualMachine } from "../../components/virtualMachine";
+import { definitionHash, replacingHash, VirtualMachine } from "../../components/virtualMachine";
 import { createCommand, CREATE_SCRIPT, zeroizeCommand, ZEROIZE_SCRIPT } from "../../providers/libvirt/scripts";
 import { VirtualMachineSpec } from "../../providers/libvirt/spec";
 import { keystoneSpec } from "./fixtures";
@@ -133,5 +133,36 @@ describe("VirtualMachine component (kinetic:libvirt:Domain) under Pulumi mocks",
     assert.equal(changed((vm) => (vm.sshAuthorizedKeys = ["ssh-ed25519 AAAA other"])), base);
     assert.equal(changed((vm) => (vm.controller = "controller-2")), base);
     assert.equal(definitionHash(keystoneSpec()), base, "stable across calls");
+  });
+
+  it("definitionHash is the value every earlier version computed (recorded generations of existing stacks start from it)", () => {
+    // Computed by the code of commit b19c1e7 for this fixture: a change here would give every VM of
+    // every existing stack a new generation, host key and machine on its next up (issue 21).
+    assert.equal(definitionHash(keystoneSpec()), "35f2ba352c9021e8ac94faac37e7bab1094ff9cfab6e2249a464675367274a3e");
+  });
+
+  it("replacingHash: what a running guest cannot take replaces it; gateway and nameservers do not (issue 21)", () => {
+    const base = replacingHash(keystoneSpec());
+    const changed = (edit: (vm: VirtualMachineSpec) => void) => {
+      const vm = keystoneSpec();
+      edit(vm);
+      return replacingHash(vm);
+    };
+    for (const [what, edit] of Object.entries<(vm: VirtualMachineSpec) => void>({
+      ram: (vm) => (vm.ramKiB *= 2),
+      cpu: (vm) => (vm.vcpus += 1),
+      disk: (vm) => (vm.disk = "64G"),
+      os: (vm) => (vm.os = "ubuntu2404"),
+      image: (vm) => (vm.image = { url: "https://example.invalid/new.img", type: "url" }),
+      network: (vm) => vm.networks.pop(),
+      mac: (vm) => (vm.networks[0].mac = "0a:00:00:00:00:01"),
+      address: (vm) => (vm.management.address = "10.100.0.99"),
+      controller: (vm) => (vm.controller = "controller-2"),
+    })) {
+      assert.notEqual(changed(edit), base, `${what} must replace the machine`);
+    }
+    assert.equal(changed((vm) => (vm.management.nameservers = [...vm.management.nameservers, "10.100.0.12"])), base, "a nameserver replaced the machine");
+    assert.equal(changed((vm) => (vm.management.gateway = "10.100.0.254")), base, "the gateway replaced the machine");
+    assert.equal(changed((vm) => delete vm.management.gateway), base);
   });
 });
