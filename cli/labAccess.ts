@@ -111,18 +111,41 @@ export async function labSsh(argv: string[]): Promise<number> {
   const hostKey = await pinnedHostKey(s.stack, e.address);
   if (!hostKey) throw new Error(`stack ${p.stack}'s state pins no host key for ${e.name} at ${e.address}: it has not been reached yet (kinetic up --stack ${p.stack})`);
   const { privateKey, user } = await orchestratorKey(s.stack, p.stack);
+  return sshWithPin({ address: e.address, user, privateKey, hostKey, command: p.command }, (argv) => inLabWith(argv, process.env));
+}
+
+export interface PinnedSsh {
+  address: string;
+  port?: number;
+  user: string;
+  /** The orchestrator's private key (OpenSSH format): written to a 0600 file for ssh -i, removed after. */
+  privateKey: string;
+  /** The one host key line (`type base64 [comment]`) accepted. */
+  hostKey: string;
+  command: string[];
+}
+
+/**
+ * ssh to `address` trusting only `hostKey` (a known_hosts file holding that key alone, no global
+ * file, StrictHostKeyChecking=yes: a different key ends the connection before anything is sent).
+ * `run` executes the ssh argv (in the lab's namespace for `lab ssh`). The key files live in a 0700
+ * scratch directory removed afterwards, whatever happens.
+ */
+export async function sshWithPin(o: PinnedSsh, run: (argv: string[]) => Promise<number>): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-ssh-"));
   try {
     const identity = path.join(dir, "id");
-    fs.writeFileSync(identity, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+    fs.writeFileSync(identity, o.privateKey.endsWith("\n") ? o.privateKey : `${o.privateKey}\n`, { mode: 0o600 });
     const knownHosts = path.join(dir, "known_hosts");
-    fs.writeFileSync(knownHosts, `${e.address} ${hostKey}\n`, { mode: 0o600 });
+    const hostName = o.port && o.port !== 22 ? `[${o.address}]:${o.port}` : o.address;
+    fs.writeFileSync(knownHosts, `${hostName} ${o.hostKey.trim()}\n`, { mode: 0o600 });
     const ssh = [
-      "ssh", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
-      "-o", "StrictHostKeyChecking=yes", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15", "-l", user, e.address,
-      ...(p.command.length ? ["--", ...p.command] : []),
+      "ssh", "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "StrictHostKeyChecking=yes", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15", "-F", "/dev/null",
+      ...(o.port ? ["-p", String(o.port)] : []), "-l", o.user, o.address,
+      ...(o.command.length ? ["--", ...o.command] : []),
     ];
-    return await inLabWith(ssh, process.env);
+    return await run(ssh);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -11,10 +11,12 @@ import { Profile, PROFILES, runVerify } from "../verify/tempest";
 import { stackAdminCredentials, stackCloud } from "./cloudAccess";
 
 export const VERIFY_USAGE = `kinetic verify [--stack NAME] [--profile smoke|refstack|full] [--include-list FILE] [--exclude-list FILE]
-               [--concurrency N] [--image FILE]
+               [--concurrency N] [--image FILE|NAME] [--set SECTION.KEY=VALUE]...
                                run Tempest against the stack's cloud as its admin (default profile smoke;
                                an include list alone runs just its tests); results, subunit and JUnit in
-                               .kinetic/verify/<stack>/<time>/; exit 1 on any failure`;
+                               .kinetic/verify/<stack>/<time>/; exit 1 on any failure; --image: the guest
+                               image for compute tests (a file, or a name glance has: kinetic image upload);
+                               --set: a tempest.conf option over the discovered one (repeatable)`;
 
 export interface VerifyArgs {
   stack: string;
@@ -23,6 +25,7 @@ export interface VerifyArgs {
   excludeList?: string;
   concurrency?: number;
   image?: string;
+  settings?: Record<string, string>;
 }
 
 export function parseVerifyArgs(argv: string[]): VerifyArgs | string {
@@ -30,7 +33,7 @@ export function parseVerifyArgs(argv: string[]): VerifyArgs | string {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
-    const takes = ["--stack", "--profile", "--include-list", "--exclude-list", "--concurrency", "--image"];
+    const takes = ["--stack", "--profile", "--include-list", "--exclude-list", "--concurrency", "--image", "--set"];
     if (!takes.includes(flag)) return `unexpected argument ${flag}`;
     if (value === undefined || value.startsWith("--")) return `${flag} needs a value`;
     i++;
@@ -41,6 +44,11 @@ export function parseVerifyArgs(argv: string[]): VerifyArgs | string {
     } else if (flag === "--include-list") a.includeList = value;
     else if (flag === "--exclude-list") a.excludeList = value;
     else if (flag === "--image") a.image = value;
+    else if (flag === "--set") {
+      const eq = value.indexOf("=");
+      if (eq < 1) return `--set ${value}: SECTION.KEY=VALUE`;
+      a.settings = { ...a.settings, [value.slice(0, eq)]: value.slice(eq + 1) };
+    }
     else {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1 || n > 256) return `--concurrency ${value}: a whole number from 1 to 256`;
@@ -66,7 +74,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     const credentials = await stackAdminCredentials(s);
     const root = path.join(PROJECT_ROOT, ".kinetic", "verify");
     const runDir = path.join(root, args.stack, runStamp());
-    const r = await runVerify({ credentials, runDir, root, profile: args.profile, includeList: args.includeList, excludeList: args.excludeList, concurrency: args.concurrency, image: args.image });
+    const r = await runVerify({ credentials, runDir, root, profile: args.profile, includeList: args.includeList, excludeList: args.excludeList, concurrency: args.concurrency, image: args.image, settings: args.settings });
     process.stderr.write(`verify: subunit stream, JUnit report and Tempest's logs in ${path.relative(process.cwd(), r.runDir) || r.runDir}\n`);
     process.stdout.write(r.report);
     return r.exitCode;

@@ -24,8 +24,8 @@ import { TestResult, testResults } from "./subunit";
 export const PROFILES = ["smoke", "refstack", "full"] as const;
 export type Profile = (typeof PROFILES)[number];
 
-/** The interop (refstack) list the product ships: see verify/refstack/README.md. */
-export const REFSTACK_LIST = path.join(__dirname, "refstack", "platform.txt");
+/** The interop (refstack) test list `--profile refstack` runs: the operator places it (see selection). */
+export const REFSTACK_LIST = process.env.KINETIC_REFSTACK_LIST ?? path.join(__dirname, "..", ".kinetic", "verify", "refstack-platform.txt");
 
 export interface VerifyOptions {
   credentials: AdminCredentials;
@@ -39,8 +39,18 @@ export interface VerifyOptions {
   excludeList?: string;
   /** Tempest workers; default Tempest's (one per CPU). */
   concurrency?: number;
-  /** A local image file python-tempestconf uploads to glance when the cloud has none (it would download CirrOS otherwise). */
+  /**
+   * discover-tempest-config's `--image`: a local file it uploads to glance, or the name of an image
+   * glance already holds (e.g. `kinetic image upload`'s). Without it, a cloud with glance makes it
+   * download CirrOS from the Internet, which a lab cannot reach.
+   */
   image?: string;
+  /**
+   * tempest.conf settings over the discovered ones (`section.key` -> value), e.g.
+   * `validation.run_validation: "false"` for guests without SSH. Each one is a documented exception
+   * to Tempest's defaults, so verify prints them.
+   */
+  settings?: Record<string, string>;
   /** Progress lines (stderr by default). */
   log?: (line: string) => void;
   /** Bounds (ms): the keystone check, the discovery, the run. */
@@ -102,9 +112,16 @@ export async function checkKeystone(c: AdminCredentials, timeoutMs = 15_000): Pr
   if (status !== 201) throw new VerifyError(`keystone at ${c.authUrl} answered ${status} to the admin's login (expected 201)`);
 }
 
-/** The package directory of Tempest (the .stestr.conf points test discovery at it, as `tempest init` does). */
+/**
+ * The package directory of Tempest (the .stestr.conf points test discovery at it, as `tempest init`
+ * does), asked of the interpreter the `tempest` command runs on: the first `python3` on the PATH may
+ * be another one (pyenv's, a virtualenv's) that has no Tempest.
+ */
 function tempestDir(): string {
-  const r = spawnSync("python3", ["-c", "import os, tempest; print(os.path.dirname(tempest.__file__))"], { encoding: "utf8" });
+  const bin = spawnSync("sh", ["-c", "command -v tempest"], { encoding: "utf8" }).stdout.trim();
+  const shebang = bin ? /^#!\s*(\S+)/.exec(fs.readFileSync(bin, "utf8").split("\n")[0]) : null;
+  const python = shebang?.[1] ?? "/usr/bin/python3";
+  const r = spawnSync(python, ["-c", "import os, tempest; print(os.path.dirname(tempest.__file__))"], { encoding: "utf8" });
   if (r.status !== 0) throw new VerifyError(`python3 cannot import tempest: ${r.stderr.trim().split("\n").pop()}`);
   return r.stdout.trim();
 }
@@ -174,18 +191,47 @@ function privateDirs(dir: string, root: string | undefined): void {
   }
 }
 
-/** The profile's selection as `tempest run` options. */
-export function selection(profile: Profile | undefined, includeList?: string, excludeList?: string): string[] {
+/**
+ * An interop (refstack) test list as include-list regexes: a guideline's list names tests as
+ * `tempest.api.x.Class.test_y[id-<uuid>]`, while the installed Tempest may carry more attributes in
+ * the brackets (`[id-<uuid>,smoke]`) or have moved the test: the id is what stays, so a line with
+ * an id matches by it, any other line by its name.
+ */
+export function refstackRegexes(list: string): string {
+  const out: string[] = [];
+  for (const raw of list.split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (!line) continue;
+    const id = /\bid-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/.exec(line);
+    out.push(id ? `[\\[,]id-${id[1]}[\\],]` : `^${line.replace(/\[.*$/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\[|$)`);
+  }
+  return out.length ? `${out.join("\n")}\n` : "";
+}
+
+/** The profile's selection as `tempest run` options (`runDir` receives a refstack list turned into regexes). */
+export function selection(profile: Profile | undefined, includeList?: string, excludeList?: string, runDir?: string): string[] {
   const args: string[] = [];
   if (profile === "smoke") args.push("--smoke");
-  if (profile === "refstack") {
-    if (!fs.existsSync(REFSTACK_LIST)) throw new VerifyError(`the refstack profile needs its test list ${REFSTACK_LIST}, which this installation lacks`);
-    args.push("--load-list", REFSTACK_LIST);
-  }
   for (const [flag, file] of [["--include-list", includeList], ["--exclude-list", excludeList]] as const) {
     if (!file) continue;
     if (!fs.existsSync(file)) throw new VerifyError(`${flag} ${file}: no such file`);
     args.push(flag, path.resolve(file));
+  }
+  if (profile === "refstack") {
+    // Not shipped: the interop guideline's list belongs to the OpenInfra interop working group and
+    // changes with each guideline; nothing is downloaded at run time, so the operator places it.
+    if (!fs.existsSync(REFSTACK_LIST)) {
+      throw new VerifyError(
+        `the refstack profile runs an interop guideline's required tests: put the "OpenStack Powered Platform" required test list of your release's guideline (refstack.openstack.org, one test a line) at ${REFSTACK_LIST}`,
+      );
+    }
+    if (includeList) throw new VerifyError("--profile refstack and --include-list do not combine: the profile is a list already");
+    const regexes = refstackRegexes(fs.readFileSync(REFSTACK_LIST, "utf8"));
+    if (!regexes) throw new VerifyError(`${REFSTACK_LIST} lists no test`);
+    if (runDir) {
+      fs.writeFileSync(path.join(runDir, "refstack-include.txt"), regexes);
+      args.push("--include-list", path.join(runDir, "refstack-include.txt"));
+    }
   }
   return args;
 }
@@ -195,8 +241,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const missing = missingTools();
   if (missing.length) throw new VerifyError(`Tempest is not installed here: missing ${missing.join(", ")}`);
   const profile = o.profile ?? (o.includeList ? undefined : "smoke");
-  const select = selection(profile, o.includeList, o.excludeList);
-  if (o.image && !fs.existsSync(o.image)) throw new VerifyError(`--image ${o.image}: no such file`);
+  selection(profile, o.includeList, o.excludeList); // every problem with the selection before the cloud is touched
 
   await checkKeystone(o.credentials, o.reachTimeoutMs);
   privateDirs(o.runDir, o.root);
@@ -204,14 +249,19 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   fs.mkdirSync(etc, { mode: 0o700, recursive: true });
   const conf = path.join(etc, "tempest.conf");
 
+  for (const [k, v] of Object.entries(o.settings ?? {})) {
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+$/.test(k)) throw new VerifyError(`--set ${k}=${v}: the key is section.option (e.g. validation.run_validation)`);
+    log(`tempest.conf: ${k} = ${v} (set by the operator, over Tempest's default and the discovery)`);
+  }
   log(`discovering the cloud from its catalog (${o.credentials.authUrl})`);
   const discoverLog = path.join(o.runDir, "discover.log");
   const discover = await runTool(
     [
       "discover-tempest-config", "--create", "--no-default-deployer", "--out", conf,
-      ...(o.image ? ["--image", path.resolve(o.image)] : []),
+      ...(o.image ? ["--image", fs.existsSync(o.image) ? path.resolve(o.image) : o.image] : []),
       // Tempest's own log, beside the rest of the run (not the directory it was started from).
       "DEFAULT.log_file", path.join(o.runDir, "tempest.log"),
+      ...Object.entries(o.settings ?? {}).flat(),
     ],
     { cwd: o.runDir, env: toolEnv(o.runDir, osEnvironment(o.credentials)), stdout: discoverLog, stderr: discoverLog, timeoutMs: 10 * 60_000 },
   );
@@ -226,6 +276,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const init = spawnSync("stestr", ["init"], { cwd: o.runDir, env: toolEnv(o.runDir), encoding: "utf8" });
   if (init.status !== 0) throw new VerifyError(`stestr init failed: ${lastErrorLine(init.stderr + init.stdout)}`);
 
+  const select = selection(profile, o.includeList, o.excludeList, o.runDir);
   const subunit = path.join(o.runDir, "tempest.subunit");
   const stderrLog = path.join(o.runDir, "tempest.stderr.log");
   const argv = ["tempest", "run", "--config-file", conf, "--subunit", ...select, ...(o.concurrency ? ["--concurrency", String(o.concurrency)] : [])];

@@ -1,28 +1,45 @@
 /**
  * kinetic verify's reading of Tempest's results, against subunit streams written by python3-subunit's
- * own encoder (`subunit-output`), not ours: statuses, attachments, tests cut short; the table, the
+ * own encoder, not ours: statuses, attachments, tests cut short; the table, the
  * closing line and the JUnit report; the admin credentials and the openrc.
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { deriveSecret } from "../../components/formulaFacts";
 import type { Cloud } from "../../pillar";
 import { adminCredentials, keystoneAuthUrl, openrc, osEnvironment } from "../../verify/adminCredentials";
 import { junitXml, renderTable, serviceOf, summaryLine, countsOf } from "../../verify/report";
 import { testResults } from "../../verify/subunit";
-import { lastErrorLine, selection } from "../../verify/tempest";
+import { lastErrorLine, refstackRegexes, selection } from "../../verify/tempest";
 import { oneLine, parseVerifyArgs, runStamp } from "../../cli/verify";
 import { requirePrerequisite } from "../support/prerequisite";
 
-/** One subunit v2 event from python3-subunit's encoder. */
-function event(args: string[], attach?: string): Buffer {
-  const file = path.join(os.tmpdir(), `kinetic-verify-attach-${process.pid}`);
-  if (attach !== undefined) fs.writeFileSync(file, attach);
-  const r = spawnSync("subunit-output", [...args, ...(attach !== undefined ? ["--attach-file", file, "--file-name", "traceback"] : [])]);
-  fs.rmSync(file, { force: true });
+interface Event {
+  id: string;
+  status: "exists" | "inprogress" | "success" | "fail" | "skip" | "xfail";
+  tags?: string[];
+  /** A traceback attachment. */
+  attach?: string;
+}
+
+/**
+ * A subunit v2 stream from python3-subunit's own encoder (subunit.v2.StreamResultToBytes, what
+ * subunit-output and stestr use), all events in one Python process: not our code, so the reader is
+ * checked against the format as its maintainers write it. Debian's python3: the first on the PATH
+ * may be another without subunit.
+ */
+function stream(events: Event[]): Buffer {
+  const py = [
+    "import json, sys, datetime, subunit.v2 as v2",
+    "out = v2.StreamResultToBytes(sys.stdout.buffer)",
+    "t = datetime.datetime(2026, 12, 6, 20, 0, 0, tzinfo=datetime.timezone.utc)",
+    "for i, e in enumerate(json.loads(sys.stdin.read())):",
+    "    ts = t + datetime.timedelta(seconds=i)",
+    "    if e.get('attach') is not None:",
+    "        out.status(test_id=e['id'], file_name='traceback', file_bytes=e['attach'].encode(), mime_type='text/plain; charset=utf8', timestamp=ts)",
+    "    out.status(test_id=e['id'], test_status=e['status'], test_tags=set(e.get('tags') or []) or None, timestamp=ts)",
+  ].join("\n");
+  const r = spawnSync("/usr/bin/python3", ["-c", py], { input: JSON.stringify(events) });
   assert.equal(r.status, 0, r.stderr?.toString());
   return r.stdout;
 }
@@ -38,23 +55,24 @@ const ID = {
 
 describe("kinetic verify: Tempest's results", function () {
   before(function () {
-    requirePrerequisite(this, spawnSync("sh", ["-c", "command -v subunit-output"]).status !== 0 && "subunit-output (python3-subunit) is not installed", "the subunit reader tests");
+    requirePrerequisite(this, spawnSync("/usr/bin/python3", ["-c", "import subunit.v2"]).status !== 0 && "python3-subunit is not installed", "the subunit reader tests");
   });
 
   it("reads python3-subunit's stream: pass, fail with its traceback, skip, xfail, a test cut short, a class fixture", () => {
-    const stream = Buffer.concat([
-      event(["--exists", ID.ok]),
-      event(["--inprogress", ID.ok]),
-      event(["--success", ID.ok]),
-      event(["--inprogress", ID.fail]),
-      event(["--fail", ID.fail], "Traceback (most recent call last):\n  File \"x.py\", line 1\ntempest.lib.exceptions.TimeoutException: Request timed out\n"),
-      event(["--skip", ID.skip, "--tag", "worker-1"]),
-      event(["--xfail", ID.xfail]),
-      event(["--inprogress", ID.cut]),
-      event(["--fail", ID.fixture]),
-      event(["--exists", "tempest.api.identity.v3.only_listed"]),
-    ]);
-    const results = testResults(stream);
+    const results = testResults(
+      stream([
+        { id: ID.ok, status: "exists" },
+        { id: ID.ok, status: "inprogress" },
+        { id: ID.ok, status: "success" },
+        { id: ID.fail, status: "inprogress" },
+        { id: ID.fail, status: "fail", attach: "Traceback (most recent call last):\n  File \"x.py\", line 1\ntempest.lib.exceptions.TimeoutException: Request timed out\n" },
+        { id: ID.skip, status: "skip", tags: ["worker-1"] },
+        { id: ID.xfail, status: "xfail" },
+        { id: ID.cut, status: "inprogress" },
+        { id: ID.fixture, status: "fail" },
+        { id: "tempest.api.identity.v3.only_listed", status: "exists" },
+      ]),
+    );
     const by = Object.fromEntries(results.map((r) => [r.id, r]));
     assert.deepEqual(results.map((r) => r.id).sort(), [ID.ok, ID.fail, ID.skip, ID.xfail, ID.cut, ID.fixture].sort(), "a listed test that never ran is no result");
     assert.equal(by[ID.ok].outcome, "passed");
@@ -70,15 +88,15 @@ describe("kinetic verify: Tempest's results", function () {
   });
 
   it("passes over a damaged packet (bad CRC) and reads the ones after it", () => {
-    const bad = event(["--success", "tempest.api.identity.damaged"]);
+    const bad = stream([{ id: "tempest.api.identity.damaged", status: "success" }]);
     bad[bad.length - 1] ^= 0xff;
-    const results = testResults(Buffer.concat([Buffer.from("noise"), bad, event(["--success", ID.ok])]));
+    const results = testResults(Buffer.concat([Buffer.from("noise"), bad, stream([{ id: ID.ok, status: "success" }])]));
     assert.deepEqual(results.map((r) => r.id), [ID.ok]);
   });
 
   it("a table per service, the failures named, and last the plain line", () => {
     const results = testResults(
-      Buffer.concat([event(["--success", ID.ok]), event(["--fail", ID.fail], "boom\nValueError: bad flavor\n"), event(["--skip", ID.skip]), event(["--fail", ID.fixture])]),
+      stream([{ id: ID.ok, status: "success" }, { id: ID.fail, status: "fail", attach: "boom\nValueError: bad flavor\n" }, { id: ID.skip, status: "skip" }, { id: ID.fixture, status: "fail" }]),
     );
     const table = renderTable(results);
     assert.match(table, /^SERVICE\s+PASSED\s+FAILED\s+SKIPPED$/m);
@@ -93,7 +111,7 @@ describe("kinetic verify: Tempest's results", function () {
   });
 
   it("JUnit: one suite per service, failures with their traceback, skips, XML-escaped", () => {
-    const results = testResults(Buffer.concat([event(["--success", ID.ok]), event(["--fail", ID.fail], "a < b & \"c\"\u0001\nKeyError: 'x'\n"), event(["--skip", ID.skip])]));
+    const results = testResults(stream([{ id: ID.ok, status: "success" }, { id: ID.fail, status: "fail", attach: "a < b & \"c\"\u0001\nKeyError: 'x'\n" }, { id: ID.skip, status: "skip" }]));
     const xml = junitXml(results, "kinetic verify t");
     assert.match(xml, /<testsuites name="kinetic verify t" tests="3" failures="1" skipped="1"/);
     assert.match(xml, /<testsuite name="identity \(keystone\)" tests="1" failures="0" skipped="0"/);
@@ -131,8 +149,27 @@ describe("kinetic verify: Tempest's results", function () {
     assert.equal(r.stdout, "it's $(not) `run` \"x\"");
   });
 
+  it("refstack: a guideline's test list becomes include regexes that match by test id, as stestr (Python's re) reads them", () => {
+    const list = "# 2022.11 required\ntempest.api.compute.servers.test_servers.ServersTestJSON.test_create_server_with_admin_password[id-b92d5ec7-b1dd-44a2-87e4-45e888c46ef0]\n\ntempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token\n";
+    const regexes = refstackRegexes(list);
+    const ids = [
+      "tempest.api.compute.servers.test_servers.ServersTestJSON.test_create_server_with_admin_password[id-b92d5ec7-b1dd-44a2-87e4-45e888c46ef0,smoke]",
+      "tempest.api.compute.servers.test_moved.Moved.test_admin_password[negative,id-b92d5ec7-b1dd-44a2-87e4-45e888c46ef0]",
+      "tempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token[id-6f8e4436-fc96-4282-8122-e41df57197a9]",
+      "tempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token_by_name[id-1]",
+      "tempest.api.compute.servers.test_servers.ServersTestJSON.test_other[id-b92d5ec7-b1dd-44a2-87e4-45e888c46ef1]",
+    ];
+    const py = "import re, sys, json\nrx = [re.compile(l) for l in sys.argv[1].split('\\n') if l]\nprint(json.dumps([any(r.search(t) for r in rx) for t in json.loads(sys.stdin.read())]))";
+    const r = spawnSync("python3", ["-c", py, regexes], { input: JSON.stringify(ids), encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [true, true, true, false, false]);
+    assert.equal(refstackRegexes("# nothing\n\n"), "");
+  });
+
   it("arguments: profiles, lists, concurrency; the run directory's name; one line of an engine error", () => {
     assert.deepEqual(parseVerifyArgs(["--stack", "lab", "--profile", "full", "--concurrency", "4"]), { stack: "lab", profile: "full", concurrency: 4 });
+    assert.deepEqual(parseVerifyArgs(["--set", "validation.run_validation=false", "--set", "compute.a=b=c"]), { stack: "dev", settings: { "validation.run_validation": "false", "compute.a": "b=c" } });
+    assert.match(String(parseVerifyArgs(["--set", "novalue"])), /SECTION\.KEY=VALUE/);
     assert.match(String(parseVerifyArgs(["--profile", "quick"])), /one of smoke, refstack, full/);
     assert.match(String(parseVerifyArgs(["--concurrency", "0"])), /1 to 256/);
     assert.match(String(parseVerifyArgs(["--stack"])), /needs a value/);
