@@ -10,6 +10,7 @@ import { PendingReplacements, upFinishingReplacements } from "../engine/pendingR
 import { kineticInline } from "../engine/program";
 import { openStack } from "../engine/stack";
 import { stackZeroizeMismatch } from "../engine/zeroizeSetting";
+import { allowList, confirmMachineChanges } from "./machineGate";
 import type { Stack } from "@pulumi/pulumi/automation";
 
 /** The dev stack's passphrase. Dev-only: its secrets are throwaway values for a pillar of fake hosts. */
@@ -21,7 +22,9 @@ export const ENGINE_USAGE = `kinetic engine                 build (or find) the 
 kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
                                run the real engine on Pulumi.<NAME>.yaml (default: dev); state in
                                $KINETIC_STATE_DIR or .kinetic/state; passphrase $PULUMI_CONFIG_PASSPHRASE
-                               (the dev stack's is the documented dev-only value); destroy needs --yes`;
+                               (the dev stack's is the documented dev-only value); destroy needs --yes;
+                               up previews first and, before replacing or deleting a machine, asks on
+                               a terminal or needs --yes or --allow-replace <type|endpoint> (repeatable)`;
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -84,10 +87,12 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
   let stackName = "dev";
   let yes = false;
   let diff = false;
+  const allowReplace: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
     else if (argv[i] === "--yes") yes = true;
     else if (argv[i] === "--diff") diff = true;
+    else if (argv[i] === "--allow-replace" && argv[i + 1] !== undefined && op === "up") allowReplace.push(argv[++i]);
     else {
       process.stderr.write(`${op}: unexpected argument ${argv[i]}\n${ENGINE_USAGE}\n`);
       return 64;
@@ -117,6 +122,8 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
       const pending = pendingOf(stackName);
       const left = pending.read();
       if (left.length) process.stdout.write(`up: an interrupted rebuild left ${left.length} replacement(s); this up makes them\n`);
+      // Issue 21: no machine is replaced or deleted without a yes (cli/machineGate.ts).
+      if (!(await confirmMachineChanges(stack, { yes, allow: allowList(allowReplace), replace: left, color }))) return 65;
       await upFinishingReplacements(stack, pending, { onOutput, diff, color });
       break;
     }
