@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { describeMissing, formulaCatalog, formulaLoader } from "../components/formulaCatalog";
+import { describeMissing, FORMULAS_DIR, formulaCatalog, formulaLoader } from "../components/formulaCatalog";
 import { virtualSpecs } from "../components/virtualSpecs";
 import { emitDomains } from "../providers/libvirt/emitDomains";
 import { writeLock } from "../pillar/addresses";
@@ -112,7 +112,7 @@ export function main(argv: string[]): number {
   }
   let cloud: Cloud;
   try {
-    cloud = loadCloud(path.resolve(args.pillarDir), { stack: args.stack, allowEmpty: args.allowEmpty });
+    cloud = loadCloud(path.resolve(args.pillarDir), { stack: args.stack, allowEmpty: args.allowEmpty, formulasDir: FORMULAS_DIR });
   } catch (e) {
     if (!isPillarError(e)) throw e;
     process.stderr.write(`${e.message}\n`);

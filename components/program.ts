@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud, isPillarError, loadCloud } from "../pillar";
 import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
-import { describeMissing, formulaCatalog, FormulaLoader, formulaLoader } from "./formulaCatalog";
+import { describeMissing, FORMULAS_DIR, formulaCatalog, FormulaLoader, formulaLoader } from "./formulaCatalog";
 import { readSettings, Settings } from "./settings";
 import { withShortStacks } from "./shortStacks";
 
@@ -35,7 +35,13 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
   const settings = readSettings();
   let cloud: Cloud;
   try {
-    cloud = loadCloud(path.resolve(PROJECT_ROOT, settings.pillarDir), { stack: settings.stack, allowEmpty: new pulumi.Config("kinetic").getBoolean("allowEmpty") ?? false });
+    // The roles must form a cloud with the formulas that will run (a custom loader alone: not known).
+    const formulasDir = opts.formulasDir ?? (opts.loadFormula ? undefined : FORMULAS_DIR);
+    cloud = loadCloud(path.resolve(PROJECT_ROOT, settings.pillarDir), {
+      stack: settings.stack,
+      allowEmpty: new pulumi.Config("kinetic").getBoolean("allowEmpty") ?? false,
+      ...(formulasDir !== undefined ? { formulasDir } : {}),
+    });
   } catch (e) {
     // RunError: Pulumi prints the message (every problem, with file and line) without a stack trace.
     if (isPillarError(e)) throw new pulumi.RunError(e.message);

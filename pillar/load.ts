@@ -21,11 +21,13 @@ export interface LoadOptions {
   lock?: Record<string, string>;
   /** Accept a pillar without endpoints (stack config `kinetic:allowEmpty`); otherwise it is refused. */
   allowEmpty?: boolean;
+  /** Check that each role finds the roles these formulas need (see `ValidateOptions.formulasDir`). */
+  formulasDir?: string;
 }
 
 /** Load a pillar directory; throws a `PillarError` listing every problem found. */
 export function loadCloud(dir: string, opts: LoadOptions): Cloud {
-  const { pillar, problems, lock } = validatePillarDir(dir, opts.defaultsDir ?? DEFAULTS_DIR, { allowEmpty: opts.allowEmpty });
+  const { pillar, problems, lock } = validatePillarDir(dir, opts.defaultsDir ?? DEFAULTS_DIR, { allowEmpty: opts.allowEmpty, ...(opts.formulasDir !== undefined ? { formulasDir: opts.formulasDir } : {}) });
   if (!pillar) throw new PillarError(problems);
   const expansion = expandEndpoints(pillar, opts.stack, opts.lock ?? lock ?? {});
   if (expansion.problems.length) {

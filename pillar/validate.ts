@@ -15,6 +15,7 @@ import { Cidr, contains, formatIpv4, hostRange, parseCidr, parseInterfaceAddress
 import { publicKeyBlob } from "./sshPublicKey";
 import { fileData, has, isReported, KeyPath, newMap, parseFile, PillarMap, PillarSource, quote, readPillarSource } from "./source";
 import { CONTROLLER_ROLE, Edge, PXE_TYPE, typePhaseEdges } from "./typeGraph";
+import { roleRequirements } from "../formulas/requirements";
 
 const TOP_KEYS = ["hosts", "networking", "bmc", "authorized_keys", "timezone", "ntp", "images", "syslog"] as const;
 const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config", "host_keys", "osd_disks"] as const;
@@ -91,6 +92,12 @@ export interface LoadResult {
 export interface ValidateOptions {
   /** Accept a pillar that declares no endpoint at all (stack config `kinetic:allowEmpty`). */
   allowEmpty?: boolean;
+  /**
+   * The formulas the pillar will run with: each enabled role must find the roles its formulas need
+   * (formulas/requirements.ts). The plan and the program pass theirs; default: not checked (a test
+   * pillar of one role, run with stub formulas, is not a cloud and need not be).
+   */
+  formulasDir?: string;
 }
 
 /** Read, merge and validate a pillar directory. Problems are returned, never thrown. */
@@ -290,6 +297,23 @@ function validate(source: PillarSource, defaults: PillarSource, opts: ValidateOp
         has(hosts, PXE_TYPE)
           ? `is physical, but type 'pxe' ${hosts[PXE_TYPE].enabled ? "has no endpoint" : "is not enabled"}: physical servers boot from it`
           : "is physical, but no enabled 'pxe' type exists to boot it from: add `hosts.pxe` (style foundation, with the PXE server's address under `addresses`)",
+      );
+    }
+  }
+  // Roles that cannot form a cloud (issue 20): nova without placement, volume without a Ceph monitor,
+  // an OpenStack service without mysql/rabbitmq/keystone... would wait at run time for what never
+  // comes. The table is read from the formulas (formulas/requirements.ts).
+  const provided = new Set(active.filter((h) => h.count > 0).map((h) => h.role));
+  const requirements = opts.formulasDir !== undefined ? roleRequirements(opts.formulasDir) : [];
+  for (const h of active) {
+    if (h.count === 0) continue;
+    for (const r of requirements) {
+      if (r.role !== h.role || provided.has(r.needs)) continue;
+      const raw = hostsRaw[h.name] as PillarMap;
+      c.report(
+        has(raw, "role") ? ["hosts", h.name, "role"] : ["hosts", h.name],
+        `role '${h.role}' needs role '${r.needs}' (${r.because}); no enabled type with endpoints has role '${r.needs}': add one, or disable type '${h.name}'`,
+        has(raw, "role") ? {} : { key: true },
       );
     }
   }
