@@ -72,3 +72,30 @@ describe("formulas/rabbitmq on a Debian host", function () {
     await assertRejects(h, "rabbitmq/configure", values(1, { SECRET_RABBITMQ_COOKIE: "$(touch /tmp/pwned)" }), "check values", /fewer than 20 letters/);
   });
 });
+
+describe("formulas/rabbitmq on a booted Debian host (RabbitMQ really runs)", function () {
+  this.timeout(15 * 60_000);
+  const { host } = withHost({ boot: "systemd" });
+  /** A secret shaped like the program's (base64url): rabbitmqctl add_user reads one line of stdin. */
+  const PASSWORD = "q3Jd-9vX_0aZbKc7Lm2Np4Rs6Tu8Vw1y";
+  const single = (): FormulaValues => values(0, { NAMES_RABBITMQ: NAMES[0], ADDRESSES_RABBITMQ: ADDRS[0], SECRET_RABBITMQ: PASSWORD });
+  const users = (h: ReturnType<typeof host>) => h.exec(["rabbitmqctl", "-q", "list_users"]).split("\n").map((l) => l.split(/\s+/)[0]).filter(Boolean);
+
+  it("configure on INDEX 0: the openstack user exists and the package's guest does not; loopback_users keeps its default", async () => {
+    const h = host();
+    await runOk(h, "rabbitmq/install", { NAME: NAMES[0] });
+    const r = await runOk(h, "rabbitmq/configure", single());
+    assert.doesNotMatch(h.read("/etc/rabbitmq/rabbitmq.conf"), /loopback_users/);
+    const listed = users(h);
+    assert.ok(listed.includes("openstack"), `list_users: ${listed.join(", ")}`);
+    assert.ok(!listed.includes("guest"), `list_users still has guest: ${listed.join(", ")}\n${r.stdout}`);
+    assert.match(r.stdout, /changed: rabbitmq user guest deleted/);
+    assert.notEqual(h.tryExec(["rabbitmqctl", "-q", "authenticate_user", "guest", "guest"]).code, 0, "guest/guest is refused");
+    assert.equal(h.tryExec(["rabbitmqctl", "-q", "authenticate_user", "openstack", PASSWORD]).code, 0, "openstack's password works");
+  });
+
+  it("changes nothing on a second run", async () => {
+    await assertIdempotent(host(), "rabbitmq/configure", single());
+    assert.ok(!users(host()).includes("guest"));
+  });
+});
