@@ -56,7 +56,7 @@ export function pendingOf(stackName: string): PendingReplacements {
  * The project's stack `stackName` on the real engine, with the local file backend; undefined (after
  * saying why) when its passphrase is unknown.
  */
-export async function projectStack(stackName: string, op: Operation | "rebuild"): Promise<Stack | undefined> {
+export async function projectStack(stackName: string, op: Operation | "rebuild" | "rotate"): Promise<Stack | undefined> {
   const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (DEV_STACKS.includes(stackName) ? DEV_PASSPHRASE : undefined);
   if (passphrase === undefined) {
     process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);

@@ -14,6 +14,9 @@ kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kin
 kinetic start                     npm start: the lab up, then the real \`up\` of the lab stack on it
 kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                   replace those machines and re-run their phases and all that need them
+kinetic rotate [--class C]... [--stack NAME] [--yes]
+                                  new credentials of those classes (kinetic:epochs), re-running only the
+                                  phases that read them, no machine replaced; without --yes: the plan
 ${IMAGE_USAGE}
 ${LAB_USAGE}
 ${LAB_ACCESS_USAGE}
@@ -46,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
     case "rebuild": {
       const inLab = await (await import("./start")).reexecInLab(argv);
       return inLab ?? (await import("./rebuild")).rebuildCommand(rest);
+    }
+    case "rotate": {
+      const inLab = await (await import("./start")).reexecInLab(argv);
+      return inLab ?? (await import("./rotate")).rotateCommand(rest);
     }
     case "preview":
     case "up":

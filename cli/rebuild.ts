@@ -8,7 +8,10 @@
  */
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../engine/paths";
-import { nameOfUrn, urnsNamed } from "../engine/stack";
+import { nameOfUrn, stateResources, urnsNamed } from "../engine/stack";
+import { fingerprint } from "../components/hostKeys";
+import { generationProblems } from "../components/secretEpochs";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
 import { upFinishingReplacements } from "../engine/pendingReplacements";
@@ -51,6 +54,50 @@ export function rebuildResourceNames(cloud: Cloud, targets: string[]): { endpoin
   return { endpoints: chosen.map((e) => e.name), names };
 }
 
+/**
+ * Endpoints whose machine the rebuild replaces (a VM's domain, a physical server's install): each
+ * gets a new host key. A `--replace` alone would give it its old key back (the key's generation is
+ * the definition, which a rebuild does not change), so a key an attacker copied would still be good.
+ */
+export function renewedEndpoints(cloud: Cloud, names: Set<string>): string[] {
+  return cloud.endpoints.filter((e) => names.has(`${e.name}-provision-domain`) || names.has(`${e.name}-provision-boot-once`)).map((e) => e.name);
+}
+
+/** `kinetic:hostKeyGenerations` (JSON text in the stack's config, or absent) with those endpoints raised by one. */
+export function raisedGenerations(text: string | undefined, endpoints: string[]): Record<string, number> {
+  let current: unknown = {};
+  if (text) {
+    try {
+      current = JSON.parse(text);
+    } catch {
+      throw new Error("kinetic:hostKeyGenerations in the stack's config is not JSON: an object of endpoint: generation");
+    }
+  }
+  const problems = generationProblems(current);
+  if (problems.length) throw new Error(problems.join("; "));
+  const next = { ...(current as Record<string, number>) };
+  for (const e of endpoints) next[e] = (next[e] ?? 0) + 1;
+  return next;
+}
+
+/** A value of an exported (decrypted) state: a secret is `{ <sig>: ..., plaintext: "<JSON>" }`. */
+function revealed(v: unknown): unknown {
+  if (v && typeof v === "object" && typeof (v as { plaintext?: unknown }).plaintext === "string") return JSON.parse((v as { plaintext: string }).plaintext);
+  return v;
+}
+
+/** The host key every phase of these endpoints now pins (from the state the up recorded), as fingerprints. */
+export async function pinnedFingerprints(stack: Stack, endpoints: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const r of await stateResources(stack)) {
+    const name = nameOfUrn(r.urn);
+    const e = endpoints.find((x) => name === `${x}-base`);
+    const key = (revealed(r.inputs?.connection) as { hostKey?: unknown } | undefined)?.hostKey;
+    if (e && typeof key === "string") found.set(e, fingerprint(key));
+  }
+  return found;
+}
+
 export async function rebuildCommand(argv: string[]): Promise<number> {
   let stackName = "dev";
   let yes = false;
@@ -84,8 +131,18 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
   // their provisioning may reset them while on (components/provisioners.ts installPoweredOn).
   const reinstalled = cloud.endpoints.filter((e) => e.style === "physical" && names.has(`${e.name}-provision-power-cycle`)).map((e) => e.uuid);
   if (reinstalled.length) process.env.KINETIC_INSTALL_POWERED_ON = reinstalled.join(",");
+  // New host keys for the replaced machines, recorded in the stack's config before the up: a
+  // rebuild cut short and finished by the next up derives the same new keys.
+  const renewed = renewedEndpoints(cloud, names);
+  if (renewed.length) {
+    const generations = raisedGenerations((await stack.getAllConfig())["kinetic:hostKeyGenerations"]?.value, renewed);
+    await stack.setConfig("kinetic:hostKeyGenerations", { value: JSON.stringify(generations) });
+    process.stdout.write(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations)\n`);
+  }
   keepRunningOnFirstInterrupt();
   // Kept beside the state until each is made: a rebuild cut short is finished by the next up.
   await upFinishingReplacements(stack, pendingOf(stackName), { replace: urns, onOutput: (s) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });
+  const prints = await pinnedFingerprints(stack, renewed);
+  if (prints.size) process.stdout.write(`host keys of the rebuilt machines (every connection now pins these):\n${[...prints].map(([e, fp]) => `  ${e}  ${fp}`).join("\n")}\n`);
   return 0;
 }

@@ -2,10 +2,11 @@
  * Which SSH host key every connection of the program pins (README "SSH host keys"):
  *
  * - virtual endpoints: a key generated for the machine (hostKeys.ts), generation = the machine's
- *   definition hash, so whatever rebuilds the machine also changes its key; delivered in the
- *   cloud-init seed;
- * - physical endpoints: a key generated per server, delivered through the pxe server's per-server
- *   autoinstall data (`PXE_HOST_KEYS`);
+ *   definition hash, so whatever redefines the machine also changes its key, plus the endpoint's
+ *   `kinetic:hostKeyGenerations` count, which `kinetic rebuild` raises (a `--replace` alone does not
+ *   change the definition); delivered in the cloud-init seed;
+ * - physical endpoints: a key generated per server (`physical-1`, plus the same rebuild count),
+ *   delivered through the pxe server's per-server autoinstall data (`PXE_HOST_KEYS`);
  * - foundation hosts: the pillar's `host_keys` entry, or with `kinetic:trustOnFirstUse` the key
  *   recorded at first use (providers/trustedHostKey.ts). Without either, `pulumi up` refuses.
  *
@@ -44,7 +45,17 @@ export function hostKeyPins(cloud: Cloud, settings: Settings): HostKeyPins {
   return pins;
 }
 
+/**
+ * The generation an endpoint's key is derived at: its base (definition hash, or PHYSICAL_GENERATION)
+ * and how many times `kinetic rebuild` renewed it (`kinetic:hostKeyGenerations`). 0 adds nothing,
+ * so a stack that never rebuilt keeps the keys it had before generations were counted.
+ */
+export function hostKeyGeneration(base: string, rebuilt: number): string {
+  return rebuilt ? `${base}/rebuild-${rebuilt}` : base;
+}
+
 function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
+  let warnedLegacy = false;
   const generated = new Map<string, GeneratedHostKey>();
   const trusted = new Map<string, TrustedHostKey>();
   const pillarKey = (e: Endpoint): string => cloud.pillar.hosts[e.type].hostKeys?.[e.index] ?? "";
@@ -58,11 +69,18 @@ function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
         "virtual and physical endpoints get SSH host keys derived from a stack secret: set `pulumi config set --secret kinetic:serviceSecret <random>` (or kinetic:hostKeySecret)",
       );
     }
-    // A virtual machine's generation is its recorded one (virtualGenerations.ts, issue 21): the
+    if (settings.hostKeySecretIsLegacy && !warnedLegacy) {
+      warnedLegacy = true;
+      void pulumi.log.warn(
+        "kinetic:hostKeySecret is not set: host keys are derived from kinetic:serviceSecret, as before (so they stay the same). Set kinetic:hostKeySecret to that same value to keep them and make the two independent (README \"SSH host keys\", migration)",
+      );
+    }
+    // A virtual machine's base is its recorded generation (virtualGenerations.ts, issue 21): the
     // definition hash it was made with, which a change a running guest takes (nameservers) keeps.
-    const generation: pulumi.Input<string> =
+    const base: pulumi.Input<string> =
       e.style === "virtual" ? virtualGeneration(cloud, virtualMachineSpec(e, cloud.pillar.hosts[e.type], cloud.pillar, settings.stack, [settings.sshPublicKey])).generation : PHYSICAL_GENERATION;
-    key = generatedHostKey(settings.hostKeySecret, e.name, generation);
+    const rebuilt = settings.hostKeyGenerations[e.name] ?? 0;
+    key = generatedHostKey(settings.hostKeySecret, e.name, pulumi.output(base).apply((b) => hostKeyGeneration(b, rebuilt)));
     generated.set(e.name, key);
     return key;
   };
