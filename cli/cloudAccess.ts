@@ -4,6 +4,7 @@
  * where), the admin's credentials (derived from its `kinetic:serviceSecret`, verify/adminCredentials.ts),
  * and what its state pinned for SSH. Each problem is one line naming the stack and what to do.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_ROOT } from "../engine/paths";
@@ -22,6 +23,11 @@ export interface StackCloud {
 
 /** The stack, its pillar and what it deployed; throws one line when it is not up. */
 export async function stackCloud(stackName: string): Promise<StackCloud> {
+  // Every stack of the project has its config file (kinetic:pillar is in it); without one, opening
+  // the stack would create it (and write an encryption salt into a new Pulumi.<name>.yaml).
+  if (!fs.existsSync(path.join(PROJECT_ROOT, `Pulumi.${stackName}.yaml`))) {
+    throw new Error(`there is no stack ${stackName} here (no Pulumi.${stackName}.yaml in ${PROJECT_ROOT})`);
+  }
   if (process.env.PULUMI_CONFIG_PASSPHRASE === undefined && !DEV_STACKS.includes(stackName)) {
     throw new Error(`set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets (its admin password derives from one)`);
   }
