@@ -395,7 +395,8 @@ export class RedfishClient {
     // A session refused where Basic with the same credentials was accepted: the account may not open
     // sessions (older Supermicro); the password is right, `login` goes on with Basic.
     if (res.status === 401 && options.credentials === true && basicAccepted(this.#ledgerKey!)) gate.done();
-    else if (res.status === 403 || (res.status === 401 && (options.credentials === true || basicChallenge))) gate.done("refused");
+    // A 403 to Basic is a lack of privilege (the account logged in), not a failed login.
+    else if ((options.credentials === true && (res.status === 401 || res.status === 403)) || (res.status === 401 && basicChallenge)) gate.done("refused");
     else if (res.status >= 200 && res.status < 300) gate.done(options.credentials === true ? "accepted" : "basicAccepted");
     // A 401 to Basic without a Basic challenge: Basic is switched off, the password was not judged.
     else gate.done();
