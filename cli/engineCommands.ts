@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { ensureEngine } from "../engine/build";
+import { DEV_PASSPHRASE, DEV_STACKS, passphraseRefusal } from "../engine/devPassphrase";
 import { PROJECT_ROOT } from "../engine/paths";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { kineticInline } from "../engine/program";
@@ -13,10 +14,8 @@ import { stackZeroizeMismatch } from "../engine/zeroizeSetting";
 import { allowList, confirmMachineChanges } from "./machineGate";
 import type { Stack } from "@pulumi/pulumi/automation";
 
-/** The dev stack's passphrase. Dev-only: its secrets are throwaway values for a pillar of fake hosts. */
-export const DEV_PASSPHRASE = "kinetic-dev-only";
-/** Stacks whose secrets are throwaway values under DEV_PASSPHRASE: dev (nothing real) and lab (this machine's lab). */
-export const DEV_STACKS = ["dev", "lab"];
+/** The dev passphrase and the stacks it is for (engine/devPassphrase.ts): refused for any other stack. */
+export { DEV_PASSPHRASE, DEV_STACKS } from "../engine/devPassphrase";
 
 export const ENGINE_USAGE = `kinetic engine                 build (or find) the Pulumi engine and print where it is
 kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
@@ -60,6 +59,11 @@ export async function projectStack(stackName: string, op: Operation | "rebuild" 
   const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (DEV_STACKS.includes(stackName) ? DEV_PASSPHRASE : undefined);
   if (passphrase === undefined) {
     process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);
+    return undefined;
+  }
+  const refused = passphraseRefusal(stackName, passphrase);
+  if (refused) {
+    process.stderr.write(`${op}: ${refused}\n`);
     return undefined;
   }
   const engine = await ensureEngine();

@@ -3,10 +3,12 @@
  * runs inline, in this process, as the engine's language runtime; providers (the command plugin,
  * the dynamic providers) run in the engine's own plugin processes, as under `pulumi up`.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigMap, LocalWorkspace, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { Engine } from "./build";
+import { passphraseRefusal } from "./devPassphrase";
 import { engineEnv, RunEnvironment } from "./environment";
 import { PROJECT_ROOT } from "./paths";
 
@@ -30,6 +32,8 @@ export interface StackArgs extends RunEnvironment {
 export async function openStack(args: StackArgs): Promise<Stack> {
   fs.mkdirSync(args.backendDir, { recursive: true });
   const workDir = args.workDir ?? PROJECT_ROOT;
+  const refused = passphraseRefusal(args.stack, args.passphrase);
+  if (refused) throw new Error(refused);
   const pulumiCommand = await PulumiCommand.get({ root: args.engine.root });
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: args.stack, projectName: "kinetic", program: args.program },
@@ -43,8 +47,30 @@ export async function openStack(args: StackArgs): Promise<Stack> {
         : { projectSettings: { name: "kinetic", runtime: { name: "nodejs" }, main: PROJECT_ROOT } }),
     },
   );
-  if (args.config && Object.keys(args.config).length) await stack.setAllConfig(args.config);
+  if (args.config) await setConfig(stack, pulumiCommand.command, workDir, { ...engineEnv(args.engine, args), ...args.env }, args.config);
   return stack;
+}
+
+/**
+ * Sets config on the stack without a secret value ever in a command line: the Automation API's
+ * setAllConfig passes every value, secrets included, as `pulumi config set-all --secret KEY=VALUE`
+ * arguments, which any local user reads in /proc/<pid>/cmdline while it runs. Plain values still go
+ * that way; each secret is `pulumi config set --secret --raw KEY` with the value on stdin (the CLI
+ * reads a value from stdin when it is not given one; --raw keeps it byte for byte).
+ */
+async function setConfig(stack: Stack, pulumi: string, workDir: string, env: Record<string, string>, config: ConfigMap): Promise<void> {
+  const plain = Object.entries(config).filter(([, v]) => !v.secret);
+  if (plain.length) await stack.setAllConfig(Object.fromEntries(plain));
+  for (const [key, v] of Object.entries(config).filter(([, c]) => c.secret)) {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(pulumi, ["config", "set", "--secret", "--raw", "--stack", stack.name, "--non-interactive", "--", key], { cwd: workDir, env: { ...process.env, ...env }, stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      child.once("error", reject);
+      child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi config set --secret ${key} on stack ${stack.name} failed (exit ${code}): ${stderr.trim()}`))));
+      child.stdin!.end(v.value);
+    });
+  }
 }
 
 /** The resource name at the end of a URN. */

@@ -1,0 +1,101 @@
+/**
+ * How a stack's secrets are kept: the public dev passphrase is refused for any stack but dev and
+ * lab (and an empty one for any), and secret config reaches the engine without ever being in a
+ * command line (engine/stack.ts setConfig). The second part runs the real engine: a `pulumi` wrapper
+ * in front of it records every command line the Automation API and openStack run.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Engine } from "../../engine/build";
+import { DEV_PASSPHRASE, DEV_STACKS, passphraseRefusal } from "../../engine/devPassphrase";
+import { openStack } from "../../engine/stack";
+import { projectStack } from "../../cli/engineCommands";
+import { PASSPHRASE, testEngine } from "./scratch";
+
+/** Runs `fn` with PULUMI_CONFIG_PASSPHRASE set to `value` and stderr captured. */
+async function withPassphrase<T>(value: string, fn: () => Promise<T>): Promise<{ result: T; stderr: string }> {
+  const saved = process.env.PULUMI_CONFIG_PASSPHRASE;
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = "";
+  process.env.PULUMI_CONFIG_PASSPHRASE = value;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+  try {
+    return { result: await fn(), stderr };
+  } finally {
+    process.stderr.write = write;
+    if (saved === undefined) delete process.env.PULUMI_CONFIG_PASSPHRASE;
+    else process.env.PULUMI_CONFIG_PASSPHRASE = saved;
+  }
+}
+
+describe("stack secrets: the dev passphrase only for dev and lab", () => {
+  it("passphraseRefusal: dev and lab take it; any other stack refuses it and an empty one, never echoing a passphrase", () => {
+    for (const dev of ["dev", "lab", ...DEV_STACKS]) assert.equal(passphraseRefusal(dev, DEV_PASSPHRASE), undefined, dev);
+    assert.equal(passphraseRefusal("site", "a-real-passphrase"), undefined);
+    assert.match(passphraseRefusal("site", DEV_PASSPHRASE) ?? "", new RegExp(`^stack site: PULUMI_CONFIG_PASSPHRASE is the public dev passphrase, for the ${DEV_STACKS.join(" and ")} stacks only`));
+    assert.match(passphraseRefusal("site", "") ?? "", /^stack site: PULUMI_CONFIG_PASSPHRASE is empty/);
+    assert.ok(!(passphraseRefusal("site", DEV_PASSPHRASE) ?? "").includes(DEV_PASSPHRASE));
+  });
+
+  it("kinetic preview --stack site with the dev passphrase (or an empty one) stops before the engine, in one line", async () => {
+    for (const value of [DEV_PASSPHRASE, ""]) {
+      const { result, stderr } = await withPassphrase(value, () => projectStack("site", "preview"));
+      assert.equal(result, undefined);
+      assert.match(stderr, /^preview: stack site: PULUMI_CONFIG_PASSPHRASE is (the public dev passphrase|empty)[^\n]*\n$/);
+    }
+  });
+
+  it("openStack refuses it too, before running anything (the CLI's other ways in: state, migrate)", async () => {
+    const nowhere: Engine = { root: "/nonexistent", binDir: "/nonexistent/bin", version: "none", source: "path" };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-devpass-"));
+    try {
+      await assert.rejects(
+        openStack({ engine: nowhere, stack: "site", program: async () => ({}), backendDir: path.join(dir, "state"), passphrase: DEV_PASSPHRASE, workDir: dir }),
+        /stack site: PULUMI_CONFIG_PASSPHRASE is the public dev passphrase/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("stack secrets: secret config never in a command line (real engine)", function () {
+  this.timeout(10 * 60_000);
+
+  it("openStack sets secret config through stdin: the value is stored encrypted, read back exactly, and in no pulumi argv", async () => {
+    const real = await testEngine();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-stacksecrets-"));
+    try {
+      // A `pulumi` in front of the real one that appends each command line to a log.
+      const log = path.join(dir, "argv.log");
+      const front = path.join(dir, "front");
+      fs.mkdirSync(path.join(front, "bin"), { recursive: true });
+      fs.writeFileSync(path.join(front, "bin", "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${path.join(real.root, "bin", "pulumi")}' "$@"\n`, { mode: 0o755 });
+      const engine: Engine = { ...real, root: front, binDir: `${path.join(front, "bin")}${path.delimiter}${real.binDir}` };
+      // Multi-line, trailing newline, shell and YAML syntax: kept byte for byte.
+      const secret = "-----BEGIN KEY-----\nline two $(x) 'q' \"d\": #\n-----END KEY-----\n";
+      const stack = await openStack({
+        engine,
+        stack: "secrets",
+        program: async () => ({}),
+        backendDir: path.join(dir, "state"),
+        passphrase: PASSPHRASE,
+        workDir: dir,
+        config: { "kinetic:token": { value: secret, secret: true }, "kinetic:plain": { value: "visible" } },
+      });
+      assert.deepEqual(await stack.getConfig("kinetic:token"), { value: secret, secret: true });
+      assert.deepEqual(await stack.getConfig("kinetic:plain"), { value: "visible", secret: false });
+      const file = fs.readFileSync(path.join(dir, "Pulumi.secrets.yaml"), "utf8");
+      assert.match(file, /kinetic:token:\s*\n\s*secure: /);
+      assert.ok(!file.includes("line two"), "the config file holds the secret in clear");
+      const argv = fs.readFileSync(log, "utf8");
+      assert.match(argv, /config set --secret --raw --stack secrets --non-interactive -- kinetic:token/, argv);
+      assert.match(argv, /visible/, "the plain value went the Automation API's way (the log sees argv)");
+      assert.ok(!argv.includes("line two") && !argv.includes("BEGIN KEY"), `a secret in pulumi's argv:\n${argv}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
