@@ -5,7 +5,9 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
+import * as path from "node:path";
 import { setBootOnce } from "../../providers/redfish/boot";
+import { main as cli } from "../../providers/redfish/cli";
 import { RedfishClient, withSession } from "../../providers/redfish/client";
 import { discover, findSystem } from "../../providers/redfish/discovery";
 import * as errors from "../../providers/redfish/errors";
@@ -118,6 +120,22 @@ describe("redfish services as they ship (issue 24)", function () {
     const e = await rejection(async () => findSystem(r, "4C4C4544-0000-0000-0000-0000000000A1", "compute"));
     assert.ok(errors.isUuidNotFoundError(e), String(e));
     assert.match(e.message, /2 more system\(s\) report no UUID, so no pillar entry can name them/);
+  });
+
+  it("the CLI says it too: each system without a UUID on its own line and in the count; boot-once on a Continuous-only BMC", async () => {
+    const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
+      let out = "";
+      const code = await cli(["redfish", ...argv, "--ca", path.join(pki().dir, "ca.pem")], { KINETIC_BMC_USER: USER, KINETIC_BMC_PASSWORD: PASSWORD }, (s) => void (out += s));
+      return { code, out };
+    };
+    const d = await run("discover", `${A.twoNodes}/32`, "--probe-timeout", "500");
+    assert.equal(d.code, 2, d.out);
+    assert.equal(d.out.match(/^no UUID: .*reports no SMBIOS UUID, so the pillar cannot name it$/gm)?.length, 2, d.out);
+    assert.match(d.out, /1 addresses in .*: 0 systems \(\+2 without a UUID\), 0 failed/);
+    const b = await run("boot-once", A.sushy, "--target", "Pxe");
+    assert.equal(b.code, 0, b.out);
+    assert.match(b.out, /next boot Continuous from Pxe/);
+    assert.match(b.out, /this BMC keeps no one-time override: every boot goes to Pxe until it is cleared/);
   });
 
   it("a TLS handshake that stalls is named as such, not 'waiting for connect'", async () => {
