@@ -24,7 +24,7 @@ import { DebianRoot, ensureDebianRoot, run } from "./debianRoot";
 import { applyPlan, dhcpLease, InstallPlan, planFromAutoinstall, planFromSeed } from "./installPlan";
 import { labLayout, LabLayout } from "./layout";
 import { LabSpec, labSpec, PhysicalSpec } from "./labSpec";
-import { ensureLabNetwork, plugNic } from "./network";
+import { ensureLabNetwork, fetchAs, plugNic } from "./network";
 import { attachOsdDisks, detachAllOsdDisks, hostDevices } from "./osdDisks";
 
 /** The libvirt connection the lab's controllers serve: libvirtd's own test driver (no KVM here). */
@@ -261,15 +261,18 @@ class Lab {
     };
     if (!pxe || !pxeHost) return fail("no pxe host is running");
     const url = `http://${pxe.address}/assignments/${p.uuid}/user-data`;
+    // The address Kea reserves for the server: the installer asks from it (the pxe host serves an
+    // assignment to no other address).
+    const lease = dhcpLease(path.join(pxeHost.root, "etc/kea/kea-dhcp4.conf"), p.uuid);
+    if (!lease) return fail(`no DHCP reservation for ${p.uuid} in the pxe host's Kea config`);
     let userData: string;
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) return fail(`${url} answered ${res.status}`);
-      userData = await res.text();
+      const res = await fetchAs(this.layout.netns, "management", lease.address, url);
+      if (res.status !== 200) return fail(`${url} answered ${res.status} (asked from ${lease.address}, the server's reserved address)`);
+      userData = res.body;
     } catch (e) {
       return fail(`${url}: ${e instanceof Error ? e.message : e}`);
     }
-    const lease = dhcpLease(path.join(pxeHost.root, "etc/kea/kea-dhcp4.conf"), p.uuid);
     try {
       return planFromAutoinstall(userData, lease, "management", `server ${p.uuid}`);
     } catch (e) {
