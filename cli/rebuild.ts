@@ -14,7 +14,7 @@ import { generationProblems } from "../components/secretEpochs";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
-import { upFinishingReplacements } from "../engine/pendingReplacements";
+import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCommands";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] --yes
@@ -116,15 +116,31 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
   }
   const stack = await projectStack(stackName, "rebuild");
   if (!stack) return 64;
+  if (yes) keepRunningOnFirstInterrupt();
+  return rebuildStack(stack, targets, { yes, pending: pendingOf(stackName), out: (line) => process.stdout.write(`${line}\n`), onOutput: (t) => process.stdout.write(t) });
+}
+
+export interface RebuildOptions {
+  /** Without it, only the list is printed and nothing changes. */
+  yes: boolean;
+  /** Where the replacements not made yet are kept (engineCommands.ts pendingOf). */
+  pending: PendingReplacements;
+  out: (line: string) => void;
+  /** The engine's own output. */
+  onOutput?: (s: string) => void;
+}
+
+/** The rebuild of `targets` on a stack: 0 done, 64 not confirmed (nothing changed). */
+export async function rebuildStack(stack: Stack, targets: string[], opts: RebuildOptions): Promise<number> {
   const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
-  const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stackName });
+  const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
   const { endpoints, names } = rebuildResourceNames(cloud, targets);
   const urns = await urnsNamed(stack, names);
   const missing = [...names].filter((n) => !urns.some((u) => nameOfUrn(u) === n));
-  process.stdout.write(`rebuild ${endpoints.join(", ")}: ${urns.length} resources replaced\n${urns.map((u) => `  ${nameOfUrn(u)}`).sort().join("\n")}\n`);
-  if (missing.length) process.stdout.write(`not in the stack yet (created by this up): ${missing.sort().join(", ")}\n`);
-  if (!yes) {
-    process.stderr.write(`rebuild wipes those machines: run it again with --yes\n`);
+  opts.out(`rebuild ${endpoints.join(", ")}: ${urns.length} resources replaced\n${urns.map((u) => `  ${nameOfUrn(u)}`).sort().join("\n")}`);
+  if (missing.length) opts.out(`not in the stack yet (created by this up): ${missing.sort().join(", ")}`);
+  if (!opts.yes) {
+    opts.out("rebuild wipes those machines: run it again with --yes");
     return 64;
   }
   // The servers reinstalled here are running: the operator asked for exactly their reinstall, so
@@ -137,12 +153,11 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
   if (renewed.length) {
     const generations = raisedGenerations((await stack.getAllConfig())["kinetic:hostKeyGenerations"]?.value, renewed);
     await stack.setConfig("kinetic:hostKeyGenerations", { value: JSON.stringify(generations) });
-    process.stdout.write(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations)\n`);
+    opts.out(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations)`);
   }
-  keepRunningOnFirstInterrupt();
   // Kept beside the state until each is made: a rebuild cut short is finished by the next up.
-  await upFinishingReplacements(stack, pendingOf(stackName), { replace: urns, onOutput: (s) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });
+  await upFinishingReplacements(stack, opts.pending, { replace: urns, onOutput: opts.onOutput, color: process.stdout.isTTY ? "auto" : "never" });
   const prints = await pinnedFingerprints(stack, renewed);
-  if (prints.size) process.stdout.write(`host keys of the rebuilt machines (every connection now pins these):\n${[...prints].map(([e, fp]) => `  ${e}  ${fp}`).join("\n")}\n`);
+  if (prints.size) opts.out(`host keys of the rebuilt machines (every connection now pins these):\n${[...prints].map(([e, fp]) => `  ${e}  ${fp}`).join("\n")}`);
   return 0;
 }
