@@ -4,6 +4,7 @@
  * Pulumi install, for machines that only have the engine we build (engine/build.ts).
  */
 import * as path from "node:path";
+import { Backend, describeBackend, selectBackend } from "../engine/backend";
 import { ensureEngine } from "../engine/build";
 import { DEV_PASSPHRASE, DEV_STACKS, passphraseRefusal } from "../engine/devPassphrase";
 import { PROJECT_ROOT } from "../engine/paths";
@@ -18,8 +19,10 @@ import type { Stack } from "@pulumi/pulumi/automation";
 export { DEV_PASSPHRASE, DEV_STACKS } from "../engine/devPassphrase";
 
 export const ENGINE_USAGE = `kinetic engine                 build (or find) the Pulumi engine and print where it is
-kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes]
+kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes] [--backend URL]
                                run the real engine on Pulumi.<NAME>.yaml (default: dev); state in
+                               --backend or $KINETIC_BACKEND (postgres://user@host/db?sslmode=verify-full&
+                               sslrootcert=CA, password from PGPASSWORD or PGPASSFILE), else file://
                                $KINETIC_STATE_DIR or .kinetic/state; passphrase $PULUMI_CONFIG_PASSPHRASE
                                (the dev stack's is the documented dev-only value); destroy needs --yes;
                                up previews first and, before replacing or deleting a machine, asks on
@@ -46,6 +49,20 @@ export function stateDir(): string {
   return process.env.KINETIC_STATE_DIR ?? path.join(PROJECT_ROOT, ".kinetic", "state");
 }
 
+/**
+ * The backend of this run (engine/backend.ts): `--backend URL`, else $KINETIC_BACKEND, else the
+ * file backend in stateDir(). A database backend is named on stderr, with a warning when its
+ * server is not verified.
+ */
+export function stackBackend(flag?: string): Backend {
+  const backend = selectBackend(flag, stateDir());
+  if (backend.kind !== "file") {
+    const { line, warning } = describeBackend(backend);
+    process.stderr.write(`kinetic: ${line}\n${warning ? `kinetic: warning: ${warning}\n` : ""}`);
+  }
+  return backend;
+}
+
 /** What a rebuild of this stack cut short left to replace (engine/pendingReplacements.ts). */
 export function pendingOf(stackName: string): PendingReplacements {
   return PendingReplacements.of(stateDir(), stackName);
@@ -55,7 +72,7 @@ export function pendingOf(stackName: string): PendingReplacements {
  * The project's stack `stackName` on the real engine, with the local file backend; undefined (after
  * saying why) when its passphrase is unknown.
  */
-export async function projectStack(stackName: string, op: Operation | "rebuild" | "rotate"): Promise<Stack | undefined> {
+export async function projectStack(stackName: string, op: Operation | "rebuild" | "unlock" | "migrate" | "rotate", backend: Backend = stackBackend()): Promise<Stack | undefined> {
   const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE ?? (DEV_STACKS.includes(stackName) ? DEV_PASSPHRASE : undefined);
   if (passphrase === undefined) {
     process.stderr.write(`${op}: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack ${stackName}'s secrets\n`);
@@ -71,7 +88,7 @@ export async function projectStack(stackName: string, op: Operation | "rebuild" 
     engine,
     stack: stackName,
     program: kineticInline,
-    backendDir: stateDir(),
+    backendUrl: backend.url,
     passphrase,
     // Pulumi 3.276's file backend writes and encrypts the whole deployment after every step, even
     // in a preview that keeps none of it: 104 s -> 32 s on the sample (npm run bench -- engine).
@@ -92,8 +109,10 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
   let yes = false;
   let diff = false;
   const allowReplace: string[] = [];
+  let backendFlag: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
+    else if (argv[i] === "--backend" && argv[i + 1]) backendFlag = argv[++i];
     else if (argv[i] === "--yes") yes = true;
     else if (argv[i] === "--diff") diff = true;
     else if (argv[i] === "--allow-replace" && argv[i + 1] !== undefined && op === "up") allowReplace.push(argv[++i]);
@@ -106,7 +125,7 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
     process.stderr.write(`destroy zeroizes the stack's machines: run it again with --yes\n`);
     return 64;
   }
-  const stack = await projectStack(stackName, op);
+  const stack = await projectStack(stackName, op, stackBackend(backendFlag));
   if (!stack) return 64;
   if (op === "destroy") {
     const mismatch = await stackZeroizeMismatch(stack);

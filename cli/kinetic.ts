@@ -7,6 +7,8 @@ import { LAB_ACCESS_USAGE } from "./labAccess";
 import { OPENRC_USAGE } from "./openrc";
 import { VERIFY_USAGE } from "./verify";
 import { IMAGE_USAGE } from "./image";
+import { lockLeftBehind, lockRefusal, refusalLine } from "../engine/stackLock";
+import { STATE_USAGE } from "./state";
 
 const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
@@ -22,7 +24,8 @@ ${LAB_USAGE}
 ${LAB_ACCESS_USAGE}
 ${VERIFY_USAGE}
 ${OPENRC_USAGE}
-${ENGINE_USAGE}`;
+${ENGINE_USAGE}
+${STATE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -61,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
       const inLab = await (await import("./start")).reexecInLab(argv);
       return inLab ?? operationCommand(command as Operation, rest);
     }
+    case "unlock":
+      return (await import("./state")).unlockCommand(rest);
+    case "state":
+      return (await import("./state")).stateCommand(rest);
     case undefined:
     case "help":
     case "--help":
@@ -82,7 +89,19 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     // The engine already printed its diagnostics through onOutput; this is the one-line summary.
     const message = e instanceof Error ? e.message : String(e);
+    // Refused because another run holds the stack: say who and since when, and what to do.
+    const holders = lockRefusal(message);
+    if (holders) {
+      const i = process.argv.indexOf("--stack");
+      process.stderr.write(`kinetic: ${refusalLine(holders, i > 0 ? process.argv[i + 1] : "dev")}\n`);
+      process.exitCode = 75;
+      return;
+    }
     process.stderr.write(`kinetic: ${firstLines(message)}\n`);
+    if (lockLeftBehind(message)) {
+      const i = process.argv.indexOf("--stack");
+      process.stderr.write(`kinetic: the run could not remove its lock on the stack; once the backend is back, kinetic unlock --stack ${i > 0 ? process.argv[i + 1] : "dev"} removes it\n`);
+    }
     if (process.env.KINETIC_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     process.exitCode = 1;
   },

@@ -30,7 +30,9 @@ export interface StackArgs extends RunEnvironment {
 }
 
 export async function openStack(args: StackArgs): Promise<Stack> {
-  fs.mkdirSync(args.backendDir, { recursive: true });
+  // A file backend's directory must exist; a database is the operator's to create.
+  const fileDir = args.backendUrl ? (args.backendUrl.startsWith("file://") ? args.backendUrl.slice("file://".length) : undefined) : args.backendDir;
+  if (fileDir) fs.mkdirSync(fileDir, { recursive: true });
   const workDir = args.workDir ?? PROJECT_ROOT;
   const refused = passphraseRefusal(args.stack, args.passphrase);
   if (refused) throw new Error(refused);
