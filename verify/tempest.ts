@@ -90,7 +90,7 @@ export function missingTools(): string[] {
  * keystone answers at the auth URL and issues the admin a token. Throws a VerifyError naming what
  * is wrong: nothing listening, no route, a timeout, or the password refused.
  */
-export async function checkKeystone(c: AdminCredentials, timeoutMs = 15_000): Promise<void> {
+export async function checkKeystone(c: AdminCredentials, timeoutMs = 60_000): Promise<void> {
   const url = `${c.authUrl.replace(/\/$/, "")}/auth/tokens`;
   const body = {
     auth: {
@@ -297,8 +297,11 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     clearInterval(progress);
   }
   const results = testResults(fs.readFileSync(subunit));
-  if (!results.length && ran.code !== 0) {
-    throw new VerifyError(`tempest run failed before any test ran (exit ${ran.code}): ${lastErrorLine(fs.readFileSync(stderrLog, "utf8"))} (log: ${stderrLog})`);
+  // No result and a complaint on stderr: Tempest itself failed (a bad option, a broken config). No
+  // result and nothing said: stestr found no test matching the selection (it exits 1 for that).
+  const complaint = fs.readFileSync(stderrLog, "utf8").trim();
+  if (!results.length && ran.code !== 0 && complaint) {
+    throw new VerifyError(`tempest run failed before any test ran (exit ${ran.code}): ${lastErrorLine(complaint)} (log: ${stderrLog})`);
   }
   const counts = countsOf(results);
   const junit = path.join(o.runDir, "junit.xml");
