@@ -87,7 +87,7 @@ func TestCancelLetsARunningCommandFinish(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		_, _ = p.Cancel(context.Background(), nil)
 	}()
-	out, err := p.run(context.Background(), "urn:x", quietArgs(port), "formula", nil)
+	out, err := p.run(context.Background(), "urn:x", quietArgs(port), "formula", nil, time.Minute)
 	if err != nil {
 		t.Fatalf("the running command was cut: %v", err)
 	}
@@ -110,7 +110,7 @@ func TestCancelStopsDialling(t *testing.T) {
 		_, _ = p.Cancel(context.Background(), nil)
 	}()
 	start := time.Now()
-	_, err = p.run(context.Background(), "urn:x", quietArgs(port), "formula", nil)
+	_, err = p.run(context.Background(), "urn:x", quietArgs(port), "formula", nil, time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "canceled before anything was sent") {
 		t.Fatalf("err = %v, want a cancellation", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -57,9 +58,10 @@ func (p *commandProvider) DiffConfig(context.Context, *pulumirpc.DiffRequest) (*
 }
 
 func (p *commandProvider) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
-	// acceptSecrets=false: the engine unwraps secrets for us and marks as secret every output
-	// whose input was one, so the connection's key and a secret stdin stay secret in state.
-	return &pulumirpc.ConfigureResponse{AcceptSecrets: false, SupportsPreview: true}, nil
+	// acceptSecrets=true: secret inputs arrive wrapped (secrets.go), so that the plugin knows a
+	// command's input was secret and returns its stdout and stderr as secrets too; the engine
+	// itself would only keep secret the outputs named like a secret input.
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
 }
 
 func (p *commandProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
@@ -71,7 +73,8 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 	if err := supported(req.GetUrn()); err != nil {
 		return nil, err
 	}
-	news := req.GetNews().GetFields()
+	plain, _ := revealStruct(req.GetNews())
+	news := plain.GetFields()
 	var failures []*pulumirpc.CheckFailure
 	conn, ok := news["connection"]
 	switch {
@@ -93,7 +96,10 @@ func (p *commandProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*
 	if olds == nil {
 		olds = req.GetOlds()
 	}
-	changed := changedKeys(olds, req.GetNews())
+	// Compared as plain values: a value becoming secret (or no longer) is not a reason to run again.
+	plainOlds, _ := revealStruct(olds)
+	plainNews, _ := revealStruct(req.GetNews())
+	changed := changedKeys(plainOlds, plainNews)
 	resp := &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE, HasDetailedDiff: true, DetailedDiff: map[string]*pulumirpc.PropertyDiff{}}
 	for _, k := range changed {
 		kind := pulumirpc.PropertyDiff_UPDATE
@@ -117,41 +123,47 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 		return nil, err
 	}
 	in := req.GetProperties()
+	plain, keys := revealFields(in)
+	secret := secretInput(keys)
 	if req.GetPreview() {
-		return &pulumirpc.CreateResponse{Id: id, Properties: withOutputs(in, unknown, unknown)}, nil
+		return &pulumirpc.CreateResponse{Id: id, Properties: withOutputs(in, unknown, unknown, secret)}, nil
 	}
-	args, err := parseArgs(in)
+	args, err := parseArgs(plain)
 	if err != nil {
 		return nil, err
 	}
 	if args.Create == "" {
-		return &pulumirpc.CreateResponse{Id: id, Properties: withOutputs(in, "", "")}, nil
+		return &pulumirpc.CreateResponse{Id: id, Properties: withOutputs(in, "", "", secret)}, nil
 	}
-	out, err := p.run(ctx, req.GetUrn(), args, args.Create, nil)
+	out, err := p.run(ctx, req.GetUrn(), args, args.Create, nil, deadline(req.GetTimeout()))
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.CreateResponse{Id: id, Properties: withOutputs(in, out.stdout, out.stderr)}, nil
+	return &pulumirpc.CreateResponse{Id: id, Properties: withOutputs(in, out.stdout, out.stderr, secret)}, nil
 }
 
 func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
 	in := req.GetNews()
+	plainIn, keys := revealFields(in)
+	secret := secretInput(keys)
 	if req.GetPreview() {
-		return &pulumirpc.UpdateResponse{Properties: withOutputs(in, unknown, unknown)}, nil
+		return &pulumirpc.UpdateResponse{Properties: withOutputs(in, unknown, unknown, secret)}, nil
 	}
 	olds := req.GetOldInputs()
 	if olds == nil {
 		olds = req.GetOlds()
 	}
-	prevOut, prevErr := stringField(req.GetOlds(), "stdout"), stringField(req.GetOlds(), "stderr")
+	plainOlds, _ := revealStruct(olds)
+	prevState, _ := revealStruct(req.GetOlds())
+	prevOut, prevErr := stringField(prevState, "stdout"), stringField(prevState, "stderr")
 	rerun := false
-	for _, k := range changedKeys(olds, in) {
+	for _, k := range changedKeys(plainOlds, plainIn) {
 		rerun = rerun || rerunKeys[k]
 	}
 	if !rerun {
-		return &pulumirpc.UpdateResponse{Properties: withOutputs(in, prevOut, prevErr)}, nil
+		return &pulumirpc.UpdateResponse{Properties: withOutputs(in, prevOut, prevErr, secret)}, nil
 	}
-	args, err := parseArgs(in)
+	args, err := parseArgs(plainIn)
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +172,13 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 		cmd = args.Create
 	}
 	if cmd == "" {
-		return &pulumirpc.UpdateResponse{Properties: withOutputs(in, prevOut, prevErr)}, nil
+		return &pulumirpc.UpdateResponse{Properties: withOutputs(in, prevOut, prevErr, secret)}, nil
 	}
-	out, err := p.run(ctx, req.GetUrn(), args, cmd, previous(args, prevOut, prevErr))
+	out, err := p.run(ctx, req.GetUrn(), args, cmd, previous(args, prevOut, prevErr), deadline(req.GetTimeout()))
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.UpdateResponse{Properties: withOutputs(in, out.stdout, out.stderr)}, nil
+	return &pulumirpc.UpdateResponse{Properties: withOutputs(in, out.stdout, out.stderr, secret)}, nil
 }
 
 func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
@@ -174,15 +186,16 @@ func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteReque
 	if state == nil {
 		state = req.GetProperties()
 	}
-	args, err := parseArgs(state)
+	plainState, _ := revealStruct(state)
+	args, err := parseArgs(plainState)
 	if err != nil {
 		return nil, err
 	}
 	if args.Delete == "" {
 		return &emptypb.Empty{}, nil
 	}
-	props := req.GetProperties()
-	if _, err := p.run(ctx, req.GetUrn(), args, args.Delete, previous(args, stringField(props, "stdout"), stringField(props, "stderr"))); err != nil {
+	props, _ := revealStruct(req.GetProperties())
+	if _, err := p.run(ctx, req.GetUrn(), args, args.Delete, previous(args, stringField(props, "stdout"), stringField(props, "stderr")), deadline(req.GetTimeout())); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
@@ -194,7 +207,7 @@ func (p *commandProvider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*
 }
 
 // run executes one command over SSH, streaming its output into the engine's log for the resource.
-func (p *commandProvider) run(ctx context.Context, urn string, args *commandArgs, cmd string, env map[string]string) (*result, error) {
+func (p *commandProvider) run(ctx context.Context, urn string, args *commandArgs, cmd string, env map[string]string, limit time.Duration) (*result, error) {
 	logf := func(sev diag.Severity, line string) {
 		if args.logs(sev) {
 			_ = p.host.Log(ctx, sev, resource.URN(urn), line)
@@ -211,7 +224,7 @@ func (p *commandProvider) run(ctx context.Context, urn string, args *commandArgs
 		return nil, err
 	}
 	defer s.close()
-	return s.run(cmd, args.Stdin, args.Environment, env, logf)
+	return s.run(cmd, args.Stdin, args.Environment, env, logf, limit)
 }
 
 func supported(urn string) error {
@@ -237,14 +250,19 @@ func previous(args *commandArgs, stdout, stderr string) map[string]string {
 	return map[string]string{"PULUMI_COMMAND_STDOUT": stdout, "PULUMI_COMMAND_STDERR": stderr}
 }
 
-// withOutputs is the inputs plus stdout and stderr: the resource's state.
-func withOutputs(in *structpb.Struct, stdout, stderr string) *structpb.Struct {
+// withOutputs is the inputs (secrets still wrapped) plus stdout and stderr, secret when `secret`:
+// the resource's state.
+func withOutputs(in *structpb.Struct, stdout, stderr string, secret bool) *structpb.Struct {
 	fields := map[string]*structpb.Value{}
 	for k, v := range in.GetFields() {
 		fields[k] = v
 	}
 	fields["stdout"] = structpb.NewStringValue(stdout)
 	fields["stderr"] = structpb.NewStringValue(stderr)
+	if secret {
+		fields["stdout"] = asSecret(fields["stdout"])
+		fields["stderr"] = asSecret(fields["stderr"])
+	}
 	return &structpb.Struct{Fields: fields}
 }
 

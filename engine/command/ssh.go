@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"golang.org/x/crypto/ssh"
@@ -138,8 +139,66 @@ func hostKeyAlgorithms(keyType string) []string {
 // maxTail bounds how much of a failed command's output goes into the error.
 const maxTail = 4096
 
-// run executes cmd with stdin and environment, streaming lines to logf.
-func (s *session) run(cmd, stdin string, env, extra map[string]string, logf func(diag.Severity, string)) (*result, error) {
+// maxKept bounds how much of each stream is kept for the resource's state (stdout, stderr): the
+// last 64 KiB, as a failure keeps a tail. Every line still goes to the engine's log as it comes.
+const maxKept = 64 * 1024
+
+// defaultDeadline ends a command that runs longer and whose resource sets no customTimeouts: far
+// above any formula (a cold OpenStack install takes minutes; the formula lock waits 30 at most).
+const defaultDeadline = 2 * time.Hour
+
+// deadline is the engine's timeout for the operation (customTimeouts, in seconds), else the default.
+func deadline(seconds float64) time.Duration {
+	if seconds > 0 {
+		return time.Duration(seconds * float64(time.Second))
+	}
+	return defaultDeadline
+}
+
+// tailBuffer keeps the last `limit` bytes written to it and counts the rest.
+type tailBuffer struct {
+	mu      sync.Mutex
+	buf     []byte
+	dropped int
+	limit   int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.limit { // compact now and then, not on every write
+		cut := len(t.buf) - t.limit
+		t.dropped += cut
+		t.buf = append([]byte(nil), t.buf[cut:]...)
+	}
+	return len(p), nil
+}
+
+// String is what was kept, valid UTF-8, with a first line saying how much was not.
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, dropped := t.buf, t.dropped
+	if len(b) > t.limit {
+		dropped += len(b) - t.limit
+		b = b[len(b)-t.limit:]
+	}
+	start := 0
+	for dropped > 0 && start < len(b) && !utf8.RuneStart(b[start]) {
+		start++ // never begin in the middle of a character
+	}
+	dropped += start
+	out := strings.ToValidUTF8(strings.TrimSuffix(string(b[start:]), "\n"), "\uFFFD")
+	if dropped > 0 {
+		return fmt.Sprintf("[kinetic: the first %d bytes of this output are not kept]\n%s", dropped, out)
+	}
+	return out
+}
+
+// run executes cmd with stdin and environment, streaming lines to logf, and gives up on it after
+// `limit`: the command is sent SIGTERM and its session closed.
+func (s *session) run(cmd, stdin string, env, extra map[string]string, logf func(diag.Severity, string), limit time.Duration) (*result, error) {
 	sess, err := s.client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("opening a session: %w", err)
@@ -154,7 +213,7 @@ func (s *session) run(cmd, stdin string, env, extra map[string]string, logf func
 		_ = sess.Setenv(k, v) // informative only; most sshd configurations refuse them
 	}
 	sess.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
+	stdout, stderr := &tailBuffer{limit: maxKept}, &tailBuffer{limit: maxKept}
 	outPipe, err := sess.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -166,29 +225,41 @@ func (s *session) run(cmd, stdin string, env, extra map[string]string, logf func
 	if err := sess.Start(cmd); err != nil {
 		return nil, fmt.Errorf("starting the command: %w", err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); tee(outPipe, &stdout, diag.Info, logf) }()
-	go func() { defer wg.Done(); tee(errPipe, &stderr, diag.Warning, logf) }()
-	wg.Wait()
-	err = sess.Wait()
-	res := &result{stdout: strings.TrimSuffix(stdout.String(), "\n"), stderr: strings.TrimSuffix(stderr.String(), "\n")}
+	done := make(chan error, 1)
+	go func() {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); tee(outPipe, stdout, diag.Info, logf) }()
+		go func() { defer wg.Done(); tee(errPipe, stderr, diag.Warning, logf) }()
+		wg.Wait()
+		done <- sess.Wait()
+	}()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case err = <-done:
+	case <-timer.C:
+		_ = sess.Signal(ssh.SIGTERM)
+		s.close()
+		return nil, fmt.Errorf("the command did not end within its deadline of %v (the resource's customTimeouts, else the plugin's default); it was sent SIGTERM and its session closed; stderr (last %d bytes):\n%s",
+			limit, maxTail, tail(stderr.String()))
+	}
+	res := &result{stdout: stdout.String(), stderr: stderr.String()}
 	if err != nil {
 		return nil, fmt.Errorf("%v; stderr (last %d bytes):\n%s", err, maxTail, tail(res.stderr))
 	}
 	return res, nil
 }
 
-func tee(r io.Reader, buf *bytes.Buffer, sev diag.Severity, logf func(diag.Severity, string)) {
+func tee(r io.Reader, w io.Writer, sev diag.Severity, logf func(diag.Severity, string)) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
-		buf.WriteString(line)
-		buf.WriteByte('\n')
+		_, _ = w.Write([]byte(line + "\n"))
 		logf(sev, line)
 	}
-	_, _ = io.Copy(buf, r) // whatever a too-long line left behind
+	_, _ = io.Copy(w, r) // whatever a too-long line left behind
 }
 
 func tail(s string) string {
