@@ -50,7 +50,7 @@ export function machineChanges(events: EngineEvent[]): MachineChange[] {
     const action = REPLACING_OPS.has(m.op) ? "replace" : DELETING_OPS.has(m.op) ? "delete" : undefined;
     if (!action) continue;
     const keys = m.keys?.length ? m.keys : m.diffs?.length ? m.diffs : [];
-    const why = action === "delete" ? "no longer declared by the program (the pillar no longer has it)" : keys.length ? `${keys.join(", ")} changed` : "its replacement trigger changed (a VM moved to another controller) or the replacement was asked for";
+    const why = action === "delete" ? "no longer declared by the program (the pillar no longer has it)" : keys.length ? `${keys.join(", ")} changed` : "what it is made of changed (a VM: disk, image, RAM, CPUs, NICs, management address or controller), or the replacement was asked for";
     const { endpoint, type } = endpointOf(m.urn);
     const known = byEndpoint.get(endpoint);
     if (known && (known.action === "replace" || action === "delete")) continue;
