@@ -325,6 +325,19 @@ os_ovn_chassis() {
   done
 }
 
+# os_ovs_datapath: prints the Open vSwitch datapath this machine can run: `system` (the kernel's)
+# when the openvswitch module is loaded or loadable, else `netdev`, the userspace datapath, which
+# needs only /dev/net/tun (a kernel built without the module, a container such as the lab's hosts).
+# Every bridge of a chassis must use the same one: OVN's br-int (ovn-bridge-datapath-type) and the
+# provider bridges alike.
+os_ovs_datapath() {
+  if [ -d /sys/module/openvswitch ] || modprobe -n -q openvswitch 2> /dev/null; then
+    printf 'system'
+  else
+    printf 'netdev'
+  fi
+}
+
 # os_public_device: the device that carries the `public` network, as common/networking names it
 # (public_br when bridged, public_bond with several interfaces, else the interface); empty when the
 # endpoint has no public network. Reads NET_PUBLIC_* (the caller declares NET_*).
