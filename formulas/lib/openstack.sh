@@ -357,3 +357,19 @@ os_derive_key() {
   KINETIC_DERIVE_SECRET=$1 python3 -c 'import base64, hashlib, os
 print(base64.b64encode(hashlib.sha256(os.environb[b"KINETIC_DERIVE_SECRET"]).digest()).decode(), end="")'
 }
+
+# os_uwsgi_processes INI...: Debian's API units run uwsgi with `processes = 8` whatever the machine
+# (and 32 threads each): about 8 x 100 MB per API, most of a small VM's memory (found sizing the
+# lab's full cloud, every API on one machine). Set to this endpoint's CPU count, 2 to 8. The
+# caller restarts the service when this changed (os_restart_if_changed after `since`).
+os_uwsgi_processes() {
+  local ini n
+  n=$(nproc)
+  [ "$n" -ge 2 ] || n=2
+  [ "$n" -le 8 ] || n=8
+  for ini in "$@"; do
+    [ -f "$ini" ] || die "$ini is missing (the install phase installs it with the service's package)"
+    grep -q '^processes[[:space:]]*=' "$ini" || die "$ini sets no processes: not the uwsgi configuration this formula knows"
+    put_file "$ini" 0644 root:root < <(sed -E "s/^processes[[:space:]]*=.*/processes = $n/" "$ini")
+  done
+}
