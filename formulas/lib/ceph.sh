@@ -84,3 +84,42 @@ ceph_refuse_foreign_conf() {
 ceph_answers() {
   timeout 20 ceph --connect-timeout 10 "$@" mon getmap -o /dev/null > /dev/null 2>&1
 }
+
+# OpenStack's Ceph clients. Each service's client has a key derived from its own secret
+# (SECRET_CEPH_GLANCE for client.glance, SECRET_CEPH_VOLUME for client.volume, SECRET_CEPH_COMPUTE
+# for client.compute): cephmon's INDEX 0 (which holds the admin key) puts that key and these caps
+# in the cluster and makes the pools; the service's own formula derives the same key for its
+# keyring, so no key is copied between hosts and no client ever sees the admin key.
+# ceph_client_caps NAME: the caps of client.NAME, one "service=caps" pair a line (the rbd profiles
+# Ceph documents for OpenStack: glance owns images; cinder-volume and nova-compute own volumes and
+# vms and read images, which their copy-on-write clones of images need).
+ceph_client_caps() {
+  case $1 in
+    glance) printf '%s\n' 'mgr=profile rbd pool=images' 'mon=profile rbd' 'osd=profile rbd pool=images' ;;
+    volume | compute)
+      printf '%s\n' 'mgr=profile rbd pool=volumes, profile rbd pool=vms' 'mon=profile rbd' \
+        'osd=profile rbd pool=volumes, profile rbd pool=vms, profile rbd-read-only pool=images' ;;
+    *) die "no Ceph client named $1" ;;
+  esac
+}
+
+# ceph_client_key NAME: the key of client.NAME, from KINETIC_SECRET_CEPH_<NAME> (the caller declares it).
+ceph_client_key() {
+  local var="KINETIC_SECRET_CEPH_${1^^}"
+  [ -n "${!var-}" ] || die "$var is not set: client.$1's key is derived from it"
+  ceph_key "${!var}" "client.$1"
+}
+
+# ceph_client_files NAME GROUP: /etc/ceph/ceph.conf (as every Ceph endpoint has it) and
+# /etc/ceph/ceph.client.NAME.keyring (0640 root:GROUP) on a client host. ceph_check_members first.
+ceph_client_files() {
+  local fsid key
+  fsid=$(ceph_fsid "${KINETIC_SECRET_CEPH_FSID:?}")
+  is_uuid "$fsid" || die "could not derive the cluster fsid"
+  # Derived here, not inside the renderer: a failure in a process substitution cannot stop the write.
+  key=$(ceph_client_key "$1")
+  ceph_refuse_foreign_conf "$fsid"
+  ensure_dir /etc/ceph 0755 root:root
+  put_file /etc/ceph/ceph.conf 0644 root:root < <(ceph_conf_global "$fsid")
+  put_file "/etc/ceph/ceph.client.$1.keyring" 0640 "root:$2" < <(ceph_keyring_entry "client.$1" "$key")
+}

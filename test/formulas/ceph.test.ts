@@ -151,6 +151,38 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     assert.equal(cephJson(h, "osd", "ls").length, 1, "a second run created another OSD");
   });
 
+  it("cephmon makes OpenStack's RBD pools and clients; each client's key is the one its own secret derives, with only its pools' rights", async () => {
+    const h = host();
+    const CLIENTS: FormulaValues = {
+      ADDRESSES_GLANCE: "127.0.20.61", ADDRESSES_VOLUME: "127.0.20.62", ADDRESSES_COMPUTE: "127.0.20.63",
+      SECRET_CEPH_GLANCE: `glance-${EVIL}`, SECRET_CEPH_VOLUME: `volume-${EVIL}`, SECRET_CEPH_COMPUTE: `compute-${EVIL}`,
+    };
+    // This test cluster's one OSD holds every pool of the file (CephFS, these, radosgw's below).
+    h.exec(["ceph", "config", "set", "global", "mon_max_pg_per_osd", "1000"]);
+    const r = await runOk(h, "cephmon/configure", monValues(CLIENTS));
+    for (const pool of ["images", "volumes", "vms"]) assert.equal(cephJson(h, "osd", "pool", "get", pool, "pg_num").pg_num, 8, pool);
+    for (const c of ["pool images", "pool volumes", "pool vms", "client.glance", "client.volume", "client.compute"]) assert.ok(changes(r).includes(c), `${c}\n${describeRun(r)}`);
+    for (const pool of ["images", "volumes", "vms"]) assert.deepEqual(Object.keys(cephJson(h, "osd", "pool", "application", "get", pool)), ["rbd"], pool);
+    for (const c of ["glance", "volume", "compute"]) {
+      // The key glance/volume/compute derive for their keyrings (lib/ceph.sh), computed independently here.
+      assert.equal(cephJson(h, "auth", "get", `client.${c}`)[0].key, keyOf(CLIENTS[`SECRET_CEPH_${c.toUpperCase()}`], `client.${c}`), c);
+      fs.writeFileSync(h.path(`/tmp/${c}.keyring`), `[client.${c}]\n\tkey = ${keyOf(CLIENTS[`SECRET_CEPH_${c.toUpperCase()}`], `client.${c}`)}\n`);
+    }
+    const rbd = (c: string, ...args: string[]) => h.tryExec(["timeout", "60", "rbd", "--id", c, "--keyring", `/tmp/${c}.keyring`, ...args]);
+    assert.equal(rbd("glance", "create", "--size", "8", "images/probe").code, 0, "glance writes images");
+    assert.match(rbd("glance", "ls", "images").stdout, /^probe$/m);
+    assert.notEqual(rbd("glance", "create", "--size", "8", "volumes/probe").code, 0, "glance may not write volumes");
+    assert.equal(rbd("volume", "create", "--size", "8", "volumes/probe").code, 0, "volume writes volumes");
+    assert.match(rbd("volume", "ls", "images").stdout, /^probe$/m, "volume reads images (clones of images)");
+    assert.notEqual(rbd("volume", "create", "--size", "8", "images/other").code, 0, "volume may not write images");
+    assert.equal(rbd("compute", "create", "--size", "8", "vms/probe").code, 0, "compute writes vms");
+    // A key or caps changed by hand are put back; a second run changes nothing.
+    h.exec(["ceph", "auth", "caps", "client.glance", "mon", "allow r"]);
+    const repaired = await runOk(h, "cephmon/configure", monValues(CLIENTS));
+    assert.deepEqual(changes(repaired).filter((c) => c.startsWith("client.")), ["client.glance"], describeRun(repaired));
+    await assertIdempotent(h, "cephmon/configure", monValues(CLIENTS));
+  });
+
   it("storage: a disk carrying a filesystem, or data, or missing is refused and named; nothing is created and the disk is unchanged", async () => {
     const h = host();
     const ext4 = loopDisk(h, 1030 * 2 ** 20);

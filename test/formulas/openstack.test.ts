@@ -3,8 +3,9 @@
  * glance, placement, nova, cinder + volume, heat, horizon. Checks per role: openstackSuite.ts.
  */
 import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { DebianHost } from "../support/debianHost";
-import { assertRejects, EVIL, runOk, waitForPort } from "./hostSuite";
+import { assertIdempotent, assertRejects, EVIL, runOk, waitForPort } from "./hostSuite";
 import { assertValidConfig, http, logOf, osValues, serviceTests, startIn, withOpenStackHost } from "./openstackSuite";
 
 const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
@@ -37,13 +38,23 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
     },
   });
 
-  it("glance/configure: with Ceph monitors the image store is the RBD pool `images`", async () => {
+  it("glance/configure: with Ceph monitors the image store is the RBD pool `images`, as client.glance with the key its secret derives", async () => {
     const h = host();
-    await runOk(h, "glance/configure", osValues("glance", "127.0.12.11", { ADDRESSES_CEPHMON: "127.0.12.200 127.0.12.201" }));
+    const ceph = { ADDRESSES_CEPHMON: "127.0.12.200 127.0.12.201", NAMES_CEPHMON: "cephmon-a cephmon-b", SUBNET_MANAGEMENT: "127.0.0.0/8", SUBNET_SBE: "", SECRET_CEPH_FSID: `fsid-${EVIL}`, SECRET_CEPH_GLANCE: `glance-${EVIL}` };
+    await runOk(h, "glance/configure", osValues("glance", "127.0.12.11", ceph));
     const conf = h.read("/etc/glance/glance-api.conf");
     assert.match(conf, /^enabled_backends = rbd:rbd$/m);
     assert.match(conf, /^\[rbd\]\nrbd_store_pool = images\nrbd_store_user = glance$/m);
     assertValidConfig(h, GLANCE_VALIDATE.file, GLANCE_VALIDATE.namespaces, [], GLANCE_VALIDATE.rename);
+    assert.match(h.read("/etc/ceph/ceph.conf"), /^mon_host = 127\.0\.12\.200,127\.0\.12\.201$/m);
+    // The key cephmon puts in the cluster for client.glance (test/formulas/ceph.test.ts checks that side).
+    const head = Buffer.alloc(12);
+    head.writeUInt16LE(1, 0);
+    head.writeUInt16LE(16, 10);
+    const key = Buffer.concat([head, createHash("sha256").update(`${ceph.SECRET_CEPH_GLANCE}:client.glance`).digest().subarray(0, 16)]).toString("base64");
+    assert.equal(h.read("/etc/ceph/ceph.client.glance.keyring"), `[client.glance]\n\tkey = ${key}\n`);
+    assert.equal(h.exec(["stat", "-c", "%a %U:%G", "/etc/ceph/ceph.client.glance.keyring"]).trim(), "640 root:glance");
+    await assertIdempotent(h, "glance/configure", osValues("glance", "127.0.12.11", ceph));
     await runOk(h, "glance/configure", osValues("glance", "127.0.12.11"));
   });
 
