@@ -42,6 +42,20 @@ export interface VirtualMachineArgs {
   generation?: pulumi.Input<string>;
 }
 
+/** Identity, disk, image, RAM, vCPUs and NICs: hashed first, in this order, by both hashes below. */
+function hardware(vm: VirtualMachineSpec) {
+  return {
+    name: vm.name,
+    uuid: vm.uuid,
+    ramKiB: vm.ramKiB,
+    vcpus: vm.vcpus,
+    disk: vm.disk,
+    os: vm.os,
+    image: vm.image ?? null,
+    networks: vm.networks.map((n) => [n.name, n.interface, n.bridge, n.mac]),
+  };
+}
+
 /**
  * The definition hash as every version computed it: the value a new machine's generation starts at
  * ({@link machineGeneration}). It covers the gateway and the nameservers, which a running guest
@@ -51,14 +65,7 @@ export interface VirtualMachineArgs {
  */
 export function definitionHash(vm: VirtualMachineSpec): string {
   const definition = {
-    name: vm.name,
-    uuid: vm.uuid,
-    ramKiB: vm.ramKiB,
-    vcpus: vm.vcpus,
-    disk: vm.disk,
-    os: vm.os,
-    image: vm.image ?? null,
-    networks: vm.networks.map((n) => [n.name, n.interface, n.bridge, n.mac]),
+    ...hardware(vm),
     management: [vm.management.interface, vm.management.address, vm.management.prefixLength, vm.management.gateway ?? null, vm.management.nameservers],
   };
   return createHash("sha256").update(JSON.stringify(definition)).digest("hex");
@@ -76,14 +83,7 @@ export function definitionHash(vm: VirtualMachineSpec): string {
  */
 export function replacingHash(vm: VirtualMachineSpec): string {
   const definition = {
-    name: vm.name,
-    uuid: vm.uuid,
-    ramKiB: vm.ramKiB,
-    vcpus: vm.vcpus,
-    disk: vm.disk,
-    os: vm.os,
-    image: vm.image ?? null,
-    networks: vm.networks.map((n) => [n.name, n.interface, n.bridge, n.mac]),
+    ...hardware(vm),
     management: [vm.management.interface, vm.management.address, vm.management.prefixLength],
     controller: vm.controller ?? null,
   };
