@@ -49,10 +49,63 @@ async function builtEngine(log: Log): Promise<Engine> {
   const version = requiredVersion(path.join(ENGINE_SRC, "cli", "go.mod"), PULUMI_MODULE);
   const engine: Engine = { root: dir, binDir: path.join(dir, "bin"), version, source: "built", pulumiHome: path.join(cacheRoot(), "pulumi-home") };
   if (fs.existsSync(path.join(dir, COMPLETE))) return engine;
+  fs.mkdirSync(cacheRoot(), { recursive: true });
+  // One build per key on this machine: parallel test lanes or two operators' runs that each built
+  // it took 4x the CPU and 62 minutes instead of 15. The others wait and use the result.
+  const release = await buildLock(dir, log);
+  try {
+    if (fs.existsSync(path.join(dir, COMPLETE))) return engine;
+    return await buildInto(dir, key, go, version, engine, log);
+  } finally {
+    release();
+  }
+}
 
+/**
+ * An exclusive lock beside the cache directory (mkdir is atomic), holding the builder's PID. A lock
+ * whose process is gone, or that never got its PID written within a minute, is taken over.
+ */
+export async function buildLock(dir: string, log: Log): Promise<() => void> {
+  const lock = `${dir}.lock`;
+  const pidFile = path.join(lock, "pid");
+  let said = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(pidFile, `${process.pid}\n`);
+      return () => fs.rmSync(lock, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    let holder = 0;
+    try {
+      holder = Number(fs.readFileSync(pidFile, "utf8").trim());
+    } catch {
+      // Between the holder's mkdir and its PID: young locks are respected.
+    }
+    const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if ((holder && !alive(holder)) || (!holder && age > 60_000)) {
+      fs.rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!said) log(`engine: another process (${holder || "starting"}) is building it; waiting for that build`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function buildInto(dir: string, key: string, go: string, version: string, engine: Engine, log: Log): Promise<Engine> {
   log(`engine: building Pulumi ${version} and its command plugin with ${go} into ${dir}`);
   log("engine: a cold build downloads about 300 modules and compiles for several minutes on 2 cores; later runs reuse it");
-  fs.mkdirSync(cacheRoot(), { recursive: true });
   // Build beside the final place and rename at the end: an interrupted build leaves nothing
   // that looks complete.
   const tmp = fs.mkdtempSync(path.join(cacheRoot(), `${key}.part-`));
