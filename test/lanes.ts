@@ -152,9 +152,12 @@ async function main(): Promise<number> {
   const queue = jobs(files);
   const outcomes: Outcome[] = [];
   const children = new Set<number>();
-  // CI's timeout or an operator's kill: the files' own teardown (hosts, mounts) runs on SIGTERM.
+  let stopped: string | undefined;
+  // CI's timeout or an operator's kill: the files' own teardown (hosts, mounts) runs on SIGTERM, and
+  // no file starts after it (the running ones end, the summary says what never ran).
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.once(sig, () => {
+      stopped = sig;
       for (const pid of children) {
         try {
           process.kill(pid, sig);
@@ -166,7 +169,11 @@ async function main(): Promise<number> {
   }
   await Promise.all(
     Array.from({ length: lanes }, async (_, i) => {
-      for (let job = queue.shift(); job; job = queue.shift()) outcomes.push(await runJob(job, i + 1, isolate, children));
+      while (!stopped) {
+        const job = queue.shift();
+        if (!job) break;
+        outcomes.push(await runJob(job, i + 1, isolate, children));
+      }
     }),
   );
 
@@ -182,12 +189,13 @@ async function main(): Promise<number> {
   const silentDeaths = failed.filter((o) => o.failing === 0).length;
   process.stdout.write(`\n${total} s in all (prepare ${prepared} s, ${lanes} lanes)\n`);
   if (failed.length) process.stdout.write(`failed: ${failed.map((o) => o.job.label).join(", ")}\n`);
+  if (stopped) process.stdout.write(`stopped by ${stopped}: ${queue.length} file(s) never ran\n`);
   // A run that executed nothing proves nothing: say so and fail.
   const nothingProven = sum("passing") === 0;
   if (nothingProven) process.stdout.write("no test passed: nothing was proven\n");
   // The last line, alone, in the form CI reads: every lane's mocha counts summed.
   process.stdout.write(`${sum("passing")} passed, ${sum("failing") + silentDeaths} failed, ${sum("pending")} skipped\n`);
-  return failed.length || nothingProven ? 1 : 0;
+  return failed.length || nothingProven || stopped ? 1 : 0;
 }
 
 main().then(
