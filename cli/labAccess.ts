@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { forwardIntoNamespace } from "../lab/forward";
 import { LAB_STACK, readStatus } from "../lab/control";
-import { labLayout } from "../lab/layout";
+import { isLabStack, LAB_STACKS, labLayout } from "../lab/layout";
 import { osEnvironment } from "../verify/adminCredentials";
 import { endpointNamed, orchestratorKey, pinnedHostKey, stackAdminCredentials, stackCloud } from "./cloudAccess";
 import { oneLine } from "./verify";
@@ -63,9 +63,9 @@ function parse(argv: string[], flags: string[]): Parsed | string {
 }
 
 /** Runs argv inside the lab's network namespace with `env`, terminal inherited; resolves its exit code. */
-function inLabWith(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function inLabWith(stack: string, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", [`--net=/run/netns/${labLayout().netns}`, ...argv], { stdio: "inherit", env });
+    const child = spawn("nsenter", [`--net=/run/netns/${labLayout(process.env, stack).netns}`, ...argv], { stdio: "inherit", env });
     // The child owns the terminal's Ctrl-C (an interactive shell ignores it itself); we only wait.
     const ignore = () => undefined;
     process.on("SIGINT", ignore);
@@ -77,9 +77,13 @@ function inLabWith(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
-function labRunning(): boolean {
-  if (readStatus()) return true;
-  process.stderr.write("the lab is down (npm run lab -- up)\n");
+function labRunning(stack: string): boolean {
+  if (!isLabStack(stack)) {
+    process.stderr.write(`stack ${stack} has no lab on this machine (the labs are ${Object.keys(LAB_STACKS).join(", ")})\n`);
+    return false;
+  }
+  if (readStatus(labLayout(process.env, stack))) return true;
+  process.stderr.write(`the ${stack} lab is down (npm run kinetic -- lab up --stack ${stack})\n`);
   return false;
 }
 
@@ -89,14 +93,14 @@ export async function labShell(argv: string[]): Promise<number> {
     process.stderr.write(`lab shell: ${typeof p === "string" ? p : `unexpected argument ${p.target} (a command goes after --)`}\n${LAB_ACCESS_USAGE}\n`);
     return 64;
   }
-  if (!labRunning()) return 69;
+  if (!labRunning(p.stack)) return 69;
   const credentials = await stackAdminCredentials(await stackCloud(p.stack));
   const env = { ...process.env, ...osEnvironment(credentials) };
   if (!p.command.length) {
     process.stderr.write(`lab shell: the lab's network, as the admin of stack ${p.stack} (${credentials.authUrl}); try \`openstack server list\`; exit leaves\n`);
-    return inLabWith([process.env.SHELL || "/bin/bash"], { ...env, KINETIC_LAB_SHELL: p.stack });
+    return inLabWith(p.stack, [process.env.SHELL || "/bin/bash"], { ...env, KINETIC_LAB_SHELL: p.stack });
   }
-  return inLabWith(p.command, env);
+  return inLabWith(p.stack, p.command, env);
 }
 
 export async function labSsh(argv: string[]): Promise<number> {
@@ -105,13 +109,13 @@ export async function labSsh(argv: string[]): Promise<number> {
     process.stderr.write(`lab ssh: ${typeof p === "string" ? p : "name an endpoint or a type"}\n${LAB_ACCESS_USAGE}\n`);
     return 64;
   }
-  if (!labRunning()) return 69;
+  if (!labRunning(p.stack)) return 69;
   const s = await stackCloud(p.stack);
   const e = endpointNamed(s.cloud, p.target);
   const hostKey = await pinnedHostKey(s.stack, e.address);
   if (!hostKey) throw new Error(`stack ${p.stack}'s state pins no host key for ${e.name} at ${e.address}: it has not been reached yet (kinetic up --stack ${p.stack})`);
   const { privateKey, user } = await orchestratorKey(s.stack, p.stack);
-  return sshWithPin({ address: e.address, user, privateKey, hostKey, command: p.command }, (argv) => inLabWith(argv, process.env));
+  return sshWithPin({ address: e.address, user, privateKey, hostKey, command: p.command }, (argv) => inLabWith(p.stack, argv, process.env));
 }
 
 export interface PinnedSsh {
@@ -157,11 +161,11 @@ export async function labForward(argv: string[]): Promise<number> {
     process.stderr.write(`lab forward: ${typeof p === "string" ? p : "name an endpoint or a type (horizon)"}\n${LAB_ACCESS_USAGE}\n`);
     return 64;
   }
-  if (!labRunning()) return 69;
+  if (!labRunning(p.stack)) return 69;
   const s = await stackCloud(p.stack);
   const e = endpointNamed(s.cloud, p.target);
   const port = p.port ?? 80;
-  const fwd = await forwardIntoNamespace(labLayout().netns, e.address, port, p.local ?? 8080);
+  const fwd = await forwardIntoNamespace(labLayout(process.env, p.stack).netns, e.address, port, p.local ?? 8080);
   const hint = e.role === "horizon" && port === 80 ? "/horizon" : "/";
   process.stderr.write(`lab forward: http://127.0.0.1:${fwd.port}${hint} -> ${e.name} ${e.address}:${port} in the lab (this machine only); Ctrl-C stops\n`);
   await new Promise<void>((resolve) => process.once("SIGINT", resolve).once("SIGTERM", resolve));

@@ -7,14 +7,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { mountsUnder, processesIn, sweepHosts } from "./bootedHost";
 import { debianRootUnavailable, ensureDebianRoot } from "./debianRoot";
-import { labLayout, LabLayout } from "./layout";
+import { isLabStack, LAB_STACKS, labLayout, LabLayout } from "./layout";
 import { labSpec } from "./labSpec";
 import { ensureLabNetwork, netnsExists, removeLabNetwork } from "./network";
 import { detachAllOsdDisks } from "./osdDisks";
 import type { LabStatus } from "./supervisor";
 
 export const LAB_STACK = "lab";
-export const LAB_PILLAR = "pillar/lab";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -50,14 +49,14 @@ export function readStatus(layout: LabLayout = labLayout()): LabStatus | undefin
 
 /** Starts the lab unless it runs; resolves once its hosts are booted and its BMCs listen. */
 export async function labUp(opts: LabOptions = {}): Promise<LabStatus> {
-  const layout = opts.layout ?? labLayout();
+  const stack = opts.stack ?? LAB_STACK;
+  const layout = opts.layout ?? labLayout(process.env, stack);
   const log = opts.log ?? ((m: string) => process.stderr.write(`lab: ${m}\n`));
   const why = debianRootUnavailable();
   if (why) throw new Error(`the lab cannot run here: ${why}`);
   const running = readStatus(layout);
   if (running) return running;
-  const pillarDir = path.resolve(ROOT, opts.pillarDir ?? LAB_PILLAR);
-  const stack = opts.stack ?? LAB_STACK;
+  const pillarDir = path.resolve(ROOT, opts.pillarDir ?? LAB_STACKS[stack] ?? LAB_STACKS[LAB_STACK]);
   const spec = labSpec(pillarDir, stack);
   fs.mkdirSync(layout.dir, { recursive: true });
   // The cached Debian root, in the foreground: a cold build takes minutes and says so.
@@ -166,26 +165,46 @@ function tail(file: string): string {
   }
 }
 
-export const LAB_USAGE = `kinetic lab up                 start the lab (pillar/lab) on this machine: Debian hosts, BMCs, network
-kinetic lab status             what runs: host, role, address, state, BMC power
-kinetic lab down [--wipe]      stop everything the lab started (--wipe: and erase the hosts' disks)
+export const LAB_USAGE = `kinetic lab up [--stack S]     start a lab on this machine: Debian hosts, BMCs, network; stack lab
+                               (default: pillar/lab, the small lab) or cloud (pillar/cloud, every role)
+kinetic lab status [--stack S] what runs: host, role, address, state, BMC power
+kinetic lab down [--stack S] [--wipe]
+                               stop everything the lab started (--wipe: and erase the hosts' disks)
 kinetic lab root               build the cached Debian root the hosts boot from (lab up does it when missing)`;
 
+/** `--stack S` out of argv (default: the small lab); a stack that has no lab is a usage error. */
+export function labStackArg(argv: string[]): { stack: string; rest: string[] } | string {
+  const i = argv.indexOf("--stack");
+  if (i < 0) return { stack: LAB_STACK, rest: argv };
+  const stack = argv[i + 1];
+  if (!isLabStack(stack)) return `--stack ${stack ?? ""}: the labs are ${Object.keys(LAB_STACKS).join(", ")}`;
+  return { stack, rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+}
+
 export async function labCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
+  const [sub, ...args] = argv;
+  const parsed = labStackArg(args);
+  if (typeof parsed === "string") {
+    process.stderr.write(`lab ${sub}: ${parsed}\n${LAB_USAGE}\n`);
+    return 64;
+  }
+  const { stack, rest } = parsed;
+  const layout = labLayout(process.env, stack);
   switch (sub) {
     case "up": {
-      const status = await labUp();
+      if (rest.length) break;
+      const status = await labUp({ stack, layout });
       process.stdout.write(renderStatus(status));
       return 0;
     }
     case "down":
       if (rest.some((a) => a !== "--wipe")) break;
-      await labDown({ wipe: rest.includes("--wipe") });
-      process.stdout.write("the lab is down\n");
+      await labDown({ layout, wipe: rest.includes("--wipe") });
+      process.stdout.write(`the ${stack} lab is down\n`);
       return 0;
     case "status":
-      process.stdout.write(renderStatus(readStatus()));
+      if (rest.length) break;
+      process.stdout.write(renderStatus(readStatus(layout)));
       return 0;
     case "root": {
       if (rest.length) break;

@@ -1,7 +1,9 @@
 /**
  * Where the lab keeps things on this machine, and the names it gives the kernel objects it makes.
- * One lab per machine (its network namespace has a fixed name); `KINETIC_LAB_DIR` and
- * `KINETIC_LAB_NETNS` move it, e.g. for a test that must not touch an operator's lab.
+ * One lab per lab stack (LAB_STACKS): stack `lab` in /var/lib/kinetic-lab and namespace
+ * kinetic-lab, stack `cloud` in /var/lib/kinetic-cloud and kinetic-cloud, so the small lab and
+ * the full cloud can run side by side. `KINETIC_LAB_DIR` and `KINETIC_LAB_NETNS` move it, e.g. for
+ * a test that must not touch an operator's lab.
  */
 import * as path from "node:path";
 
@@ -21,11 +23,18 @@ export interface LabLayout {
   mirrorDir: string;
 }
 
-export function labLayout(env: NodeJS.ProcessEnv = process.env): LabLayout {
-  const dir = env.KINETIC_LAB_DIR ?? "/var/lib/kinetic-lab";
+/** The stacks that run on a lab of this machine, and the pillar each lab is built for. */
+export const LAB_STACKS: Readonly<Record<string, string>> = { lab: "pillar/lab", cloud: "pillar/cloud" };
+
+export function isLabStack(stack: string | undefined): stack is string {
+  return stack !== undefined && Object.prototype.hasOwnProperty.call(LAB_STACKS, stack);
+}
+
+export function labLayout(env: NodeJS.ProcessEnv = process.env, stack = "lab"): LabLayout {
+  const dir = env.KINETIC_LAB_DIR ?? `/var/lib/kinetic-${stack}`;
   return {
     dir,
-    netns: env.KINETIC_LAB_NETNS ?? "kinetic-lab",
+    netns: env.KINETIC_LAB_NETNS ?? `kinetic-${stack}`,
     hostsDir: path.join(dir, "hosts"),
     pkiDir: path.join(dir, "pki"),
     caPath: path.join(dir, "pki", "ca.pem"),
