@@ -78,6 +78,8 @@ interface Outcome {
   passing: number;
   failing: number;
   pending: number;
+  /** mocha's failure section (or the output's end) of a file that failed. */
+  failures: string;
 }
 
 function testFiles(): string[] {
@@ -109,6 +111,17 @@ function count(output: string, word: string): number {
   return Number(new RegExp(`^\\s*(\\d+) ${word}`, "m").exec(output)?.[1] ?? 0);
 }
 
+/**
+ * What a failed file said about its failures: mocha's "N failing" section, or the output's end when
+ * the process died without one. Printed again beside the summary, where a CI log that keeps only
+ * its end still shows why (the rehearsal of 2026-12-06 failed in ceph.test.ts with no trace left).
+ */
+function failureReport(output: string): string {
+  const at = output.search(/^\s*\d+ failing/m);
+  const report = at >= 0 ? output.slice(at) : output.slice(-3000);
+  return report.length > 8000 ? `${report.slice(0, 8000)}\n... (${report.length - 8000} more characters above, in the file's section)` : report;
+}
+
 function runJob(job: Job, lane: number, isolate: boolean, children: Set<number>): Promise<Outcome> {
   const mocha = [process.execPath, require.resolve("mocha/bin/mocha.js"), "--no-config", "-r", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "120000", "--reporter", "spec", ...job.files];
   // A private network: only a loopback, brought up before mocha starts.
@@ -125,7 +138,7 @@ function runJob(job: Job, lane: number, isolate: boolean, children: Set<number>)
       children.delete(child.pid!);
       const seconds = Math.round((Date.now() - started) / 1000);
       process.stdout.write(`\n── ${job.label} (lane ${lane}, ${seconds} s, ${signal ?? `exit ${code}`}) ──\n${output}\n`);
-      resolve({ job, lane, seconds, code: code ?? 1, passing: count(output, "passing"), failing: count(output, "failing"), pending: count(output, "pending") });
+      resolve({ job, lane, seconds, code: code ?? 1, passing: count(output, "passing"), failing: count(output, "failing"), pending: count(output, "pending"), failures: code === 0 ? "" : failureReport(output) });
     });
   });
 }
@@ -188,6 +201,7 @@ async function main(): Promise<number> {
   // one failure: the closing line must never read "0 failed" under an exit status of 1.
   const silentDeaths = failed.filter((o) => o.failing === 0).length;
   process.stdout.write(`\n${total} s in all (prepare ${prepared} s, ${lanes} lanes)\n`);
+  for (const o of failed) process.stdout.write(`\n── why ${o.job.label} failed ──\n${o.failures}\n`);
   if (failed.length) process.stdout.write(`failed: ${failed.map((o) => o.job.label).join(", ")}\n`);
   if (stopped) process.stdout.write(`stopped by ${stopped}: ${queue.length} file(s) never ran\n`);
   // A run that executed nothing proves nothing: say so and fail.
