@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { FormulaValues } from "../../formulas/envelope";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, describeRun, EVIL, runOk, withHost } from "./hostSuite";
 
 describe("formulas/cache on a Debian host", function () {
   this.timeout(10 * 60_000);
@@ -87,5 +87,43 @@ describe("formulas/haproxy on a Debian host", function () {
     const before = h.read("/etc/haproxy/haproxy.cfg");
     await assertRejects(h, "haproxy/configure", values({ ADDRESSES_GLANCE: EVIL }), "check values", /KINETIC_ADDRESSES_GLANCE is not a valid ipv4/);
     assert.equal(h.read("/etc/haproxy/haproxy.cfg"), before, "a refused run leaves the configuration alone");
+  });
+});
+
+describe("formulas/haproxy on a booted Debian host (haproxy really serves)", function () {
+  this.timeout(10 * 60_000);
+  const { host } = withHost({ boot: "systemd" });
+  const values = (over: FormulaValues = {}): FormulaValues => ({
+    ADDRESS: "127.0.10.91",
+    ADDRESSES_HAPROXY: "127.0.10.91",
+    ADDRESSES_KEYSTONE: "127.0.10.71",
+    ADDRESSES_MYSQL: "127.0.10.41",
+    ...over,
+  });
+
+  // Found by the lab's full cloud: `maxconn 20000` needs 40065 descriptors, the lab host's limit is
+  // 20000, and the reload haproxy refused left it serving Debian's default configuration, no frontend.
+  it("every frontend listens after configure, with a maxconn the unit's file limit allows; a second run changes nothing", async () => {
+    const h = host();
+    await runOk(h, "haproxy/install", { NAME: "haproxy-1" });
+    await runOk(h, "haproxy/configure", values());
+    const listening = h.exec(["ss", "-Hltn"]);
+    for (const port of [5000, 3306]) assert.match(listening, new RegExp(`127\\.0\\.10\\.91:${port}\\b`), `nothing on :${port}:\n${listening}`);
+    // What the running haproxy really got (systemd reports what it asked for; a container caps it).
+    const pid = h.exec(["systemctl", "show", "-P", "MainPID", "haproxy.service"]).trim();
+    const limit = Number(/^Max open files\s+\d+\s+(\d+)/m.exec(h.exec(["cat", `/proc/${pid}/limits`]))?.[1]);
+    const maxconn = Number(/^\s*maxconn (\d+)$/m.exec(h.read("/etc/haproxy/haproxy.cfg"))?.[1]);
+    assert.ok(maxconn >= 256 && 2 * maxconn + 1000 <= limit, `maxconn ${maxconn} for haproxy's limit of ${limit} files`);
+    assert.equal(h.exec(["systemctl", "is-active", "haproxy.service"]).trim(), "active");
+    await assertIdempotent(h, "haproxy/configure", values());
+  });
+
+  it("a frontend haproxy cannot open fails the step, naming it (not reported as done)", async () => {
+    const h = host();
+    // An address this host does not have: haproxy -c accepts the file, the reload cannot bind it.
+    const r = await h.formula("haproxy/configure", values({ ADDRESS: "10.99.0.1", ADDRESSES_HAPROXY: "10.99.0.1", WAIT_SECONDS: "4" }));
+    assert.notEqual(r.code, 0, describeRun(r));
+    assert.match(r.stderr, /haproxy's frontends on 10\.99\.0\.1 \(5000 3306\): haproxy does not listen on them/);
+    await runOk(h, "haproxy/configure", values());
   });
 });
