@@ -94,7 +94,10 @@ export async function stopAll(): Promise<void> {
 /** uwsgi serving a WSGI script on address:port inside the host, as the service's user. */
 export function startWsgi(h: DebianHost, name: string, app: string, user: string, address: string, port: number, pyargv?: string): ChildProcess {
   const argv = ["uwsgi", "--plugin", "python3", "--http-socket", `${address}:${port}`, "--wsgi-file", app, "--uid", user, "--gid", user,
-    "--master", "--processes", "1", "--threads", "2", "--lazy-apps", "--die-on-term", "--buffer-size", "65535", "--need-app"];
+    "--master", "--processes", "1", "--threads", "2", "--lazy-apps", "--die-on-term", "--buffer-size", "65535", "--need-app",
+    // As Debian's own uwsgi files for keystone, glance, placement and nova have it: without it
+    // uwsgi closes a kept-alive connection after a reply (clients read "Remote end closed connection").
+    "--rem-header", "Content-Length"];
   if (pyargv) argv.push("--pyargv", pyargv);
   return startIn(h, name, argv);
 }
