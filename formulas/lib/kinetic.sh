@@ -266,6 +266,18 @@ wait_until() {
   partial_or_die "$what" "$why (waited $KINETIC_WAIT_SECONDS s)"
 }
 
+# listening_on PORT: something on this host listens on TCP PORT.
+listening_on() { ss -Hltn "sport = :$1" | grep -q .; }
+
+# need_listening UNIT PORT LOG: UNIT's service listens on PORT within the deadline, else the step
+# fails naming its log. systemd says "active" of a service that crashes and restarts in a loop (an
+# import error, a missing key): listening is what a client sees. Also checked when nothing changed,
+# so that the next `up` finds a service left broken.
+need_listening() {
+  need_systemd "$1 listening on :$2" || return 0
+  wait_until "$1 listening on :$2" "nothing listens there; its log: $3" listening_on "$2" || true
+}
+
 # ovs_answers: the Open vSwitch database answers. docker_answers: the Docker engine answers.
 ovs_answers() { ovs-vsctl --timeout=5 --no-wait show > /dev/null 2>&1; }
 docker_answers() { docker info > /dev/null 2>&1; }
