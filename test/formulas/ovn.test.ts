@@ -45,7 +45,8 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     role: "neutron",
     address: "127.0.14.21",
     packages: ["neutron-server", "neutron-api", "neutron-rpc-server"],
-    units: ["neutron-api.service", "neutron-rpc-server.service"],
+    // neutron-server (API and RPC) from its own unit: Debian's uwsgi neutron-api never starts ML2/OVN's database connections (formulas/neutron/install).
+    units: ["neutron-server.service"],
     values: { ADDRESSES_OVSDB: OVSDB },
     validate: [
       { file: "/etc/neutron/neutron.conf", namespaces: ["neutron", "neutron.agent", "neutron.db", "neutron.extensions", "nova.auth", "placement.auth", ...COMMON_NS] },
