@@ -307,7 +307,10 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const junit = path.join(o.runDir, "junit.xml");
   fs.writeFileSync(junit, junitXml(results, `kinetic verify ${path.basename(o.runDir)}`));
   const none = results.length ? "" : "no test ran: the selection matched nothing\n";
-  const report = `${renderTable(results)}${none}${summaryLine(counts)}\n`;
+  // Stopped (Ctrl-C, the deadline) or crashed: the tests still running are in no count, so the
+  // counts alone would read green.
+  const cut = results.length && ran.code !== 0 && counts.failed === 0 ? `tempest exited ${ran.code} before its end: the tests it was running are not counted; this run is not green\n` : "";
+  const report = `${renderTable(results)}${none}${cut}${summaryLine(counts)}\n`;
   fs.writeFileSync(path.join(o.runDir, "summary.txt"), report);
   // A run whose tests all passed but whose tempest exited non-zero (a worker crashed between tests) is not green either.
   const exitCode = counts.failed > 0 || !results.length || ran.code !== 0 ? 1 : 0;
