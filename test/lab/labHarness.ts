@@ -24,6 +24,8 @@ export interface LabHarness {
   pillarDir: string;
   formulasDir: string;
   key: string;
+  /** The stack's service secret (the bench derives the cloud's admin credentials from it). */
+  serviceSecret: string;
   /** One engine operation; `interruptAt`: SIGINT to the engine (its process group) when its output shows this. */
   run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAt?: RegExp }): Promise<EngineResult & { interrupted?: Interruption }>;
   ssh(address: string, command: string): string;
@@ -55,13 +57,14 @@ function linesFrom(file: string, offset: number): { lines: string[]; next: numbe
   }
 }
 
-export async function startLabHarness(name: string, log: (m: string) => void = () => undefined): Promise<LabHarness> {
+/** `pillar`: the pillar the lab is built for (copied into the scratch directory): pillar/lab, or pillar/cloud (the bench's cloud case). */
+export async function startLabHarness(name: string, log: (m: string) => void = () => undefined, pillar = "pillar/lab"): Promise<LabHarness> {
   const layout = labLayout({ KINETIC_LAB_DIR: `/var/lib/kinetic-lab-${name}`, KINETIC_LAB_NETNS: `kinetic-${name}` });
   const stack = name;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-lab-${name}-`));
   const pillarDir = path.join(tmp, "pillar");
   const formulasDir = path.join(tmp, "formulas");
-  fs.cpSync(path.join(ROOT, "pillar/lab"), pillarDir, { recursive: true });
+  fs.cpSync(path.join(ROOT, pillar), pillarDir, { recursive: true });
   fs.cpSync(path.join(ROOT, "formulas"), formulasDir, { recursive: true });
   const key = path.join(tmp, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `lab-${name}`, "-f", key]);
@@ -91,12 +94,13 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     throw e;
   }
   const v = (value: string, secret = false) => ({ value, secret });
+  const serviceSecret = crypto.randomBytes(24).toString("base64url");
   const config: ConfigMap = {
     "kinetic:pillar": v(pillarDir),
     "kinetic:sshPublicKey": v(publicKey),
     "kinetic:sshPrivateKey": v(fs.readFileSync(key, "utf8"), true),
     "kinetic:bmcPassword": v("password", true),
-    "kinetic:serviceSecret": v(crypto.randomBytes(24).toString("base64url"), true),
+    "kinetic:serviceSecret": v(serviceSecret, true),
     "kinetic:bmcCaBundle": v(layout.caPath),
     "kinetic:libvirtUri": v(LAB_LIBVIRT_URI),
     "kinetic:trustOnFirstUse": v("true"),
@@ -154,7 +158,7 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
   const ssh = (address: string, command: string): string =>
     execFileSync("nsenter", [`--net=/run/netns/${layout.netns}`, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { encoding: "utf8" });
   return {
-    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh,
+    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, serviceSecret,
     dispose: teardown,
   };
 }
