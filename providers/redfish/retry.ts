@@ -26,6 +26,14 @@ export interface RetryPolicy {
    * `PUT`, `DELETE`): repeating a reset action POST whose answer was lost could reset a server twice.
    */
   transportErrorMethods: string[];
+  /**
+   * Connection errors retried for **every** method, POST included: the connection never carried a
+   * request (the connect or TLS handshake deadline passed), so the BMC cannot have acted. A busy BMC
+   * (or the lab's simulator on a loaded machine: a whole cloud's power cycles failed on one 5 s
+   * handshake) answers the handshake late. A refused connection is not retried: nothing listens, and
+   * saying so at once is worth more. Default `["UND_ERR_CONNECT_TIMEOUT"]`.
+   */
+  connectErrorCodes: string[];
   /** First backoff delay in ms; doubles every attempt. Default `250`. */
   baseDelayMs: number;
   /** Largest backoff delay in ms. Default `4000`. */
@@ -44,6 +52,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   statusCodes: [409, 429, 503],
   errorCodes: ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED"],
   transportErrorMethods: ["GET", "HEAD", "PATCH", "PUT", "DELETE"],
+  connectErrorCodes: ["UND_ERR_CONNECT_TIMEOUT"],
   baseDelayMs: 250,
   maxDelayMs: 4000,
   jitter: 0.2,
@@ -81,5 +90,6 @@ export function shouldRetryStatus(policy: RetryPolicy, status: number): boolean 
 }
 
 export function shouldRetryTransport(policy: RetryPolicy, method: string, errorCode: string): boolean {
+  if (policy.connectErrorCodes.includes(errorCode)) return true;
   return policy.errorCodes.includes(errorCode) && policy.transportErrorMethods.includes(method.toUpperCase());
 }

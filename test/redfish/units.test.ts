@@ -67,6 +67,10 @@ describe("redfish units", () => {
       assert.ok(!shouldRetryTransport(DEFAULT_RETRY_POLICY, "POST", "ECONNRESET"));
       assert.ok(!shouldRetryTransport(DEFAULT_RETRY_POLICY, "GET", "ECONNREFUSED"));
     });
+    it("retries a connection that never completed for every method, POST included (no request left)", () => {
+      assert.ok(shouldRetryTransport(DEFAULT_RETRY_POLICY, "POST", "UND_ERR_CONNECT_TIMEOUT"));
+      assert.ok(shouldRetryTransport(DEFAULT_RETRY_POLICY, "GET", "UND_ERR_CONNECT_TIMEOUT"));
+    });
     it("backs off exponentially, honours Retry-After and stops at the limit", () => {
       const p = retryPolicy({ jitter: 0 });
       assert.deepEqual([1, 2, 3].map((a) => retryDelay(p, a)), [250, 500, 1000]);
