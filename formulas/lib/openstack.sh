@@ -251,13 +251,19 @@ def user(name, secret_name, domain_id="default"):
     return uid
 
 admin_role = ensure("roles", "role", {"name": "admin"}, name="admin")
+# The `service` role on project service as well: every service's keystone_authtoken says
+# service_token_roles_required, so a service token (nova's, sent with the user's to neutron, cinder
+# and glance) without it is refused with 401; the full cloud's Tempest found nova's servers refused so.
+service_role = ensure("roles", "role", {"name": "service"}, name="service")
 i = 0
 while i < len(args):
     op = args[i]
     if op == "user":
         name, sec = args[i + 1:i + 3]
         project = ensure("projects", "project", {"name": "service", "domain_id": "default", "description": "OpenStack services"}, name="service", domain_id="default")
-        grant("projects", project, user(name, sec), admin_role, "admin on project service to %s" % name)
+        uid = user(name, sec)
+        grant("projects", project, uid, admin_role, "admin on project service to %s" % name)
+        grant("projects", project, uid, service_role, "service on project service to %s" % name)
         i += 3
     elif op == "service":
         name, stype, url = args[i + 1:i + 4]
