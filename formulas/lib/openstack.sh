@@ -231,7 +231,14 @@ def ensure(collection, key, body, **query):
     found = find(collection, collection, **query)
     if found:
         return found[0]["id"]
-    _, made, _ = call("POST", "/" + collection, {key: body}, token=token)
+    # 409: another formula running at the same time made it first (every service's configure
+    # ensures the shared roles and project at once); theirs is the one.
+    code, made, _ = call("POST", "/" + collection, {key: body}, token=token, expect=(201, 409))
+    if code == 409:
+        found = find(collection, collection, **query)
+        if not found:
+            sys.exit("os_register: POST /%s: HTTP 409, and no %s %s to be found" % (collection, key, body.get("name", "")))
+        return found[0]["id"]
     print("keystone %s %s" % (key, body.get("name", "")))
     return made[key]["id"]
 

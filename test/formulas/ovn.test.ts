@@ -100,7 +100,8 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assertInstalled(h, ["nova-compute", "nova-compute-kvm", "ovn-host", "neutron-ovn-metadata-agent", "python3-rbd", "ceph-common"]);
     assertEnabled(h, ["nova-compute.service", "libvirtd.service", "openvswitch-switch.service", "ovn-host.service", "neutron-ovn-metadata-agent.service"]);
     await assertIdempotent(h, "compute/install", { NAME: "compute-1" });
-    const values = osValues("compute", "127.0.14.24", { NAME: "compute-1", ADDRESSES_OVSDB: OVSDB, ADDRESSES_CEPHMON: "127.0.14.200", NET_PRIVATE_ADDRESS: "127.0.14.124" });
+    const values = osValues("compute", "127.0.14.24", { NAME: "compute-1", ADDRESSES_OVSDB: OVSDB, ADDRESSES_CEPHMON: "127.0.14.200", NAMES_CEPHMON: "cephmon-1",
+      SECRET_CEPH_FSID: "fsid-secret-of-the-test", SECRET_CEPH_VOLUME: "volume-secret-of-the-test", NET_PRIVATE_ADDRESS: "127.0.14.124" });
     const r = await runOk(h, "compute/configure", values);
     assertNoSecretPrinted(r.stdout + r.stderr);
     assertValidConfig(h, "/etc/nova/nova.conf", ["nova.conf", ...COMMON_NS]);
@@ -109,6 +110,10 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assertValidConfig(h, "/etc/neutron/neutron.conf", ["neutron", "neutron.agent", ...COMMON_NS]);
     const nova = h.read("/etc/nova/nova.conf");
     assert.match(nova, /^images_type = rbd$/m);
+    // One Ceph client for nova's disks and cinder's volumes: the one the libvirt secret holds the key of.
+    assert.match(nova, /^rbd_user = volume$/m);
+    assert.equal(h.exec(["stat", "-c", "%a %U:%G", "/etc/ceph/ceph.client.volume.keyring"]).trim(), "640 root:nova");
+    assert.match(h.read("/etc/ceph/ceph.client.volume.keyring"), /^\[client\.volume\]\n\s*key = [A-Za-z0-9+/]+=*$/m);
     assert.match(nova, /^novncproxy_base_url = http:\/\/127\.0\.14\.24:6080\/vnc_auto\.html$/m);
     assert.equal(h.read("/etc/neutron/neutron_ovn_metadata_agent.ini").match(/^metadata_proxy_shared_secret = (.*)$/m)?.[1], values.SECRET_METADATA_PROXY);
     // The same Open vSwitch database as the network test: this chassis's own settings replace them.
