@@ -4,7 +4,7 @@
  * from the token's catalog, then the image API v2 (create, upload the data, wait for `active`).
  *
  * Three images, the classic kernel/ramdisk form nova's libvirt driver boots directly:
- * `<name>-kernel` (aki), `<name>-ramdisk` (ari) and `<name>` (ami, the small root disk) with
+ * `<name>-kernel` (aki), `<name>-ramdisk` (ari) and `<name>` (raw, the small root disk) with
  * kernel_id and ramdisk_id. The name carries the image's content key (`kinetic-guest-<key>`), and
  * each image the property `kinetic_image_key`: a second upload of the same build finds them and
  * uploads nothing; a new build is a new name, and nothing already there is changed or deleted.
@@ -53,6 +53,7 @@ interface GlanceImage {
   id: string;
   name: string;
   status: string;
+  disk_format?: string;
   kinetic_image_key?: string;
 }
 
@@ -119,6 +120,10 @@ async function ensureImage(glance: string, token: string, name: string, key: str
   const found = await findImage(glance, token, name);
   if (found) {
     if (found.kinetic_image_key !== key) throw new Error(`glance: an image named ${name} exists without kinetic_image_key=${key} (${found.id}); not touching it`);
+    // An earlier upload in another format (the root disk was ami until nova refused it): said, not replaced.
+    if (fields.disk_format && found.disk_format !== fields.disk_format) {
+      throw new Error(`glance: ${name} (${found.id}) is disk_format ${found.disk_format}, not ${fields.disk_format}: delete it (openstack image delete ${found.id}) and upload again`);
+    }
     if (found.status !== "active") await waitActive(glance, token, found.id);
     log(`${name}: already in glance (${found.id})`);
     return found.id;
@@ -132,7 +137,7 @@ async function ensureImage(glance: string, token: string, name: string, key: str
 
 export interface UploadedGuest {
   name: string;
-  /** The image to boot (ami) and its kernel and ramdisk. */
+  /** The image to boot (raw, with kernel_id/ramdisk_id) and its kernel and ramdisk. */
   imageId: string;
   kernelId: string;
   ramdiskId: string;
@@ -143,6 +148,9 @@ export async function uploadGuestImage(image: GuestImage, auth: OpenStackAuth, l
   const name = `kinetic-guest-${image.key}`;
   const kernelId = await ensureImage(glance, token, `${name}-kernel`, image.key, image.kernel, { disk_format: "aki", container_format: "aki" }, log);
   const ramdiskId = await ensureImage(glance, token, `${name}-ramdisk`, image.key, image.ramdisk, { disk_format: "ari", container_format: "ari" }, log);
-  const imageId = await ensureImage(glance, token, name, image.key, image.disk, { disk_format: "ami", container_format: "ami", kernel_id: kernelId, ramdisk_id: ramdiskId }, log);
+  // The root disk as what it is, raw (bare): nova inspects an image's content against its disk_format
+  // and refuses an `ami` whose bytes are raw ("Image content does not match disk_format", the full
+  // cloud's Tempest). kernel_id and ramdisk_id still make nova's libvirt driver boot them directly.
+  const imageId = await ensureImage(glance, token, name, image.key, image.disk, { disk_format: "raw", container_format: "bare", kernel_id: kernelId, ramdisk_id: ramdiskId }, log);
   return { name, imageId, kernelId, ramdiskId };
 }

@@ -69,7 +69,7 @@ const enabled = process.env.KINETIC_GLANCE_UPLOAD_TEST === "1";
   };
   const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-  it("uploads kernel (aki), ramdisk (ari) and root disk (ami, kernel_id/ramdisk_id): active, public, the files' bytes", async () => {
+  it("uploads kernel (aki), ramdisk (ari) and root disk (raw, kernel_id/ramdisk_id): active, public, the files' bytes", async () => {
     const logs: string[] = [];
     const up = await uploadGuestImage(image, auth, (m) => logs.push(m)).catch((e: Error) => assert.fail(`${e.message}\n--- glance-api log\n${logOf(host(), "glance-api")}`));
     assert.equal(up.name, `kinetic-guest-${image.key}`);
@@ -78,7 +78,7 @@ const enabled = process.env.KINETIC_GLANCE_UPLOAD_TEST === "1";
     const aki = await getImage(up.kernelId);
     const ari = await getImage(up.ramdiskId);
     assert.deepEqual([ami.status, aki.status, ari.status], ["active", "active", "active"]);
-    assert.deepEqual([ami.disk_format, aki.disk_format, ari.disk_format], ["ami", "aki", "ari"]);
+    assert.deepEqual([ami.disk_format, aki.disk_format, ari.disk_format], ["raw", "aki", "ari"]);
     assert.equal(ami.kernel_id, up.kernelId);
     assert.equal(ami.ramdisk_id, up.ramdiskId);
     assert.equal(ami.visibility, "public");
