@@ -104,7 +104,8 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
       SECRET_CEPH_FSID: "fsid-secret-of-the-test", SECRET_CEPH_VOLUME: "volume-secret-of-the-test", NET_PRIVATE_ADDRESS: "127.0.14.124" });
     const r = await runOk(h, "compute/configure", values);
     assertNoSecretPrinted(r.stdout + r.stderr);
-    assertValidConfig(h, "/etc/nova/nova.conf", ["nova.conf", ...COMMON_NS]);
+    // os_vif: the [os_vif_ovs] options (the plugin's own namespace, outside nova's).
+    assertValidConfig(h, "/etc/nova/nova.conf", ["nova.conf", "os_vif", ...COMMON_NS]);
     // The agent registers the [ovn] options of the ML2 driver and the [agent] ones at start: their namespaces too.
     assertValidConfig(h, "/etc/neutron/neutron_ovn_metadata_agent.ini", ["neutron.ovn.metadata.agent", "neutron.ml2.ovn", "neutron.agent", "oslo.log"]);
     assertValidConfig(h, "/etc/neutron/neutron.conf", ["neutron", "neutron.agent", ...COMMON_NS]);
@@ -112,6 +113,8 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assert.match(nova, /^images_type = rbd$/m);
     // One Ceph client for nova's disks and cinder's volumes: the one the libvirt secret holds the key of.
     assert.match(nova, /^rbd_user = volume$/m);
+    // os-vif reaches Open vSwitch through its socket: nothing listens on its default tcp:127.0.0.1:6640.
+    assert.match(nova, /^\[os_vif_ovs\]\novsdb_connection = unix:\/run\/openvswitch\/db\.sock$/m);
     assert.equal(h.exec(["stat", "-c", "%a %U:%G", "/etc/ceph/ceph.client.volume.keyring"]).trim(), "640 root:nova");
     assert.match(h.read("/etc/ceph/ceph.client.volume.keyring"), /^\[client\.volume\]\n\s*key = [A-Za-z0-9+/]+=*$/m);
     assert.match(nova, /^novncproxy_base_url = http:\/\/127\.0\.14\.24:6080\/vnc_auto\.html$/m);
