@@ -113,8 +113,9 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assert.match(nova, /^images_type = rbd$/m);
     // One Ceph client for nova's disks and cinder's volumes: the one the libvirt secret holds the key of.
     assert.match(nova, /^rbd_user = volume$/m);
-    // os-vif reaches Open vSwitch through its socket: nothing listens on its default tcp:127.0.0.1:6640.
-    assert.match(nova, /^\[os_vif_ovs\]\novsdb_connection = unix:\/run\/openvswitch\/db\.sock$/m);
+    // os-vif (user nova) reaches Open vSwitch on loopback: Debian's database listens only on a root-only socket.
+    assert.match(nova, /^\[os_vif_ovs\]\novsdb_connection = tcp:127\.0\.0\.1:6640$/m);
+    assert.match(h.exec(["ovs-vsctl", "--no-wait", "get-manager"]), /^ptcp:6640:127\.0\.0\.1$/m);
     assert.equal(h.exec(["stat", "-c", "%a %U:%G", "/etc/ceph/ceph.client.volume.keyring"]).trim(), "640 root:nova");
     assert.match(h.read("/etc/ceph/ceph.client.volume.keyring"), /^\[client\.volume\]\n\s*key = [A-Za-z0-9+/]+=*$/m);
     assert.match(nova, /^novncproxy_base_url = http:\/\/127\.0\.14\.24:6080\/vnc_auto\.html$/m);
