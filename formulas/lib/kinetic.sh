@@ -266,8 +266,14 @@ wait_until() {
   partial_or_die "$what" "$why (waited $KINETIC_WAIT_SECONDS s)"
 }
 
-# listening_on PORT: something on this host listens on TCP PORT.
-listening_on() { ss -Hltn "sport = :$1" | grep -q .; }
+# listening_on PORT [ADDRESS]: something on this host listens on TCP PORT (on ADDRESS, if given).
+listening_on() {
+  if [ -n "${2-}" ]; then
+    ss -Hltn "sport = :$1" | awk '{print $4}' | grep -qxF "$2:$1"
+  else
+    ss -Hltn "sport = :$1" | grep -q .
+  fi
+}
 
 # need_listening UNIT PORT LOG: UNIT's service listens on PORT within the deadline, else the step
 # fails naming its log. systemd says "active" of a service that crashes and restarts in a loop (an

@@ -371,15 +371,22 @@ os_derive_key() {
 print(base64.b64encode(hashlib.sha256(os.environb[b"KINETIC_DERIVE_SECRET"]).digest()).decode(), end="")'
 }
 
+# os_workers: API workers for this host: one per CPU, at least 2, at most 8.
+os_workers() {
+  local n
+  n=$(nproc)
+  [ "$n" -ge 2 ] || n=2
+  [ "$n" -le 8 ] || n=8
+  printf '%s\n' "$n"
+}
+
 # os_uwsgi_processes INI...: Debian's API units run uwsgi with `processes = 8` whatever the machine
 # (and 32 threads each): about 8 x 100 MB per API, most of a small VM's memory (found sizing the
 # lab's full cloud, every API on one machine). Set to this endpoint's CPU count, 2 to 8. The
 # caller restarts the service when this changed (os_restart_if_changed after `since`).
 os_uwsgi_processes() {
   local ini n
-  n=$(nproc)
-  [ "$n" -ge 2 ] || n=2
-  [ "$n" -le 8 ] || n=8
+  n=$(os_workers)
   for ini in "$@"; do
     [ -f "$ini" ] || die "$ini is missing (the install phase installs it with the service's package)"
     grep -q '^processes[[:space:]]*=' "$ini" || die "$ini sets no processes: not the uwsgi configuration this formula knows"
