@@ -15,6 +15,7 @@
  * whatever an interrupted run left under a directory.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run, withSbin } from "./debianRoot";
@@ -132,7 +133,7 @@ export async function bootHost(opts: BootOptions): Promise<BootedHost> {
   for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
   if (!isMounted(root)) run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${opts.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
   let child: ChildProcess | undefined;
-  const cgroup = path.join(unifiedCgroup(), CGROUP_PARENT, name);
+  const cgroup = hostCgroup(name, dir);
   try {
     for (const d of ["proc", "sys", "dev", "run", "tmp"]) fs.mkdirSync(path.join(root, d), { recursive: true });
     // A fresh disk is named after the host; a disk whose name was written since (by the installer,
@@ -325,8 +326,8 @@ export function mountsUnder(dir: string): string[] {
 }
 
 /**
- * Stops every host under `dir` that an interrupted run left behind: processes rooted there,
- * mounts, and the cgroups named after the host directories. Returns what it found.
+ * Stops every host under `dir` that an interrupted run left behind: processes rooted there and
+ * mounts (sweepHosts removes their cgroups too). Returns what it found.
  */
 export function sweep(dir: string): { processes: number; mounts: number } {
   const procs = processesIn(dir);
@@ -351,16 +352,26 @@ export function sweepHosts(hostsDir: string): string[] {
   const found: string[] = [];
   for (const name of fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : []) {
     const left = sweep(path.join(hostsDir, name));
-    removeHostCgroup(name);
+    removeHostCgroup(name, path.join(hostsDir, name));
     if (left.processes || left.mounts) found.push(`${name}: ${left.processes} process(es) and ${left.mounts} mount(s) removed`);
   }
   return found;
 }
 
-/** Removes the cgroup of a host by name (after sweep). */
-export function removeHostCgroup(name: string): void {
+/**
+ * A host's cgroup: its name and a digest of its directory. By name alone, two labs (the cloud lab
+ * and the bench's, or a test's) whose pillars give a host the same name shared one cgroup, and the
+ * second one's stop removed the first one's cgroups from under its running systemd.
+ */
+export function hostCgroup(name: string, dir: string): string {
+  const digest = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 12);
+  return path.join(unifiedCgroup(), CGROUP_PARENT, `${name}.${digest}`);
+}
+
+/** Removes the cgroup of the host booted from `dir` as `name` (after sweep). */
+export function removeHostCgroup(name: string, dir: string): void {
   try {
-    removeCgroup(path.join(unifiedCgroup(), CGROUP_PARENT, name));
+    removeCgroup(hostCgroup(name, dir));
   } catch {
     /* no cgroup2 here: nothing was made */
   }

@@ -5,8 +5,12 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { mountsUnder, processesIn } from "../../lab/bootedHost";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BootedHost, bootHost, mountsUnder, processesIn } from "../../lab/bootedHost";
 import { withHost } from "../formulas/hostSuite";
+import { ensureRootfs, unavailable } from "../support/debianHost";
+import { requirePrerequisite } from "../support/prerequisite";
 
 describe("a Debian host booted with systemd", function () {
   this.timeout(20 * 60_000);
@@ -37,5 +41,34 @@ describe("a Debian host booted with systemd", function () {
     assert.equal(fs.existsSync(work), false);
     // Its own cgroup, not a count of them: other test files run hosts at the same time.
     assert.equal(fs.existsSync(h.cgroup), false);
+  });
+});
+
+describe("two labs whose pillars name a host alike", function () {
+  this.timeout(10 * 60_000);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-twolabs-"));
+  const hosts: BootedHost[] = [];
+  before(function () {
+    requirePrerequisite(this, unavailable(), "a booted Debian host");
+  });
+  after(async () => {
+    for (const h of hosts) await h.stop({ wipe: true });
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  // The cloud lab and the bench's cloud boot the same pillar, so the same host names: by name
+  // alone their hosts shared a cgroup, and one lab's stop removed cgroups the other's systemd ran in.
+  it("boot hosts with cgroups of their own; stopping one leaves the other's cgroup and its services", async () => {
+    const lower = ensureRootfs();
+    for (const lab of ["lab-a", "lab-b"]) hosts.push(await bootHost({ name: "srv-same", lowerdir: lower, dir: path.join(work, lab, "hosts", "srv-same") }));
+    const [a, b] = hosts;
+    assert.notEqual(a.cgroup, b.cgroup);
+    await a.waitBooted(120_000);
+    await b.waitBooted(120_000);
+    a.exec(["systemd-run", "--unit=kinetic-probe", "sleep", "600"]);
+    await b.stop({ wipe: true });
+    assert.equal(fs.existsSync(b.cgroup), false, "the stopped host's cgroup is removed");
+    assert.ok(fs.existsSync(path.join(a.cgroup, "system.slice", "kinetic-probe.service")), "the other host's unit cgroup is still there");
+    assert.equal(a.tryExec(["systemctl", "is-active", "kinetic-probe"]).stdout.trim(), "active");
   });
 });

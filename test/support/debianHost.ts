@@ -194,7 +194,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
         /* gone */
       }
       sweep(work);
-      removeHostCgroup(booted.name);
+      removeHostCgroup(booted.name, booted.dir);
       if (!mountsUnder(work).length) fs.rmSync(work, { recursive: true, force: true });
     };
   } else {
