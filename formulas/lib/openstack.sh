@@ -380,16 +380,24 @@ os_workers() {
   printf '%s\n' "$n"
 }
 
-# os_uwsgi_processes INI...: Debian's API units run uwsgi with `processes = 8` whatever the machine
-# (and 32 threads each): about 8 x 100 MB per API, most of a small VM's memory (found sizing the
-# lab's full cloud, every API on one machine). Set to this endpoint's CPU count, 2 to 8. The
-# caller restarts the service when this changed (os_restart_if_changed after `since`).
-os_uwsgi_processes() {
+# os_uwsgi_ini INI...: how Debian's API units run uwsgi, mended for this host.
+# - `processes = 8` (and 32 threads each) whatever the machine: about 8 x 100 MB per API, most of a
+#   small VM's memory (found sizing the lab's full cloud, every API on one machine). Set to this
+#   endpoint's CPU count, 2 to 8.
+# - `add-header = Connection: close`: uwsgi's http-socket closes the connection after every reply
+#   but answers HTTP/1.1 without saying so. A client that keeps connections alive (Tempest, every
+#   keystoneauth session, haproxy) then sends its next request on a socket uwsgi is closing and reads
+#   "Connection reset by peer": 41 of 2000 DELETE (204) + GET pairs here, none with the header.
+# The caller restarts the service when this changed (os_restart_if_changed after `since`).
+os_uwsgi_ini() {
   local ini n
   n=$(os_workers)
   for ini in "$@"; do
     [ -f "$ini" ] || die "$ini is missing (the install phase installs it with the service's package)"
-    grep -q '^processes[[:space:]]*=' "$ini" || die "$ini sets no processes: not the uwsgi configuration this formula knows"
-    put_file "$ini" 0644 root:root < <(sed -E "s/^processes[[:space:]]*=.*/processes = $n/" "$ini")
+    grep -q '^processes[[:space:]]*=' "$ini" && grep -q '^\[uwsgi\][[:space:]]*$' "$ini" ||
+      die "$ini has no [uwsgi] section with a processes line: not the uwsgi configuration this formula knows"
+    put_file "$ini" 0644 root:root < <(
+      sed -E -e "s/^processes[[:space:]]*=.*/processes = $n/" -e '/^add-header[[:space:]]*=[[:space:]]*Connection:/d' "$ini" |
+        sed -E '0,/^\[uwsgi\][[:space:]]*$/s//[uwsgi]\nadd-header = Connection: close/')
   done
 }

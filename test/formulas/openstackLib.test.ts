@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { FORMULAS_DIR } from "../../formulas/load";
 import { EVIL } from "./hostSuite";
@@ -116,5 +117,30 @@ describe("formulas/lib/openstack.sh (run locally with bash)", () => {
   it("os_derive_key is base64(sha256(value)), as the bind role derives the rndc key", () => {
     const r = bash('os_derive_key "$KINETIC_SECRET_X"', { SECRET_X: "abc" });
     assert.equal(r.stdout, "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+  });
+
+  it("os_uwsgi_ini: processes sized to the CPUs (2 to 8) and `Connection: close` once, a second run changes nothing; an ini without [uwsgi] is refused", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-uwsgi-"));
+    try {
+      // Debian's keystone-uwsgi.ini, shortened: comments, the section, processes and threads.
+      const ini = path.join(dir, "api-uwsgi.ini");
+      fs.writeFileSync(ini, "#####\n# Debian\n[uwsgi]\nbuffer-size = 65535\nrem-header = Content-Length\nprocesses = 8\nthreads = 32\n");
+      const first = bash(`KINETIC_CHANGES=0; os_uwsgi_ini ${JSON.stringify(ini)}; echo "changes $KINETIC_CHANGES"`);
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /changes 1$/m);
+      const cpus = Math.min(8, Math.max(2, Number(spawnSync("nproc", { encoding: "utf8" }).stdout.trim())));
+      const text = fs.readFileSync(ini, "utf8");
+      assert.equal(text, `#####\n# Debian\n[uwsgi]\nadd-header = Connection: close\nbuffer-size = 65535\nrem-header = Content-Length\nprocesses = ${cpus}\nthreads = 32\n`);
+      const second = bash(`KINETIC_CHANGES=0; os_uwsgi_ini ${JSON.stringify(ini)}; echo "changes $KINETIC_CHANGES"`);
+      assert.match(second.stdout, /changes 0$/m);
+      assert.equal(fs.readFileSync(ini, "utf8"), text);
+      const foreign = path.join(dir, "other.ini");
+      fs.writeFileSync(foreign, "[app]\nprocesses = 8\n");
+      const r = bash(`step "uwsgi"; os_uwsgi_ini ${JSON.stringify(foreign)}`);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /other\.ini has no \[uwsgi\] section/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -91,14 +91,18 @@ export async function stopAll(): Promise<void> {
   }
 }
 
-/** uwsgi serving a WSGI script on address:port inside the host, as the service's user. */
-export function startWsgi(h: DebianHost, name: string, app: string, user: string, address: string, port: number, pyargv?: string): ChildProcess {
+/**
+ * uwsgi serving a WSGI script on address:port inside the host, as the service's user, the way
+ * formulas/lib/openstack.sh's os_uwsgi_ini leaves Debian's ini files: `rem-header Content-Length`
+ * as Debian has it, and `add-header Connection: close`, without which a client that keeps
+ * connections alive (Tempest, keystoneauth) reads "Connection reset by peer" now and then, because
+ * http-socket closes every connection after its reply without saying so (CI saw it twice).
+ */
+export function startWsgi(h: DebianHost, name: string, app: string, user: string, address: string, port: number, opts: { pyargv?: string; processes?: number } = {}): ChildProcess {
   const argv = ["uwsgi", "--plugin", "python3", "--http-socket", `${address}:${port}`, "--wsgi-file", app, "--uid", user, "--gid", user,
-    "--master", "--processes", "1", "--threads", "2", "--lazy-apps", "--die-on-term", "--buffer-size", "65535", "--need-app",
-    // As Debian's own uwsgi files for keystone, glance, placement and nova have it: without it
-    // uwsgi closes a kept-alive connection after a reply (clients read "Remote end closed connection").
-    "--rem-header", "Content-Length"];
-  if (pyargv) argv.push("--pyargv", pyargv);
+    "--master", "--processes", String(opts.processes ?? 1), "--threads", "2", "--lazy-apps", "--die-on-term", "--buffer-size", "65535", "--need-app",
+    "--rem-header", "Content-Length", "--add-header", "Connection: close"];
+  if (opts.pyargv) argv.push("--pyargv", opts.pyargv);
   return startIn(h, name, argv);
 }
 
@@ -264,7 +268,7 @@ export function serviceTests(host: () => DebianHost, spec: ServiceSpec): void {
     const api = spec.api;
     it(`${spec.role}: the API (${path.basename(api.app)} under uwsgi on ${spec.address}:${api.port}) answers its version document`, async () => {
       const h = host();
-      const child = startWsgi(h, `${spec.role}-api`, api.app, api.user, spec.address, api.port, api.pyargv);
+      const child = startWsgi(h, `${spec.role}-api`, api.app, api.user, spec.address, api.port, { pyargv: api.pyargv });
       try {
         await waitForPort(spec.address, api.port, 60_000);
         let last = { status: 0, body: "" };

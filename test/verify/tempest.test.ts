@@ -18,7 +18,7 @@ import { checkKeystone, missingTools, runVerify, VerifyResult } from "../../veri
 import { DebianHost } from "../support/debianHost";
 import { requirePrerequisite } from "../support/prerequisite";
 import { changes, describeRun, runOk, waitForPort, withHost } from "../formulas/hostSuite";
-import { logOf, osValues, startIn, stopAll } from "../formulas/openstackSuite";
+import { logOf, osValues, startIn, startWsgi, stopAll } from "../formulas/openstackSuite";
 
 const PREFIX = "127.0.23";
 const DB = `${PREFIX}.2`;
@@ -38,14 +38,8 @@ async function deployKeystone(h: DebianHost): Promise<void> {
   await runOk(h, "keystone/install", { NAME: "keystone-1" });
   const ks = await runOk(h, "keystone/configure", osValues("keystone", KEYSTONE, { ADDRESSES_HAPROXY: "", SECRET_KEYSTONE_ADMIN: deriveSecret(SEED, "SECRET_KEYSTONE_ADMIN") }));
   assert.ok(changes(ks).includes("keystone bootstrapped"), describeRun(ks));
-  // As Debian's keystone service runs it (/etc/keystone/keystone-uwsgi.ini): `rem-header =
-  // Content-Length` ("This avoids error 104: Connection reset by peer": Tempest's clients keep
-  // connections alive, uwsgi's http-socket does not; without it a test class's setup failed so).
   // Two processes: Tempest's workers log in and create users side by side.
-  startIn(h, "keystone", [
-    "uwsgi", "--plugin", "python3", "--http-socket", `${KEYSTONE}:5000`, "--wsgi-file", "/usr/bin/keystone-wsgi-public", "--uid", "keystone", "--gid", "keystone",
-    "--master", "--processes", "2", "--threads", "2", "--lazy-apps", "--die-on-term", "--buffer-size", "65535", "--need-app", "--rem-header", "Content-Length",
-  ]);
+  startWsgi(h, "keystone", "/usr/bin/keystone-wsgi-public", "keystone", KEYSTONE, 5000, { processes: 2 });
   await waitForPort(KEYSTONE, 5000, 120_000);
   // The cloud is up when keystone answers, not when uwsgi listens: the app loads on the first request
   // (tens of seconds on a loaded machine). Verify runs against a cloud that is up.
