@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run, withSbin } from "./debianRoot";
+import { ensureInotifyInstances } from "./inotifyLimit";
 import type { HostDevice } from "./osdDisks";
 
 const CGROUP_UNIFIED_CANDIDATES = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"];
@@ -130,6 +131,7 @@ export async function bootHost(opts: BootOptions): Promise<BootedHost> {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new Error(`host name not usable as a hostname: ${JSON.stringify(name)}`);
   const root = path.join(dir, "root");
   const deviceArgs = devicesArguments(opts.devices ?? []);
+  ensureInotifyInstances();
   for (const d of ["upper", "work", "root"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
   if (!isMounted(root)) run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${opts.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
   let child: ChildProcess | undefined;

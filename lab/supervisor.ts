@@ -20,6 +20,7 @@ import { parse } from "yaml";
 import { createTestPki, readTestPki } from "../simulator/pki";
 import { startSimulator, type PowerEvent, type Simulator } from "../simulator";
 import { BootedHost, bootHost, sweep, sweepHosts } from "./bootedHost";
+import { ensureInotifyInstances, INOTIFY_INSTANCES_FLOOR } from "./inotifyLimit";
 import { DebianRoot, ensureDebianRoot, run } from "./debianRoot";
 import { applyPlan, dhcpLease, InstallPlan, planFromAutoinstall, planFromSeed } from "./installPlan";
 import { labLayout, LabLayout } from "./layout";
@@ -163,6 +164,8 @@ class Lab {
   }
 
   async start(): Promise<void> {
+    const inotify = ensureInotifyInstances();
+    if (inotify !== undefined) log(`raised fs.inotify.max_user_instances from ${inotify} to ${INOTIFY_INSTANCES_FLOOR}: every host runs its own systemd`);
     ensureLabNetwork(this.layout.netns, this.spec.bridges);
     await this.startMirror();
     for (const f of this.spec.foundations) {
