@@ -12,7 +12,7 @@
  * - an HTTP mirror on the management gateway (the base images the controller formula downloads).
  * It writes `status.json` on every change and stops everything on SIGTERM.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
@@ -75,6 +75,13 @@ class Lab {
   private readonly failures = new Map<string, string>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly watchers = new Map<string, ChildProcess>();
+  /**
+   * Each running host's own hostname, read in the background. The status file is written after
+   * every boot and domain event; reading 20 hostnames there with spawnSync blocked the event loop
+   * seconds at a time while 17 VMs booted, so their init checks ran late and the lab gave up on
+   * hosts that were booting (the cloud lab's up: 8 of 17 VMs "did not start within 60 s").
+   */
+  private readonly hostnames = new Map<string, string>();
   private sim: Simulator | undefined;
   private mirror: http.Server | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -197,7 +204,11 @@ class Lab {
       this.sim.bmc(p.bmcAddress).setPowerState("On");
       if (r.installed) void this.serial(p.name, () => this.boot(r));
     }
-    this.poll = setInterval(() => this.watchControllers(), 1000);
+    let ticks = 0;
+    this.poll = setInterval(() => {
+      this.watchControllers();
+      if (ticks++ % 5 === 0) this.refreshHostnames();
+    }, 1000);
     this.writeStatus();
     log(`lab up: ${this.spec.foundations.length} foundation host(s), ${this.spec.physicals.length} BMC(s) on ${this.spec.physicals.map((p) => p.bmcAddress).join(", ") || "-"}`);
   }
@@ -414,7 +425,7 @@ class Lab {
       if (!host && failure) state = failure.startsWith("no operating system") ? "no-os" : "failed";
       else if (!host && snap && snap.powerState === "Off") state = "off";
       hosts.push({
-        name: host?.running() ? hostnameOf(host) ?? r.name : r.name,
+        name: host?.running() ? this.hostnames.get(r.name) ?? r.name : r.name,
         kind: r.kind,
         role: r.role,
         address: r.address,
@@ -427,6 +438,14 @@ class Lab {
     const order: Record<HostKind, number> = { foundation: 0, physical: 1, virtual: 2 };
     hosts.sort((a, b) => order[a.kind] - order[b.kind] || a.name.localeCompare(b.name));
     return { pid: process.pid, started: STARTED, netns: this.layout.netns, pillar: this.spec.pillarDir, hosts };
+  }
+
+  /** Reads every running host's hostname without blocking; the status file is rewritten once they are in. */
+  private refreshHostnames(): void {
+    const running = [...this.hosts].filter(([, h]) => h.running());
+    void Promise.all(running.map(([name, h]) => hostnameOf(h).then((n) => (n ? this.hostnames.set(name, n) : this.hostnames.delete(name))))).then(() => {
+      if (!this.stopping) this.writeStatus();
+    });
   }
 
   writeStatus(): void {
@@ -453,9 +472,10 @@ class Lab {
 const STARTED = new Date().toISOString();
 
 /** The running host's own hostname (what the formulas set), read inside its UTS namespace. */
-function hostnameOf(host: BootedHost): string | undefined {
-  const r = spawnSync("nsenter", ["-t", String(host.pid), "--uts", "hostname"], { encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : undefined;
+function hostnameOf(host: BootedHost): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile("nsenter", ["-t", String(host.pid), "--uts", "hostname"], { encoding: "utf8", timeout: 10_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim()));
+  });
 }
 
 /** The stack's `kinetic:sshPublicKey` (what the operator authorized on the foundation hosts). */
