@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { FormulaValues } from "../../formulas/envelope";
@@ -55,6 +56,7 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
   this.timeout(20 * 60_000);
   const daemons = new Daemons();
   const disks: LoopDisk[] = [];
+  let osdDaemon: ChildProcess | undefined;
   let unbindSys: (() => void) | undefined;
   // Registered before withHost's hook, so it runs first: daemons stop before the host is torn down.
   after(async function () {
@@ -141,7 +143,7 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     assert.equal(h.read("/var/lib/ceph/osd/ceph-0/ceph_fsid").trim(), FSID);
     // The data directory is on the root file system, not a tmpfs that a reboot empties.
     assert.ok(!h.read("/proc/mounts").includes("/var/lib/ceph/osd/ceph-0 "), "the OSD directory is a mount (tmpfs)");
-    daemons.start(h, "osd", ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]);
+    osdDaemon = daemons.start(h, "osd", ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]);
     const osd0 = () => cephJson(h, "osd", "dump").osds.find((o: { osd: number }) => o.osd === 0);
     await waitFor("osd.0 up and in", () => osd0()?.up === 1 && osd0()?.in === 1, 120_000, () => daemons.log("osd"));
     assert.equal(cephJson(h, "osd", "stat").num_up_osds, 1);
@@ -149,6 +151,34 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     assert.match(again.stdout, new RegExp(`storage: ${disk.device} holds osd\\.0 of this cluster`));
     await assertIdempotent(h, "storage/configure", storageValues(disk.device));
     assert.equal(cephJson(h, "osd", "ls").length, 1, "a second run created another OSD");
+  });
+
+  it("storage after a reboot: the boot unit activates the OSD by its pillar path (a by-id link), the device is the ceph user's again and the OSD comes back", async () => {
+    const h = host();
+    const disk = disks[0];
+    // The pillar names disks by /dev/disk/by-id: the kernel's names may change across reboots.
+    const link = "/dev/disk/by-id/kinetic-test-osd-0";
+    fs.mkdirSync(h.path("/dev/disk/by-id"), { recursive: true });
+    fs.symlinkSync(disk.device, h.path(link));
+    const r = await runOk(h, "storage/configure", storageValues(link));
+    assert.match(r.stdout, new RegExp(`storage: ${link} holds osd\\.0 of this cluster`), describeRun(r));
+    assert.equal(cephJson(h, "osd", "ls").length, 1, "the link made another OSD");
+    // A reboot: the OSD stops, and the new device node belongs to root (no udev rule gives it back).
+    const osd0 = () => cephJson(h, "osd", "dump").osds.find((o: { osd: number }) => o.osd === 0);
+    const upFrom = osd0().up_from as number;
+    osdDaemon!.kill("SIGTERM");
+    await waitFor("osd.0 stopped", () => osdDaemon!.exitCode !== null || osdDaemon!.signalCode !== null, 60_000);
+    h.exec(["chown", "root:disk", disk.device]);
+    // What kinetic-ceph-osd-activate.service runs at boot (no systemd in this test host).
+    assert.match(h.read("/etc/systemd/system/kinetic-ceph-osd-activate.service"), /^ExecStart=\/usr\/local\/sbin\/kinetic-ceph-osd-activate$/m);
+    // ceph-osd@ waits for it: started beside it, an OSD whose device was not yet the ceph user's failed.
+    assert.match(h.read("/etc/systemd/system/ceph-osd@.service.d/kinetic-activate.conf"), /^After=kinetic-ceph-osd-activate\.service$/m);
+    h.exec(["/usr/local/sbin/kinetic-ceph-osd-activate"]);
+    assert.equal(h.exec(["stat", "-c", "%U:%G", disk.device]).trim(), "ceph:ceph");
+    assert.equal(h.exec(["readlink", "-f", "/var/lib/ceph/osd/ceph-0/block"]).trim(), disk.device);
+    osdDaemon = daemons.start(h, "osd-after-reboot", ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]);
+    // up_from moves on when the OSD boots again (a stale "up" would not).
+    await waitFor("osd.0 up again", () => osd0()?.up === 1 && osd0()?.up_from > upFrom, 180_000, () => daemons.log("osd-after-reboot"));
   });
 
   it("cephmon makes OpenStack's RBD pools and clients; each client's key is the one its own secret derives, with only its pools' rights", async () => {
