@@ -121,9 +121,14 @@ os_ini_default() {
 }
 
 # os_ini_common SERVICE: locks, notifications and the cache, the sections every service shares.
+# Notifications are off (noop): no role consumes them (no telemetry, no designate-sink), and in
+# bookworm's cinder (21.3) with its oslo.messaging every volume create failed sending one: the
+# notifier's copy of the context has no read_deleted ("read_deleted can only be one of 'no', 'yes'
+# or 'only', not None"), so the volume was rescheduled three times and ended in ERROR (Tempest's
+# five block-storage failures). Cinder sends none when the driver is noop.
 os_ini_common() {
   printf '\n[oslo_concurrency]\nlock_path = /var/lock/%s\n' "$1"
-  printf '\n[oslo_messaging_notifications]\ndriver = %s\n' "$([ -n "$OS_TRANSPORT_URL" ] && printf messagingv2 || printf noop)"
+  printf '\n[oslo_messaging_notifications]\ndriver = noop\n'
   if [ -n "$OS_MEMCACHE" ]; then
     printf '\n[cache]\nenabled = true\nbackend = oslo_cache.memcache_pool\nmemcache_servers = %s\n' "$OS_MEMCACHE"
   fi
