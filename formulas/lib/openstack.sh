@@ -399,8 +399,9 @@ os_uwsgi_ini() {
   n=$(os_workers)
   for ini in "$@"; do
     [ -f "$ini" ] || die "$ini is missing (the install phase installs it with the service's package)"
-    grep -q '^processes[[:space:]]*=' "$ini" && grep -q '^\[uwsgi\][[:space:]]*$' "$ini" ||
+    if ! grep -q '^processes[[:space:]]*=' "$ini" || ! grep -q '^\[uwsgi\][[:space:]]*$' "$ini"; then
       die "$ini has no [uwsgi] section with a processes line: not the uwsgi configuration this formula knows"
+    fi
     put_file "$ini" 0644 root:root < <(
       sed -E -e "s/^processes[[:space:]]*=.*/processes = $n/" -e '/^add-header[[:space:]]*=[[:space:]]*Connection:/d' "$ini" |
         sed -E '0,/^\[uwsgi\][[:space:]]*$/s//[uwsgi]\nadd-header = Connection: close/')
