@@ -100,7 +100,7 @@ async function benchUp(name: string, pillar: string, slowest: number, verify = f
   let result: EngineResult;
   try {
     result = await lab.run("up");
-    if (result.error) throw new Error(`the ${pillar} up failed: ${result.error}`);
+    if (result.error) throw new Error(`the ${pillar} up failed; the engine's log is kept in ${keepEngineLog(lab, name)}\n${failedSteps(lab)}`);
     const cloud = loadCloud(lab.pillarDir, { stack: lab.stack });
     const durations = stepDurations(cloud, result.steps);
     const cp = criticalPath(cloud, durations);
@@ -129,6 +129,22 @@ async function benchUp(name: string, pillar: string, slowest: number, verify = f
     clearInterval(sampler);
     await lab.dispose();
   }
+}
+
+/** The engine's log of a failed run, kept where the lab's disposal does not remove it. */
+function keepEngineLog(lab: LabHarness, name: string): string {
+  const dir = path.join(process.cwd(), ".kinetic", "bench");
+  fs.mkdirSync(dir, { recursive: true });
+  const kept = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.engine.log`);
+  fs.copyFileSync(path.join(lab.tmp, "engine.log"), kept);
+  return kept;
+}
+
+/** Each failed step's last lines from the engine's log: what the stack's outputs would bury. */
+function failedSteps(lab: LabHarness): string {
+  const lines = fs.readFileSync(path.join(lab.tmp, "engine.log"), "utf8").split("\n");
+  const failed = new Set(lines.filter((l) => l.includes("**creating failed**") || l.includes("**updating failed**")).map((l) => /Command (\S+)/.exec(l)?.[1]).filter((n): n is string => !!n));
+  return [...failed].map((step) => `${step}:\n${lines.filter((l) => l.includes(`Command ${step} `)).slice(-25).join("\n")}`).join("\n\n");
 }
 
 interface VerifyFigures {
