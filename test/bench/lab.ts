@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadCloud } from "../../pillar";
+import { runStamp } from "../../cli/verify";
 import { adminCredentials } from "../../verify/adminCredentials";
 import type { EngineResult, StepRecord } from "../lab/engineRun";
 import { LabHarness, startLabHarness } from "../lab/labHarness";
@@ -135,7 +136,7 @@ async function benchUp(name: string, pillar: string, slowest: number, verify = f
 function keepEngineLog(lab: LabHarness, name: string): string {
   const dir = path.join(process.cwd(), ".kinetic", "bench");
   fs.mkdirSync(dir, { recursive: true });
-  const kept = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.engine.log`);
+  const kept = path.join(dir, `${name}-${runStamp()}.engine.log`);
   fs.copyFileSync(path.join(lab.tmp, "engine.log"), kept);
   return kept;
 }
@@ -158,7 +159,7 @@ interface VerifyFigures {
 /** test/bench/cloudVerify.ts inside the lab's network, with the admin's credentials of the scratch stack. */
 async function verifyInLab(lab: LabHarness, cloud: ReturnType<typeof loadCloud>): Promise<VerifyFigures> {
   const job = path.join(lab.tmp, "verify-job.json");
-  const runDir = path.join(process.cwd(), ".kinetic", "verify", lab.stack, new Date().toISOString().replace(/[:.]/g, "-"));
+  const runDir = path.join(process.cwd(), ".kinetic", "verify", lab.stack, runStamp());
   fs.writeFileSync(job, JSON.stringify({ credentials: adminCredentials(cloud, lab.serviceSecret), runDir }), { mode: 0o600 });
   // Not spawnSync: the memory sampler keeps running while Tempest does.
   const child = spawn("nsenter", [`--net=/run/netns/${lab.layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "cloudVerify.ts"), job], { stdio: ["ignore", "pipe", "inherit"] });

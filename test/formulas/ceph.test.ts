@@ -73,6 +73,10 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
   const host = () => (hostRef = started());
   const ceph = (h: DebianHost, ...args: string[]) => h.exec(["timeout", "60", "ceph", "--connect-timeout", "20", ...args]);
   const cephJson = (h: DebianHost, ...args: string[]) => JSON.parse(ceph(h, ...args, "--format", "json"));
+  /** osd.0 as the monitor sees it. */
+  const osd0 = (h: DebianHost) => cephJson(h, "osd", "dump").osds.find((o: { osd: number }) => o.osd === 0);
+  /** osd.0's daemon in the foreground (no systemd here), logged under `name`. */
+  const startOsd0 = (h: DebianHost, name: string) => (osdDaemon = daemons.start(h, name, ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]));
 
   it("install: ceph-mon, ceph-mgr, ceph-osd (with ceph-volume) and ceph-mds; targets enabled; a second run changes nothing", async () => {
     const h = host();
@@ -143,9 +147,8 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     assert.equal(h.read("/var/lib/ceph/osd/ceph-0/ceph_fsid").trim(), FSID);
     // The data directory is on the root file system, not a tmpfs that a reboot empties.
     assert.ok(!h.read("/proc/mounts").includes("/var/lib/ceph/osd/ceph-0 "), "the OSD directory is a mount (tmpfs)");
-    osdDaemon = daemons.start(h, "osd", ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]);
-    const osd0 = () => cephJson(h, "osd", "dump").osds.find((o: { osd: number }) => o.osd === 0);
-    await waitFor("osd.0 up and in", () => osd0()?.up === 1 && osd0()?.in === 1, 120_000, () => daemons.log("osd"));
+    startOsd0(h, "osd");
+    await waitFor("osd.0 up and in", () => osd0(h)?.up === 1 && osd0(h)?.in === 1, 120_000, () => daemons.log("osd"));
     assert.equal(cephJson(h, "osd", "stat").num_up_osds, 1);
     const again = await runOk(h, "storage/configure", storageValues(disk.device));
     assert.match(again.stdout, new RegExp(`storage: ${disk.device} holds osd\\.0 of this cluster`));
@@ -164,8 +167,7 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     assert.match(r.stdout, new RegExp(`storage: ${link} holds osd\\.0 of this cluster`), describeRun(r));
     assert.equal(cephJson(h, "osd", "ls").length, 1, "the link made another OSD");
     // A reboot: the OSD stops, and the new device node belongs to root (no udev rule gives it back).
-    const osd0 = () => cephJson(h, "osd", "dump").osds.find((o: { osd: number }) => o.osd === 0);
-    const upFrom = osd0().up_from as number;
+    const upFrom = osd0(h).up_from as number;
     osdDaemon!.kill("SIGTERM");
     await waitFor("osd.0 stopped", () => osdDaemon!.exitCode !== null || osdDaemon!.signalCode !== null, 60_000);
     h.exec(["chown", "root:disk", disk.device]);
@@ -176,9 +178,9 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     h.exec(["/usr/local/sbin/kinetic-ceph-osd-activate"]);
     assert.equal(h.exec(["stat", "-c", "%U:%G", disk.device]).trim(), "ceph:ceph");
     assert.equal(h.exec(["readlink", "-f", "/var/lib/ceph/osd/ceph-0/block"]).trim(), disk.device);
-    osdDaemon = daemons.start(h, "osd-after-reboot", ["ceph-osd", "-f", "-i", "0", "--setuser", "ceph", "--setgroup", "ceph", "--public-addr", OSD_ADDR, "--cluster-addr", OSD_ADDR]);
+    startOsd0(h, "osd-after-reboot");
     // up_from moves on when the OSD boots again (a stale "up" would not).
-    await waitFor("osd.0 up again", () => osd0()?.up === 1 && osd0()?.up_from > upFrom, 180_000, () => daemons.log("osd-after-reboot"));
+    await waitFor("osd.0 up again", () => osd0(h)?.up === 1 && osd0(h)?.up_from > upFrom, 180_000, () => daemons.log("osd-after-reboot"));
   });
 
   it("cephmon makes OpenStack's RBD pools and clients; each client's key is the one its own secret derives, with only its pools' rights", async () => {
@@ -295,8 +297,10 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     daemons.start(h, "rgw", ["radosgw", "-f", "--cluster", "ceph", "--name", `client.rgw.${RGW}`, "--setuser", "ceph", "--setgroup", "ceph"]);
     await waitForPort(RGW_ADDR, 8080, 180_000).catch((e) => assert.fail(`${e}\n${daemons.log("rgw")}`));
     // A token of keystone's admin (the bootstrap user) for the admin project.
-    const token = JSON.parse(h.exec(["env", `OS_AUTH_URL=http://${KS}:5000/v3`, "OS_IDENTITY_API_VERSION=3", "OS_USERNAME=admin", `OS_PASSWORD=${ADMIN}`,
-      "OS_PROJECT_NAME=admin", "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default", "openstack", "token", "issue", "-f", "json"]));
+    const keystoneEnv = [`OS_AUTH_URL=http://${KS}:5000/v3`, "OS_IDENTITY_API_VERSION=3", "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default"];
+    const openstackAs = (user: string, password: string, project: string, ...a: string[]) =>
+      h.exec(["env", ...keystoneEnv, `OS_USERNAME=${user}`, `OS_PASSWORD=${password}`, `OS_PROJECT_NAME=${project}`, "openstack", ...a]);
+    const token = JSON.parse(openstackAs("admin", ADMIN, "admin", "token", "issue", "-f", "json"));
     const account = `http://${RGW_ADDR}:8080/swift/v1/AUTH_${token.project_id}`;
     const call = (method: string, url: string, body?: string, auth = true) =>
       fetch(url, { method, body, headers: auth ? { "X-Auth-Token": token.id } : {} });
@@ -317,12 +321,11 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     // quota with it first): made by the formula, and radosgw takes it as its admin role. A user
     // holding only it, in another project, sets the quota of admin's account.
     assert.ok(changes(r).includes("keystone role ResellerAdmin"), describeRun(r));
-    const adminEnv = [`OS_AUTH_URL=http://${KS}:5000/v3`, "OS_IDENTITY_API_VERSION=3", "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default"];
-    const os = (...a: string[]) => h.exec(["env", ...adminEnv, "OS_USERNAME=admin", `OS_PASSWORD=${ADMIN}`, "OS_PROJECT_NAME=admin", "openstack", ...a]);
+    const os = (...a: string[]) => openstackAs("admin", ADMIN, "admin", ...a);
     os("project", "create", "--domain", "Default", "resellers");
     os("user", "create", "--domain", "Default", "--password", "Reseller-Pass-1", "reseller");
     os("role", "add", "--user", "reseller", "--project", "resellers", "ResellerAdmin");
-    const reseller = JSON.parse(h.exec(["env", ...adminEnv, "OS_USERNAME=reseller", "OS_PASSWORD=Reseller-Pass-1", "OS_PROJECT_NAME=resellers", "openstack", "token", "issue", "-f", "json"]));
+    const reseller = JSON.parse(openstackAs("reseller", "Reseller-Pass-1", "resellers", "token", "issue", "-f", "json"));
     const quota = await fetch(account, { method: "POST", headers: { "X-Auth-Token": reseller.id, "X-Account-Meta-Quota-Bytes": "1048576" } });
     assert.equal(quota.status, 204, `the reseller admin sets admin's account quota: ${quota.status} ${await quota.text()}`);
     assert.equal((await call("HEAD", account)).headers.get("x-account-meta-quota-bytes"), "1048576");

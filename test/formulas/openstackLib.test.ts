@@ -74,7 +74,7 @@ describe("formulas/lib/openstack.sh (run locally with bash)", () => {
     assert.equal(conf.keystone_authtoken.region_name, "RegionOne");
     assert.equal(conf.service_user.region_name, undefined, "service_user has no region_name option");
     assert.equal(conf.placement.username, "placement");
-    // No role consumes notifications: sending them only filled queues (and broke cinder's creates).
+    // No role consumes notifications, and sending one broke every cinder volume create.
     assert.equal(conf.oslo_messaging_notifications.driver, "noop");
     assert.equal(conf.cache.memcache_servers, "10.0.0.6:11211");
   });
