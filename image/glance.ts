@@ -11,43 +11,9 @@
  */
 import * as fs from "node:fs";
 import { GuestImage } from "./guestImage";
+import { call, expectOk, openstackSession, OpenStackAuth } from "./openstackSession";
 
-export interface OpenStackAuth {
-  authUrl: string;
-  username: string;
-  password: string;
-  projectName: string;
-  userDomainName: string;
-  projectDomainName: string;
-  /** Default: the first region of the catalog entry. */
-  regionName?: string;
-  /** public (default), internal or admin. */
-  interface?: string;
-}
-
-/** The operator's openrc variables; names the first one missing. */
-export function authFromEnv(env: NodeJS.ProcessEnv = process.env): OpenStackAuth {
-  const need = (k: string) => {
-    const v = env[k];
-    if (!v) throw new Error(`${k} is not set: source the cloud's openrc (kinetic openrc) or run inside kinetic lab shell`);
-    return v;
-  };
-  return {
-    authUrl: need("OS_AUTH_URL").replace(/\/+$/, ""),
-    username: need("OS_USERNAME"),
-    password: need("OS_PASSWORD"),
-    projectName: need("OS_PROJECT_NAME"),
-    userDomainName: env.OS_USER_DOMAIN_NAME ?? "Default",
-    projectDomainName: env.OS_PROJECT_DOMAIN_NAME ?? "Default",
-    ...(env.OS_REGION_NAME ? { regionName: env.OS_REGION_NAME } : {}),
-    ...(env.OS_INTERFACE ? { interface: env.OS_INTERFACE } : {}),
-  };
-}
-
-interface CatalogEntry {
-  type: string;
-  endpoints: { interface: string; region_id?: string; region?: string; url: string }[];
-}
+export { authFromEnv, OpenStackAuth } from "./openstackSession";
 
 interface GlanceImage {
   id: string;
@@ -57,44 +23,10 @@ interface GlanceImage {
   kinetic_image_key?: string;
 }
 
-async function call(method: string, url: string, token: string | undefined, body?: unknown, contentType = "application/json"): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (token) headers["X-Auth-Token"] = token;
-  if (body !== undefined) headers["Content-Type"] = contentType;
-  const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  let r: Response;
-  try {
-    r = await fetch(url, { method, headers, body: data, signal: AbortSignal.timeout(120_000) });
-  } catch (e) {
-    throw new Error(`${method} ${url}: ${(e as Error).cause ?? (e as Error).message}`);
-  }
-  return r;
-}
-
-async function expectOk(r: Response, what: string): Promise<Response> {
-  if (!r.ok) throw new Error(`${what}: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
-  return r;
-}
-
 /** A project-scoped token and glance's URL from its catalog. */
-export async function glanceSession(auth: OpenStackAuth): Promise<{ token: string; glance: string }> {
-  const base = /\/v3$/.test(auth.authUrl) ? auth.authUrl : `${auth.authUrl}/v3`;
-  const body = {
-    auth: {
-      identity: { methods: ["password"], password: { user: { name: auth.username, domain: { name: auth.userDomainName }, password: auth.password } } },
-      scope: { project: { name: auth.projectName, domain: { name: auth.projectDomainName } } },
-    },
-  };
-  const r = await call("POST", `${base}/auth/tokens`, undefined, body);
-  if (r.status === 401) throw new Error(`keystone at ${base} refused the credentials of ${auth.username} (project ${auth.projectName})`);
-  await expectOk(r, `keystone ${base}`);
-  const token = r.headers.get("x-subject-token");
-  if (!token) throw new Error(`keystone ${base} answered without a token`);
-  const catalog = ((await r.json()) as { token: { catalog?: CatalogEntry[] } }).token.catalog ?? [];
-  const want = auth.interface ?? "public";
-  const eps = catalog.find((c) => c.type === "image")?.endpoints.filter((e) => e.interface === want && (!auth.regionName || (e.region_id ?? e.region) === auth.regionName)) ?? [];
-  if (!eps.length) throw new Error(`keystone's catalog has no ${want} image endpoint${auth.regionName ? ` in ${auth.regionName}` : ""}: is glance deployed?`);
-  return { token, glance: eps[0].url.replace(/\/+$/, "") };
+async function glanceSession(auth: OpenStackAuth): Promise<{ token: string; glance: string }> {
+  const session = await openstackSession(auth);
+  return { token: session.token, glance: session.endpoint("image", "is glance deployed?") };
 }
 
 async function findImage(glance: string, token: string, name: string): Promise<GlanceImage | undefined> {
