@@ -18,8 +18,20 @@ export interface RunEnvironment {
   passphrase: string;
 }
 
+/**
+ * How many resource operations the engine runs at once unless the operator sets PULUMI_PARALLEL.
+ * Pulumi's default is 4 per core of the orchestrator (pulumi/pulumi#14989: cloud APIs' rate limits
+ * and big providers' memory), 8 on a 2-core machine. Kinetic's operations are SSH sessions and BMC
+ * calls that wait on their own machines, so the orchestrator's cores are not what bounds them: with
+ * 8, the full cloud's 17 VM installs of 10 to 20 minutes each held every slot while the steps of the
+ * critical path that were ready waited (npm run bench -- cloud, 2026-12-07: makespan 2017 s against
+ * a critical path of 1609 s). Enough for every machine of a large pillar to run its phase at once.
+ */
+export const ENGINE_PARALLEL = 512;
+
 export function engineEnv(engine: Engine, run: RunEnvironment): Record<string, string> {
   return {
+    PULUMI_PARALLEL: process.env.PULUMI_PARALLEL ?? String(ENGINE_PARALLEL),
     PATH: [engine.binDir, path.join(PROJECT_ROOT, "node_modules", ".bin"), process.env.PATH ?? ""].join(path.delimiter),
     // The dynamic-provider host runs this checkout's SDK (engine/build.ts, installDynamicHost).
     KINETIC_PULUMI_SDK: path.join(PROJECT_ROOT, "node_modules", "@pulumi", "pulumi"),
