@@ -22,9 +22,11 @@ KINETIC_FORMULA=${KINETIC_FORMULA:-${0##*/}}
 KINETIC_STEP=start
 KINETIC_CHANGES=0
 
-# A failure names the formula and the step it happened in.
+# A failure names the formula and the step it happened in. Only the command's first line: a
+# here-document's whole text is part of it, and buried the error above it (a 100-line Python client).
 kinetic_on_error() {
-  local rc=$1 line=$2 cmd=$3
+  local rc=$1 line=$2 cmd=${3%%$'\n'*}
+  [ "$cmd" = "$3" ] || cmd="$cmd ..."
   printf 'kinetic: %s: step "%s" failed (exit %s at line %s: %s)\n' \
     "$KINETIC_FORMULA" "$KINETIC_STEP" "$rc" "$line" "$cmd" >&2
   exit "$rc"

@@ -176,7 +176,9 @@ os_db_sync() {
 #                           (RegionOne); a different URL is updated in place
 #   role NAME               a role NAME exists
 #   domain NAME ADMIN SECRET_X  domain NAME with user ADMIN (password KINETIC_SECRET_X) holding admin on it
-# Each creation or update prints one `changed:` line; a second run prints none. Passwords are read
+# Each creation or update prints one `changed:` line; a second run prints none. A request keystone
+# leaves unanswered (timeout, refused or reset, 502-504 from haproxy) starts the registration over
+# after 5 s, until KINETIC_WAIT_SECONDS; any other refusal fails at once. Passwords are read
 # by the client from the environment, never passed as arguments or printed. Example (swift):
 #   os_register user swift SECRET_SWIFT service swift object-store "http://$OS_API_HOST:8080/v1/AUTH_%(project_id)s"
 os_register() {
@@ -191,15 +193,18 @@ os_register() {
   # The client (root's, short-lived) reads the passwords from its environment: only it gets them.
   out=$(
     for v in "${!KINETIC_SECRET_@}"; do export "${v?}"; done
-    python3 - "$OS_KEYSTONE_URL/v3" "$@" <<'PY'
-import json, os, sys, urllib.error, urllib.parse, urllib.request
+    python3 - "$OS_KEYSTONE_URL/v3" "$KINETIC_WAIT_SECONDS" "$@" <<'PY'
+import http.client, json, os, sys, time, urllib.error, urllib.parse, urllib.request
 
-base, args = sys.argv[1], sys.argv[2:]
+base, wait, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 def secret(name):
     v = os.environ.get("KINETIC_" + name)
     if not v:
         sys.exit("os_register: KINETIC_%s is not set" % name)
     return v
+
+class Unanswered(Exception):
+    """keystone (or haproxy before it) did not answer: a timeout, a refused or reset connection, 502-504."""
 
 def call(method, path, body=None, token=None, expect=(200, 201, 204)):
     data = json.dumps(body).encode() if body is not None else None
@@ -207,6 +212,7 @@ def call(method, path, body=None, token=None, expect=(200, 201, 204)):
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("X-Auth-Token", token)
+    what = "%s %s" % (method, path.split("?")[0])
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             raw = r.read()
@@ -214,7 +220,11 @@ def call(method, path, body=None, token=None, expect=(200, 201, 204)):
     except urllib.error.HTTPError as e:
         if e.code in expect:
             return e.code, {}, e.headers
-        sys.exit("os_register: %s %s: HTTP %s %s" % (method, path.split("?")[0], e.code, e.read()[:300].decode(errors="replace")))
+        if e.code in (502, 503, 504):
+            raise Unanswered("%s: HTTP %s" % (what, e.code))
+        sys.exit("os_register: %s: HTTP %s %s" % (what, e.code, e.read()[:300].decode(errors="replace")))
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        raise Unanswered("%s: %s" % (what, getattr(e, "reason", None) or e))
 
 def auth(user, password, domain="default", project=None):
     ident = {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": domain}, "password": password}}}
@@ -224,9 +234,6 @@ def auth(user, password, domain="default", project=None):
     code, _, headers = call("POST", "/auth/tokens", body, expect=(201, 401))
     return headers.get("X-Subject-Token") if code == 201 else None
 
-token = auth("admin", secret("SECRET_KEYSTONE_ADMIN"), project="admin")
-if not token:
-    sys.exit("os_register: keystone refused the admin credentials")
 
 def find(collection, key, **query):
     _, body, _ = call("GET", "/%s?%s" % (collection, urllib.parse.urlencode(query)), token=token)
@@ -262,48 +269,68 @@ def user(name, secret_name, domain_id="default"):
         print("keystone password of user %s" % name)
     return uid
 
-admin_role = ensure("roles", "role", {"name": "admin"}, name="admin")
-# The `service` role on project service as well: every service's keystone_authtoken says
-# service_token_roles_required, so a service token (nova's, sent with the user's to neutron, cinder
-# and glance) without it is refused with 401; the full cloud's Tempest found nova's servers refused so.
-service_role = ensure("roles", "role", {"name": "service"}, name="service")
-i = 0
-while i < len(args):
-    op = args[i]
-    if op == "user":
-        name, sec = args[i + 1:i + 3]
-        project = ensure("projects", "project", {"name": "service", "domain_id": "default", "description": "OpenStack services"}, name="service", domain_id="default")
-        uid = user(name, sec)
-        grant("projects", project, uid, admin_role, "admin on project service to %s" % name)
-        grant("projects", project, uid, service_role, "service on project service to %s" % name)
-        i += 3
-    elif op == "service":
-        name, stype, url = args[i + 1:i + 4]
-        sid = None
-        for s in find("services", "services", type=stype):
-            if s["name"] == name:
-                sid = s["id"]
-        if sid is None:
-            sid = ensure("services", "service", {"name": name, "type": stype, "enabled": True}, name=name, type=stype)
-        for interface in ("public", "internal", "admin"):
-            found = find("endpoints", "endpoints", service_id=sid, interface=interface, region_id="RegionOne")
-            if not found:
-                call("POST", "/endpoints", {"endpoint": {"service_id": sid, "interface": interface, "region_id": "RegionOne", "url": url, "enabled": True}}, token=token)
-                print("keystone endpoint %s %s" % (name, interface))
-            elif found[0]["url"] != url:
-                call("PATCH", "/endpoints/" + found[0]["id"], {"endpoint": {"url": url}}, token=token)
-                print("keystone endpoint %s %s (url)" % (name, interface))
-        i += 4
-    elif op == "role":
-        ensure("roles", "role", {"name": args[i + 1]}, name=args[i + 1])
-        i += 2
-    elif op == "domain":
-        name, admin, sec = args[i + 1:i + 4]
-        did = ensure("domains", "domain", {"name": name, "enabled": True}, name=name)
-        grant("domains", did, user(admin, sec, domain_id=did), admin_role, "admin on domain %s to %s" % (name, admin))
-        i += 4
-    else:
-        sys.exit("os_register: unknown operation %r" % op)
+def register():
+    global token
+    token = auth("admin", secret("SECRET_KEYSTONE_ADMIN"), project="admin")
+    if not token:
+        sys.exit("os_register: keystone refused the admin credentials")
+    admin_role = ensure("roles", "role", {"name": "admin"}, name="admin")
+    # The `service` role on project service as well: every service's keystone_authtoken says
+    # service_token_roles_required, so a service token (nova's, sent with the user's to neutron, cinder
+    # and glance) without it is refused with 401; the full cloud's Tempest found nova's servers refused so.
+    service_role = ensure("roles", "role", {"name": "service"}, name="service")
+    i = 0
+    while i < len(args):
+        op = args[i]
+        if op == "user":
+            name, sec = args[i + 1:i + 3]
+            project = ensure("projects", "project", {"name": "service", "domain_id": "default", "description": "OpenStack services"}, name="service", domain_id="default")
+            uid = user(name, sec)
+            grant("projects", project, uid, admin_role, "admin on project service to %s" % name)
+            grant("projects", project, uid, service_role, "service on project service to %s" % name)
+            i += 3
+        elif op == "service":
+            name, stype, url = args[i + 1:i + 4]
+            sid = None
+            for s in find("services", "services", type=stype):
+                if s["name"] == name:
+                    sid = s["id"]
+            if sid is None:
+                sid = ensure("services", "service", {"name": name, "type": stype, "enabled": True}, name=name, type=stype)
+            for interface in ("public", "internal", "admin"):
+                found = find("endpoints", "endpoints", service_id=sid, interface=interface, region_id="RegionOne")
+                if not found:
+                    call("POST", "/endpoints", {"endpoint": {"service_id": sid, "interface": interface, "region_id": "RegionOne", "url": url, "enabled": True}}, token=token)
+                    print("keystone endpoint %s %s" % (name, interface))
+                elif found[0]["url"] != url:
+                    call("PATCH", "/endpoints/" + found[0]["id"], {"endpoint": {"url": url}}, token=token)
+                    print("keystone endpoint %s %s (url)" % (name, interface))
+            i += 4
+        elif op == "role":
+            ensure("roles", "role", {"name": args[i + 1]}, name=args[i + 1])
+            i += 2
+        elif op == "domain":
+            name, admin, sec = args[i + 1:i + 4]
+            did = ensure("domains", "domain", {"name": name, "enabled": True}, name=name)
+            grant("domains", did, user(admin, sec, domain_id=did), admin_role, "admin on domain %s to %s" % (name, admin))
+            i += 4
+        else:
+            sys.exit("os_register: unknown operation %r" % op)
+
+# keystone busy (every service's configure registers at once, seen in the full cloud: a read timed
+# out at 30 s) is waited for, up to KINETIC_WAIT_SECONDS as every other wait: everything above finds
+# before it makes, so running it again after a request that went unanswered makes nothing twice.
+token = None
+deadline = time.monotonic() + wait
+while True:
+    try:
+        register()
+        break
+    except Unanswered as e:
+        if time.monotonic() > deadline:
+            sys.exit("os_register: keystone at %s did not answer within %s s (last: %s)" % (base, wait, e))
+        print("waiting: keystone at %s: %s; trying again" % (base, e), file=sys.stderr)
+        time.sleep(5)
 PY
   )
   while IFS= read -r line; do

@@ -4,8 +4,9 @@
  * validators, APIs) are in openstack.test.ts, ovn.test.ts and openstackMore.test.ts.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FORMULAS_DIR } from "../../formulas/load";
@@ -143,5 +144,88 @@ describe("formulas/lib/openstack.sh (run locally with bash)", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe("os_register against a keystone that does not answer at first", () => {
+    // keystone's API as far as `os_register role demo` uses it, on a loopback address of its own;
+    // `refuse` says how each request is to be left unanswered, in order, before keystone answers.
+    const fakeKeystone = async (refuse: ("reset" | 503)[]) => {
+      const roles: { id: string; name: string }[] = [];
+      const posts: string[] = [];
+      let n = 0;
+      const server = http.createServer((req, res) => {
+        const how = refuse[n++];
+        if (how === "reset") {
+          req.socket.destroy();
+          return;
+        }
+        if (how === 503) {
+          res.writeHead(503).end("no server is available");
+          return;
+        }
+        const url = new URL(req.url ?? "/", "http://keystone");
+        let body = "";
+        req.on("data", (d: Buffer) => (body += d.toString()));
+        req.on("end", () => {
+          const json = (code: number, value: unknown, headers: Record<string, string> = {}) => void res.writeHead(code, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(value));
+          if (req.method === "POST" && url.pathname === "/v3/auth/tokens") json(201, { token: {} }, { "X-Subject-Token": "token" });
+          else if (req.method === "GET" && url.pathname === "/v3/roles") json(200, { roles: roles.filter((r) => r.name === url.searchParams.get("name")) });
+          else if (req.method === "POST" && url.pathname === "/v3/roles") {
+            const role = { id: `id-${roles.length}`, name: (JSON.parse(body) as { role: { name: string } }).role.name };
+            roles.push(role);
+            posts.push(role.name);
+            json(201, { role });
+          } else json(404, {});
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(5000, "127.0.12.252", resolve));
+      return { posts, close: () => new Promise((resolve) => server.close(resolve)) };
+    };
+    // Asynchronous: the fake keystone answers from this process's event loop meanwhile.
+    const bashAsync = (body: string, env: Record<string, string>) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const vars = Object.fromEntries(Object.entries(env).map(([k, v]) => [`KINETIC_${k}`, v]));
+        const child = spawn("bash", ["-c", `${libs}\n${body}`], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", KINETIC_FORMULA: "demo/configure", ...vars } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+      });
+    const env = { ...base, ADDRESSES_KEYSTONE: "127.0.12.252", WAIT_SECONDS: "60", SECRET_KEYSTONE_ADMIN: "admin-password" };
+
+    it("a reset connection and two 503s are waited out; each role is made once", async function () {
+      this.timeout(120_000);
+      const k = await fakeKeystone(["reset", 503, 503]);
+      try {
+        const r = await bashAsync('os_values demo; step "registration"; os_register role demo; echo "REACHED $KINETIC_CHANGES"', env);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal((r.stderr.match(/waiting: keystone at http:\/\/127\.0\.12\.252:5000\/v3: POST \/auth\/tokens: /g) ?? []).length, 3, r.stderr);
+        assert.match(r.stderr, /HTTP 503/);
+        assert.match(r.stdout, /changed: keystone role admin\nchanged: keystone role service\nchanged: keystone role demo\nREACHED 3/);
+        assert.deepEqual(k.posts, ["admin", "service", "demo"]);
+      } finally {
+        await k.close();
+      }
+    });
+
+    it("a keystone that never answers fails the step after the deadline, naming it and the last request", async function () {
+      this.timeout(120_000);
+      const k = await fakeKeystone(Array(100).fill(503));
+      try {
+        const started = Date.now();
+        const r = await bashAsync('os_values demo; step "registration"; os_register role demo; echo REACHED', { ...env, WAIT_SECONDS: "6" });
+        assert.notEqual(r.status, 0);
+        assert.doesNotMatch(r.stdout, /REACHED/);
+        assert.match(r.stderr, /os_register: keystone at http:\/\/127\.0\.12\.252:5000\/v3 did not answer within 6 s \(last: POST \/auth\/tokens: HTTP 503\)/);
+        // The step's failure names the command's first line only, not the client's whole text.
+        assert.match(r.stderr, /step "registration" failed \(exit 1 at line \d+: python3 - "\$OS_KEYSTONE_URL\/v3" "\$KINETIC_WAIT_SECONDS" "\$@" <<'PY' \.\.\.\)/);
+        assert.doesNotMatch(r.stderr, /def register/);
+        assert.ok(Date.now() - started >= 6000, "it did not wait");
+        assert.deepEqual(k.posts, []);
+      } finally {
+        await k.close();
+      }
+    });
   });
 });
