@@ -289,7 +289,7 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
       SECRET_SWIFT: "sW1ft-Pass_word.0123456789abcdef", SECRET_KEYSTONE_ADMIN: ADMIN, ...over,
     });
     const r = await runOk(h, "swift/configure", swift());
-    for (const c of [`/var/lib/ceph/radosgw/ceph-rgw.${RGW}/keyring`, "keystone user swift", "keystone service object-store", "keystone endpoint object-store public", "keystone endpoint object-store internal", "keystone endpoint object-store admin"]) {
+    for (const c of [`/var/lib/ceph/radosgw/ceph-rgw.${RGW}/keyring`, "keystone user swift", "keystone service swift", "keystone endpoint swift public", "keystone endpoint swift internal", "keystone endpoint swift admin"]) {
       assert.ok(changes(r).includes(c), `${c}: ${describeRun(r)}`);
     }
     assert.ok(!(r.stdout + r.stderr).includes("sW1ft-Pass"), "the swift password is never printed");
