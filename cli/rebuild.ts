@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from "../engine/paths";
 import { nameOfUrn, stateResources, urnsNamed } from "../engine/stack";
 import { fingerprint } from "../components/hostKeys";
 import { generationProblems } from "../components/secretEpochs";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
@@ -128,6 +128,8 @@ export interface RebuildOptions {
   out: (line: string) => void;
   /** The engine's own output. */
   onOutput?: (s: string) => void;
+  /** The engine's events (the tests and the bench time each step from them). */
+  onEvent?: (e: EngineEvent) => void;
 }
 
 /** The rebuild of `targets` on a stack: 0 done, 64 not confirmed (nothing changed). */
@@ -156,7 +158,7 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
     opts.out(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations)`);
   }
   // Kept beside the state until each is made: a rebuild cut short is finished by the next up.
-  await upFinishingReplacements(stack, opts.pending, { replace: urns, onOutput: opts.onOutput, color: process.stdout.isTTY ? "auto" : "never" });
+  await upFinishingReplacements(stack, opts.pending, { replace: urns, onOutput: opts.onOutput, onEvent: opts.onEvent, color: process.stdout.isTTY ? "auto" : "never" });
   const prints = await pinnedFingerprints(stack, renewed);
   if (prints.size) opts.out(`host keys of the rebuilt machines (every connection now pins these):\n${[...prints].map(([e, fp]) => `  ${e}  ${fp}`).join("\n")}`);
   return 0;

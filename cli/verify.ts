@@ -7,6 +7,8 @@
  */
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../engine/paths";
+import { isLabStack } from "../lab/layout";
+import { labGuestOptions } from "../verify/labGuest";
 import { Profile, PROFILES, runVerify } from "../verify/tempest";
 import { stackAdminCredentials, stackCloud } from "./cloudAccess";
 
@@ -74,7 +76,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     const credentials = await stackAdminCredentials(s);
     const root = path.join(PROJECT_ROOT, ".kinetic", "verify");
     const runDir = path.join(root, args.stack, runStamp());
-    const r = await runVerify({ credentials, runDir, root, profile: args.profile, includeList: args.includeList, excludeList: args.excludeList, concurrency: args.concurrency, image: args.image, settings: args.settings });
+    // A lab's cloud has no route out and the guest image made here no SSH server (verify/labGuest.ts).
+    const { image, settings } = isLabStack(args.stack) ? await labGuestOptions(credentials, args, (m) => process.stderr.write(`verify: ${m}\n`)) : args;
+    const r = await runVerify({ credentials, runDir, root, profile: args.profile, includeList: args.includeList, excludeList: args.excludeList, concurrency: args.concurrency, image, settings });
     process.stderr.write(`verify: subunit stream, JUnit report and Tempest's logs in ${path.relative(process.cwd(), r.runDir) || r.runDir}\n`);
     process.stdout.write(r.report);
     return r.exitCode;

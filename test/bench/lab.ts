@@ -9,7 +9,6 @@
  *   edge) starts at the first poll after its needs are met, polls every 60 s plus a random splay
  *   of 0-30 s (seeded, so the replay is repeatable).
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -148,7 +147,9 @@ function failedSteps(lab: LabHarness): string {
   return [...failed].map((step) => `${step}:\n${lines.filter((l) => l.includes(`Command ${step} `)).slice(-25).join("\n")}`).join("\n\n");
 }
 
-interface VerifyFigures {
+/** test/lab/cloudVerify.ts's line. */
+export interface VerifyFigures {
+  image: string;
   uploadMs: number;
   verifyMs: number;
   counts: { passed: number; failed: number; skipped: number };
@@ -156,20 +157,8 @@ interface VerifyFigures {
   runDir: string;
 }
 
-/** test/bench/cloudVerify.ts inside the lab's network, with the admin's credentials of the scratch stack. */
-async function verifyInLab(lab: LabHarness, cloud: ReturnType<typeof loadCloud>): Promise<VerifyFigures> {
-  const job = path.join(lab.tmp, "verify-job.json");
+/** The guest image into glance and Tempest's smoke profile, inside the lab's network, as the stack's admin. */
+export function verifyInLab(lab: LabHarness, cloud: ReturnType<typeof loadCloud>): Promise<VerifyFigures> {
   const runDir = path.join(process.cwd(), ".kinetic", "verify", lab.stack, runStamp());
-  fs.writeFileSync(job, JSON.stringify({ credentials: adminCredentials(cloud, lab.serviceSecret), runDir }), { mode: 0o600 });
-  // Not spawnSync: the memory sampler keeps running while Tempest does.
-  const child = spawn("nsenter", [`--net=/run/netns/${lab.layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "cloudVerify.ts"), job], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
-  const last = out.trim().split("\n").pop() ?? "";
-  try {
-    return JSON.parse(last) as VerifyFigures;
-  } catch {
-    throw new Error(`image upload and verify in the lab failed (exit ${code}): ${out.slice(-2000)}`);
-  }
+  return lab.inLab<VerifyFigures>(path.join(__dirname, "../lab/cloudVerify.ts"), [], { credentials: adminCredentials(cloud, lab.serviceSecret), runDir });
 }

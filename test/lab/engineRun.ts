@@ -12,9 +12,13 @@ import { nameOfUrn as name, openStack, typeOfUrn as type, urnsNamed } from "../.
 import { kineticProgram } from "../../components/program";
 import { PendingReplacements, upFinishingReplacements } from "../../engine/pendingReplacements";
 import { realProvisioners } from "../../components/provisioners";
+import { rebuildStack } from "../../cli/rebuild";
 
 export interface EngineJob {
-  op: "up" | "refresh" | "destroy" | "preview";
+  /** rebuild: `kinetic rebuild <targets> --yes` (cli/rebuild.ts rebuildStack: new host keys too). */
+  op: "up" | "refresh" | "destroy" | "preview" | "rebuild";
+  /** rebuild's types or endpoints. */
+  targets?: string[];
   stack: string;
   workDir: string;
   backendDir: string;
@@ -42,6 +46,8 @@ export interface EngineResult {
   startedAt: number;
   endedAt: number;
   error?: string;
+  /** What rebuild told the operator (the replaced resources, the new host keys' fingerprints). */
+  said?: string[];
 }
 
 async function main(): Promise<void> {
@@ -79,6 +85,10 @@ async function main(): Promise<void> {
       const urns = job.replaceNames?.length ? await urnsNamed(stack, job.replaceNames) : [];
       // As `kinetic up` and `kinetic rebuild` do: what an interrupted rebuild left is replaced too.
       summary = (await upFinishingReplacements(stack, PendingReplacements.of(job.backendDir, job.stack), { onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
+    } else if (job.op === "rebuild") {
+      const said: string[] = (result.said = []);
+      const code = await rebuildStack(stack, job.targets ?? [], { yes: true, pending: PendingReplacements.of(job.backendDir, job.stack), out: (l) => said.push(l), onOutput, onEvent });
+      if (code !== 0) throw new Error(`rebuild ended with ${code}: ${said.join("\n")}`);
     } else if (job.op === "refresh") summary = (await stack.refresh({ onOutput, onEvent, color: "never" })).summary;
     else if (job.op === "destroy") summary = (await stack.destroy({ onOutput, onEvent, color: "never" })).summary;
     else {

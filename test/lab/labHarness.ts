@@ -29,6 +29,11 @@ export interface LabHarness {
   /** One engine operation; `interruptAt`: SIGINT to the engine (its process group) when its output shows this. */
   run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAt?: RegExp }): Promise<EngineResult & { interrupted?: Interruption }>;
   ssh(address: string, command: string): string;
+  /**
+   * A TypeScript script of ours run inside the lab's network with a job file (written 0600: it may
+   * hold the cloud's admin password); its last line of output is JSON, returned parsed.
+   */
+  inLab<T>(script: string, args: string[], job: unknown): Promise<T>;
   /** Stops the lab, wipes its disks and (unless KINETIC_KEEP_E2E) the scratch directory. */
   dispose(): Promise<void>;
 }
@@ -157,8 +162,24 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
   };
   const ssh = (address: string, command: string): string =>
     execFileSync("nsenter", [`--net=/run/netns/${layout.netns}`, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { encoding: "utf8" });
+  let jobs = 0;
+  const inLab = async <T>(script: string, args: string[], job: unknown): Promise<T> => {
+    const file = path.join(tmp, `in-lab-${++jobs}.json`);
+    fs.writeFileSync(file, JSON.stringify(job), { mode: 0o600 });
+    // Not spawnSync: the bench's memory sampler keeps running meanwhile.
+    const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", script, ...args, file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    const last = out.trim().split("\n").pop() ?? "";
+    try {
+      return JSON.parse(last) as T;
+    } catch {
+      throw new Error(`${path.basename(script)} ${args.join(" ")} in the lab failed (exit ${code}): ${out.slice(-2000)}`);
+    }
+  };
   return {
-    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, serviceSecret,
+    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, inLab, serviceSecret,
     dispose: teardown,
   };
 }
