@@ -13,7 +13,7 @@ import { STATE_USAGE } from "./state";
 const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
 kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kinetic redfish help
-kinetic start                     npm start: the lab up, then the real \`up\` of the lab stack on it
+kinetic start [--stack lab]       npm start: the lab up, then the real \`up\` of its stack on it (default: cloud, the whole cloud)
 kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                   replace those machines and re-run their phases and all that need them
 kinetic rotate [--class C]... [--stack NAME] [--yes]

@@ -15,7 +15,7 @@ describe("lab stacks", () => {
   });
 
   it("--stack names a lab stack or is refused; a stack of a real site never runs on a lab", () => {
-    assert.deepEqual(labStackArg(["up"]), { stack: "lab", rest: ["up"] });
+    assert.deepEqual(labStackArg(["up"]), { stack: "cloud", rest: ["up"] });
     assert.deepEqual(labStackArg(["--stack", "cloud", "--wipe"]), { stack: "cloud", rest: ["--wipe"] });
     assert.match(String(labStackArg(["--stack", "prod"])), /the labs are lab, cloud/);
     assert.match(String(labStackArg(["--stack"])), /the labs are/);
