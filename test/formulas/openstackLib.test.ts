@@ -13,9 +13,14 @@ import { FORMULAS_DIR } from "../../formulas/load";
 import { EVIL } from "./hostSuite";
 
 const libs = ["lib/kinetic.sh", "lib/openstack.sh"].map((f) => fs.readFileSync(path.join(FORMULAS_DIR, f), "utf8")).join("\n");
+/** The libraries, then `body`, as a formula runs them: each value as KINETIC_<NAME>. */
+const bashArgs = (body: string, env: Record<string, string>) => ({
+  argv: ["-c", `${libs}\n${body}`],
+  env: { PATH: process.env.PATH ?? "/usr/bin:/bin", KINETIC_FORMULA: "demo/configure", ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`KINETIC_${k}`, v])) },
+});
 const bash = (body: string, env: Record<string, string> = {}) => {
-  const vars = Object.fromEntries(Object.entries(env).map(([k, v]) => [`KINETIC_${k}`, v]));
-  return spawnSync("bash", ["-c", `${libs}\n${body}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", KINETIC_FORMULA: "demo/configure", ...vars } });
+  const a = bashArgs(body, env);
+  return spawnSync("bash", a.argv, { encoding: "utf8", env: a.env });
 };
 const base = { ADDRESS: "10.0.0.9", INDEX: "0", ADDRESSES_MYSQL: "10.0.0.2 10.0.0.3", ADDRESSES_KEYSTONE: "10.0.0.5", ADDRESSES_DEMO: "10.0.0.9 10.0.0.10", SECRET_RABBITMQ: "p" };
 
@@ -184,8 +189,8 @@ describe("formulas/lib/openstack.sh (run locally with bash)", () => {
     // Asynchronous: the fake keystone answers from this process's event loop meanwhile.
     const bashAsync = (body: string, env: Record<string, string>) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const vars = Object.fromEntries(Object.entries(env).map(([k, v]) => [`KINETIC_${k}`, v]));
-        const child = spawn("bash", ["-c", `${libs}\n${body}`], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", KINETIC_FORMULA: "demo/configure", ...vars } });
+        const a = bashArgs(body, env);
+        const child = spawn("bash", a.argv, { env: a.env });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
