@@ -74,7 +74,7 @@ describe("formulas/haproxy on a Debian host", function () {
     assert.match(cfg, /listen glance_9292\n    bind 127\.0\.10\.91:9292\n[\s\S]*?server glance-0 127\.0\.10\.73:9292 check/);
     // radosgw: swift registers object-store at http://<haproxy>:8080/swift/v1/... (found by the lab's full cloud: no frontend answered there)
     assert.match(cfg, /listen swift_8080\n    bind 127\.0\.10\.91:8080\n[\s\S]*?server swift-0 127\.0\.10\.74:8080 check/);
-    assert.match(cfg, /listen mysql_3306\n[\s\S]*?mode tcp[\s\S]*?server mysql-0 127\.0\.10\.41:3306 check inter 2s\n    server mysql-1 127\.0\.10\.42:3306 check inter 2s backup\n/);
+    assert.match(cfg, /listen mysql_3306\n[\s\S]*?mode tcp[\s\S]*?server mysql-0 127\.0\.10\.41:3306 check inter 2s on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions\n    server mysql-1 127\.0\.10\.42:3306 check inter 2s backup on-marked-down shutdown-sessions\n/);
     for (const absent of ["nova", "neutron", "placement", "horizon", "memcached"]) assert.doesNotMatch(cfg, new RegExp(`listen ${absent}_`), absent);
   });
 
