@@ -135,7 +135,7 @@ export interface PinnedSsh {
  * `run` executes the ssh argv (in the lab's namespace for `lab ssh`). The key files live in a 0700
  * scratch directory removed afterwards, whatever happens.
  */
-export async function sshWithPin(o: PinnedSsh, run: (argv: string[]) => Promise<number>): Promise<number> {
+export async function sshWithPin<T>(o: PinnedSsh, run: (argv: string[]) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-ssh-"));
   try {
     const identity = path.join(dir, "id");

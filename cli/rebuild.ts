@@ -3,8 +3,10 @@
  * recovering from a compromise by rebuilding. The named machines are replaced (a VM is zeroized and
  * created again from its seed, a physical server set to PXE once and power-cycled into a fresh
  * install), then their phases run again, and so does every phase that needs one of theirs, directly
- * or not (a rebuilt mysql means keystone's configure runs again). Nothing else is touched: it is one
- * `pulumi up --replace` of exactly those resources.
+ * or not (a rebuilt mysql means keystone's configure runs again). Nothing else is touched: it is
+ * `pulumi up --replace` of exactly those resources; one `up` in all, or, when members of a clustered
+ * role are among them, one per member and the next only once the cluster is whole again
+ * (cli/rebuildPlan.ts, formulas/clusters.ts).
  */
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../engine/paths";
@@ -16,52 +18,19 @@ import { loadCloud } from "../pillar";
 import { Cloud } from "../pillar/load";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCommands";
+import { clusterRoles } from "../formulas/clusters";
+import { FORMULAS_DIR } from "../formulas/load";
+import { planRebuild, rebuildResourceNames, renewedEndpoints } from "./rebuildPlan";
+import { clusterHealth, waitClusterHealthy } from "./clusterHealth";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                replace those machines (VMs re-created, physical servers re-installed
-                               over PXE) and re-run their phases and every phase that needs them`;
+                               over PXE) and re-run their phases and every phase that needs them;
+                               members of a clustered type one at a time, each back in its cluster
+                               (formulas/<role>/health) before the next; refused where a cluster
+                               would lose its majority or its last copy`;
 
-/**
- * Names of the resources a rebuild replaces: the machines of the targets and every formula phase of
- * the targets or downstream of them in the needs graph (a downstream machine too: the VMs of a
- * rebuilt controller are gone with its disk).
- */
-export function rebuildResourceNames(cloud: Cloud, targets: string[]): { endpoints: string[]; names: Set<string> } {
-  const chosen = cloud.endpoints.filter((e) => targets.includes(e.name) || targets.includes(e.type));
-  const unknown = targets.filter((t) => !cloud.endpoints.some((e) => e.name === t || e.type === t));
-  if (unknown.length) {
-    const types = [...new Set(cloud.endpoints.map((e) => e.type))].sort().join(", ");
-    throw new Error(`rebuild: ${unknown.join(", ")} is neither a type nor an endpoint of the pillar (types: ${types})`);
-  }
-  const foundation = chosen.filter((e) => e.style === "foundation");
-  if (foundation.length) throw new Error(`rebuild: ${foundation.map((e) => e.name).join(", ")} is a foundation host: Kinetic does not install it, so it cannot rebuild it`);
-  const succs = new Map<string, string[]>();
-  for (const [id, preds] of cloud.graph.preds) for (const p of preds) succs.set(p.id, [...(succs.get(p.id) ?? []), id]);
-  const ids = new Set<string>();
-  const visit = (id: string) => {
-    if (ids.has(id)) return;
-    ids.add(id);
-    for (const s of succs.get(id) ?? []) visit(s);
-  };
-  for (const e of chosen) for (const [id, node] of cloud.graph.nodes) if (node.endpoint.name === e.name) visit(id);
-  const names = new Set<string>();
-  for (const id of ids) {
-    const { endpoint: e, step } = cloud.graph.nodes.get(id)!;
-    if (step !== "provision") names.add(`${e.name}-${step}`);
-    else if (e.style === "virtual") names.add(`${e.name}-provision-domain`);
-    else if (e.style === "physical") for (const r of ["boot-once", "power-cycle"]) names.add(`${e.name}-provision-${r}`);
-  }
-  return { endpoints: chosen.map((e) => e.name), names };
-}
-
-/**
- * Endpoints whose machine the rebuild replaces (a VM's domain, a physical server's install): each
- * gets a new host key. A `--replace` alone would give it its old key back (the key's generation is
- * the definition, which a rebuild does not change), so a key an attacker copied would still be good.
- */
-export function renewedEndpoints(cloud: Cloud, names: Set<string>): string[] {
-  return cloud.endpoints.filter((e) => names.has(`${e.name}-provision-domain`) || names.has(`${e.name}-provision-boot-once`)).map((e) => e.name);
-}
+export { rebuildResourceNames, renewedEndpoints };
 
 /** `kinetic:hostKeyGenerations` (JSON text in the stack's config, or absent) with those endpoints raised by one. */
 export function raisedGenerations(text: string | undefined, endpoints: string[]): Record<string, number> {
@@ -130,36 +99,77 @@ export interface RebuildOptions {
   onOutput?: (s: string) => void;
   /** The engine's events (the tests and the bench time each step from them). */
   onEvent?: (e: EngineEvent) => void;
+  /** The formulas the stack's program runs (the health formulas of clustered roles come from there too). */
+  formulasDir?: string;
+  /** How long a clustered type may take to be whole again after each up (seconds; default 600). */
+  gateSeconds?: number;
 }
 
-/** The rebuild of `targets` on a stack: 0 done, 64 not confirmed (nothing changed). */
+/**
+ * The rebuild of `targets` on a stack: 0 done, 64 not confirmed or refused (nothing changed), 1 a
+ * clustered type not whole (before the first up: nothing changed; after an up: the rest not done).
+ */
 export async function rebuildStack(stack: Stack, targets: string[], opts: RebuildOptions): Promise<number> {
   const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
   const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
-  const { endpoints, names } = rebuildResourceNames(cloud, targets);
+  const formulasDir = opts.formulasDir ?? FORMULAS_DIR;
+  const clusters = clusterRoles(formulasDir);
+  const plan = planRebuild(cloud, targets, clusters);
+  if (plan.kind === "refuse") {
+    for (const line of plan.lines) opts.out(line);
+    opts.out("nothing was changed");
+    return 64;
+  }
+  const { endpoints, names, steps } = plan;
   const urns = await urnsNamed(stack, names);
   const missing = [...names].filter((n) => !urns.some((u) => nameOfUrn(u) === n));
   opts.out(`rebuild ${endpoints.join(", ")}: ${urns.length} resources replaced\n${urns.map((u) => `  ${nameOfUrn(u)}`).sort().join("\n")}`);
   if (missing.length) opts.out(`not in the stack yet (created by this up): ${missing.sort().join(", ")}`);
+  if (steps.length > 1) opts.out(`one machine at a time (${plan.before.join(", ")} must keep a majority): ${steps.map((s, i) => `${i + 1}. ${s.machines.join(", ") || "the phases that need them"}`).join("  ")}`);
   if (!opts.yes) {
     opts.out("rebuild wipes those machines: run it again with --yes");
     return 64;
   }
+  const gate = async (types: string[], when: string): Promise<boolean> => {
+    for (const type of types) {
+      const role = clusters.get(cloud.endpoints.find((e) => e.type === type)!.role)!;
+      opts.out(`${when}: ${type} whole? (formulas/${role.health})`);
+      const healthy = await waitClusterHealthy(() => clusterHealth(stack, stack.name, cloud, type, role.health!, formulasDir), opts.gateSeconds ?? 600, opts.out);
+      if (!healthy) {
+        opts.out(`rebuild: stopped ${when}: ${type} is not whole (above); replacing another member could lose ${role.holds}. Repair it, then run the rebuild again`);
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!(await gate(plan.before, "before the first machine"))) return 1;
+  for (const [i, step] of steps.entries()) {
+    const stepUrns = urns.filter((u) => step.names.has(nameOfUrn(u)));
+    if (steps.length > 1) opts.out(`step ${i + 1} of ${steps.length}: ${step.machines.join(", ") || "the phases that need them"} (${stepUrns.length} resources)`);
+    await rebuildUp(stack, cloud, step.names, stepUrns, opts);
+    if (step.gates.length && !(await gate(step.gates, `after step ${i + 1}`))) return 1;
+  }
+  return 0;
+}
+
+/** One up of a rebuild: exactly `urns` replaced, new host keys for the machines among `names`. */
+async function rebuildUp(stack: Stack, cloud: Cloud, names: Set<string>, urns: string[], opts: RebuildOptions): Promise<void> {
   // The servers reinstalled here are running: the operator asked for exactly their reinstall, so
   // their provisioning may reset them while on (components/provisioners.ts installPoweredOn).
   const reinstalled = cloud.endpoints.filter((e) => e.style === "physical" && names.has(`${e.name}-provision-power-cycle`)).map((e) => e.uuid);
   if (reinstalled.length) process.env.KINETIC_INSTALL_POWERED_ON = reinstalled.join(",");
-  // New host keys for the replaced machines, recorded in the stack's config before the up: a
-  // rebuild cut short and finished by the next up derives the same new keys.
+  // New host keys for this up's machines only, recorded in the stack's config before the up: a
+  // rebuild cut short and finished by the next up derives the same new keys, and a machine of a
+  // later step is not yet marked (a raised generation alone makes the next up replace it).
   const renewed = renewedEndpoints(cloud, names);
   if (renewed.length) {
     const generations = raisedGenerations((await stack.getAllConfig())["kinetic:hostKeyGenerations"]?.value, renewed);
     await stack.setConfig("kinetic:hostKeyGenerations", { value: JSON.stringify(generations) });
     opts.out(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations)`);
   }
-  // Kept beside the state until each is made: a rebuild cut short is finished by the next up.
+  // Kept beside the state until each is made: a rebuild cut short is finished by the next up. Only
+  // this step's: with the later steps' there too, the next plain up would replace those members at once.
   await upFinishingReplacements(stack, opts.pending, { replace: urns, onOutput: opts.onOutput, onEvent: opts.onEvent, color: process.stdout.isTTY ? "auto" : "never" });
   const prints = await pinnedFingerprints(stack, renewed);
   if (prints.size) opts.out(`host keys of the rebuilt machines (every connection now pins these):\n${[...prints].map(([e, fp]) => `  ${e}  ${fp}`).join("\n")}`);
-  return 0;
 }

@@ -13,11 +13,15 @@ import { kineticProgram } from "../../components/program";
 import { PendingReplacements, upFinishingReplacements } from "../../engine/pendingReplacements";
 import { realProvisioners } from "../../components/provisioners";
 import { rebuildStack } from "../../cli/rebuild";
+import { backupStack, restoreStack } from "../../cli/backup";
+import { loadCloud } from "../../pillar";
+import { PROJECT_ROOT } from "../../engine/paths";
+import * as path from "node:path";
 
 export interface EngineJob {
   /** rebuild: `kinetic rebuild <targets> --yes` (cli/rebuild.ts rebuildStack: new host keys too). */
-  op: "up" | "refresh" | "destroy" | "preview" | "rebuild";
-  /** rebuild's types or endpoints. */
+  op: "up" | "refresh" | "destroy" | "preview" | "rebuild" | "backup" | "restore";
+  /** rebuild's types or endpoints; restore's backup (one id, or latest). */
   targets?: string[];
   stack: string;
   workDir: string;
@@ -87,8 +91,16 @@ async function main(): Promise<void> {
       summary = (await upFinishingReplacements(stack, PendingReplacements.of(job.backendDir, job.stack), { onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
     } else if (job.op === "rebuild") {
       const said: string[] = (result.said = []);
-      const code = await rebuildStack(stack, job.targets ?? [], { yes: true, pending: PendingReplacements.of(job.backendDir, job.stack), out: (l) => said.push(l), onOutput, onEvent });
+      const code = await rebuildStack(stack, job.targets ?? [], { yes: true, pending: PendingReplacements.of(job.backendDir, job.stack), out: (l) => (said.push(l), onOutput(`${l}\n`)), onOutput, onEvent, ...(job.formulasDir ? { formulasDir: job.formulasDir } : {}) });
       if (code !== 0) throw new Error(`rebuild ended with ${code}: ${said.join("\n")}`);
+    } else if (job.op === "backup" || job.op === "restore") {
+      // cli/backup.ts as `kinetic backup` / `kinetic restore <id> --yes` run it, on the pillar the stack names.
+      const said: string[] = (result.said = []);
+      const pillarDir = (await stack.getConfig("kinetic:pillar")).value;
+      const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: job.stack });
+      const out = (l: string) => (said.push(l), onOutput(`${l}\n`));
+      if (job.op === "backup") await backupStack(stack, cloud, out);
+      else await restoreStack(stack, cloud, job.targets?.[0] ?? "latest", out);
     } else if (job.op === "refresh") summary = (await stack.refresh({ onOutput, onEvent, color: "never" })).summary;
     else if (job.op === "destroy") summary = (await stack.destroy({ onOutput, onEvent, color: "never" })).summary;
     else {

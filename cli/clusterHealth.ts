@@ -1,0 +1,65 @@
+/**
+ * The gate of a rolling rebuild (cli/rebuildPlan.ts): a clustered role's health formula
+ * (`formulas/<role>/health`, formulas/clusters.ts) run on every member of a type (cli/endpointShell.ts:
+ * the orchestrator's key, the host key the state pinned), the formula and its values sent as every
+ * phase sends them (formulas/envelope.ts). It changes nothing on the hosts.
+ */
+import type { Stack } from "@pulumi/pulumi/automation";
+import { cloudFacts, endpointFacts } from "../components/formulaFacts";
+import { encodeValues, formulaCommand, selectValues } from "../formulas/envelope";
+import { loadFormula } from "../formulas/load";
+import { Cloud } from "../pillar/load";
+import { endpointShell } from "./endpointShell";
+
+export interface MemberHealth {
+  endpoint: string;
+  ok: boolean;
+  /** The formula's own line: what it saw, or why it failed. */
+  line: string;
+}
+
+/** The line that says the most: a formula's `kinetic: ...failed: why`, else its last printed line. */
+function verdict(out: string): string {
+  const lines = out.split("\n").map((l) => l.trim()).filter(Boolean);
+  const failed = lines.find((l) => /^kinetic: .* failed/.test(l));
+  if (failed) return failed.replace(/^kinetic: [^:]+: /, "");
+  return lines.filter((l) => !l.startsWith("step: ") && !/^kinetic: .*(nothing changed|change\(s\))$/.test(l)).pop() ?? "no output";
+}
+
+/** The health formula of `type`'s role on each of its members, once. */
+export async function clusterHealth(stack: Stack, stackName: string, cloud: Cloud, type: string, health: string, formulasDir?: string): Promise<MemberHealth[]> {
+  const { text } = loadFormula(health, formulasDir);
+  const shared = cloudFacts(cloud);
+  const members = cloud.endpoints.filter((e) => e.type === type);
+  return Promise.all(
+    members.map(async (e): Promise<MemberHealth> => {
+      const values = selectValues(health, text, endpointFacts(cloud, shared, e));
+      // endpointShell adds `sudo -n` for a non-root user.
+      const command = formulaCommand(health, text);
+      const r = await endpointShell(stack, stackName, e, command, { stdin: encodeValues(values), timeoutMs: 120_000 }).catch((err: Error) => ({ code: 255, out: err.message }));
+      return { endpoint: e.name, ok: r.code === 0, line: verdict(r.out) };
+    }),
+  );
+}
+
+/**
+ * Waits until every member of `type` passes its health formula (tried every 5 s, up to `seconds`):
+ * true then; false with the last lines seen. `out` gets one line per member, once passed or at the end.
+ */
+export async function waitClusterHealthy(
+  check: () => Promise<MemberHealth[]>,
+  seconds: number,
+  out: (line: string) => void,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const seen = await check();
+    const done = seen.every((m) => m.ok);
+    if (done || Date.now() >= deadline) {
+      for (const m of seen) out(`  ${m.ok ? "ok  " : "FAIL"} ${m.endpoint}: ${m.line}`);
+      return done;
+    }
+    await sleep(5000);
+  }
+}

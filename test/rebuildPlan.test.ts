@@ -1,0 +1,98 @@
+/**
+ * `kinetic rebuild` never wipes a cluster (cli/rebuildPlan.ts, issue 21): members of a clustered
+ * type one per up, the phases that need them last; refused, before anything changes, where a
+ * cluster would lose its majority or its last copy, or its formulas cannot rejoin a new member.
+ * Every expected name is written out from the pillar here, not asked of the code under test.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { planRebuild, RebuildPlan } from "../cli/rebuildPlan";
+import { clusterRoles, quorum } from "../formulas/clusters";
+import { Cloud, loadCloud } from "../pillar";
+
+const ROOT = path.resolve(__dirname, "..");
+const PHASES = ["provision-domain", "base", "networking", "install", "configure"];
+
+/** pillar/lab with `count` mysql endpoints (a copy in a temporary directory). */
+function labWithMysql(count: number): Cloud {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-rebuild-plan-"));
+  try {
+    fs.cpSync(path.join(ROOT, "pillar/lab"), dir, { recursive: true });
+    const hosts = path.join(dir, "hosts.yaml");
+    const text = fs.readFileSync(hosts, "utf8").replace(/(  mysql:\n    style: virtual\n    count: )1/, `$1${count}`);
+    fs.writeFileSync(hosts, text);
+    return loadCloud(dir, { stack: "lab" });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const steps = (p: RebuildPlan) => {
+  assert.equal(p.kind, "plan", p.kind === "refuse" ? p.lines.join("\n") : "");
+  return p.kind === "plan" ? p.steps.map((s) => ({ machines: s.machines, names: [...s.names].sort(), gates: s.gates })) : [];
+};
+const refusal = (p: RebuildPlan) => (p.kind === "refuse" ? p.lines.join("\n") : assert.fail(`planned, not refused: ${JSON.stringify(steps(p))}`));
+
+describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () => {
+  const clusters = clusterRoles();
+
+  it("the formulas declare the clustered roles; only mysql's can rejoin a rebuilt member (it has a health formula)", () => {
+    assert.deepEqual([...clusters.keys()].sort(), ["cephmon", "etcd", "mysql", "ovsdb", "rabbitmq"]);
+    assert.equal(clusters.get("mysql")?.health, "mysql/health");
+    for (const r of ["cephmon", "etcd", "ovsdb", "rabbitmq"]) assert.equal(clusters.get(r)?.health, undefined, r);
+    assert.match(clusters.get("mysql")!.holds, /every service's database/);
+    assert.deepEqual([1, 2, 3, 4, 5].map(quorum), [1, 2, 2, 3, 3]);
+  });
+
+  it("three mysql members: each alone in its own up, in index order, then keystone's configure; the cluster checked before and after each", () => {
+    const lab = labWithMysql(3);
+    const m = lab.endpoints.filter((e) => e.type === "mysql").map((e) => e.name);
+    const keystone = lab.endpoints.find((e) => e.type === "keystone")!.name;
+    const plan = planRebuild(lab, ["mysql"], clusters);
+    assert.deepEqual(steps(plan), [
+      ...m.map((name) => ({ machines: [name], names: PHASES.map((p) => `${name}-${p}`).sort(), gates: ["mysql"] })),
+      { machines: [], names: [`${keystone}-configure`], gates: ["mysql"] },
+    ]);
+    assert.deepEqual(plan.kind === "plan" && plan.before, ["mysql"]);
+  });
+
+  it("one named member of three: its own up, then the phases downstream of it", () => {
+    const lab = labWithMysql(3);
+    const [m0, m1, m2] = lab.endpoints.filter((e) => e.type === "mysql").map((e) => e.name);
+    const keystone = lab.endpoints.find((e) => e.type === "keystone")!.name;
+    // mysql 1 and 2 join the cluster mysql 0 started (their configure needs its): rebuilding 0 runs theirs again.
+    assert.deepEqual(steps(planRebuild(lab, [m0], clusters)), [
+      { machines: [m0], names: PHASES.map((p) => `${m0}-${p}`).sort(), gates: ["mysql"] },
+      { machines: [], names: [`${m1}-configure`, `${m2}-configure`, `${keystone}-configure`].sort(), gates: ["mysql"] },
+    ]);
+  });
+
+  it("refuses the only member, or one of two: the data would be gone or the survivor without a majority", () => {
+    assert.match(refusal(planRebuild(labWithMysql(1), ["mysql"], clusters)), /^rebuild: refused: mysql has 1 member\(s\) holding every service's database .*; rebuilding mysql-\S+ leaves 0, and a cluster of 1 needs 1 up to keep its data: give mysql count >= 3/);
+    assert.match(refusal(planRebuild(labWithMysql(2), ["mysql-" + labWithMysql(2).endpoints.find((e) => e.type === "mysql" && e.index === 1)!.uuid], clusters)), /mysql has 2 member\(s\).* leaves 1, and a cluster of 2 needs 2 up/);
+  });
+
+  it("refuses a controller whose rebuild takes a majority of a cluster down with it", () => {
+    const lab = labWithMysql(3);
+    const controller = lab.endpoints.find((e) => e.type === "controller")!.name;
+    assert.match(refusal(planRebuild(lab, [controller], clusters)), new RegExp(`^rebuild: refused: rebuilding ${controller} takes (mysql-\\S+(, )?){3} down at once, leaving 0 of mysql's 3 members`));
+  });
+
+  it("a role that is not clustered is one up, with no gate", () => {
+    const lab = labWithMysql(3);
+    const keystone = lab.endpoints.find((e) => e.type === "keystone")!.name;
+    assert.deepEqual(steps(planRebuild(lab, ["keystone"], clusters)), [{ machines: [keystone], names: PHASES.map((p) => `${keystone}-${p}`).sort(), gates: [] }]);
+  });
+
+  it("on the sample pillar: a clustered role whose formulas cannot rejoin a member is refused, and so is a controller carrying one", () => {
+    const sample = loadCloud(path.join(ROOT, "pillar/sample"), { stack: "sample" });
+    assert.match(refusal(planRebuild(sample, ["rabbitmq"], clusters)), /rabbitmq-\S+, rabbitmq-\S+, rabbitmq-\S+ are members of rabbitmq, which holds OpenStack's message queues .*no health formula/);
+    const controller = sample.endpoints.find((e) => e.type === "controller")!;
+    const carried = sample.endpoints.filter((e) => e.controller === controller.name && ["rabbitmq", "cephmon", "etcd", "ovsdb"].includes(e.role));
+    assert.ok(carried.length > 0, "the sample's first controller carries a member of a clustered role");
+    const why = refusal(planRebuild(sample, [controller.name], clusters));
+    for (const e of carried) assert.ok(why.includes(e.name), `${e.name} named: ${why}`);
+  });
+});
