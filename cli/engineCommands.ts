@@ -26,7 +26,10 @@ kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes] [--backend UR
                                $KINETIC_STATE_DIR or .kinetic/state; passphrase $PULUMI_CONFIG_PASSPHRASE
                                (the dev stack's is the documented dev-only value); destroy needs --yes;
                                up previews first and, before replacing or deleting a machine, asks on
-                               a terminal or needs --yes or --allow-replace <type|endpoint> (repeatable)`;
+                               a terminal or needs --yes or --allow-replace <type|endpoint> (repeatable);
+                               an up that would take a clustered type (mysql, rabbitmq, cephmon, etcd,
+                               ovsdb) below a majority of its members is refused unless
+                               --allow-data-loss <type>: use kinetic rebuild, one member at a time`;
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -109,6 +112,7 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
   let yes = false;
   let diff = false;
   const allowReplace: string[] = [];
+  const allowDataLoss: string[] = [];
   let backendFlag: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
@@ -116,6 +120,7 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
     else if (argv[i] === "--yes") yes = true;
     else if (argv[i] === "--diff") diff = true;
     else if (argv[i] === "--allow-replace" && argv[i + 1] !== undefined && op === "up") allowReplace.push(argv[++i]);
+    else if (argv[i] === "--allow-data-loss" && argv[i + 1] !== undefined && op === "up") allowDataLoss.push(argv[++i]);
     else {
       process.stderr.write(`${op}: unexpected argument ${argv[i]}\n${ENGINE_USAGE}\n`);
       return 64;
@@ -146,7 +151,7 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
       const left = pending.read();
       if (left.length) process.stdout.write(`up: an interrupted rebuild left ${left.length} replacement(s); this up makes them\n`);
       // Issue 21: no machine is replaced or deleted without a yes (cli/machineGate.ts).
-      if (!(await confirmMachineChanges(stack, { yes, allow: allowList(allowReplace), replace: left, color }))) return 65;
+      if (!(await confirmMachineChanges(stack, { yes, allow: allowList(allowReplace), replace: left, color, allowDataLoss: allowList(allowDataLoss) }))) return 65;
       await upFinishingReplacements(stack, pending, { onOutput, diff, color });
       break;
     }

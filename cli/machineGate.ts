@@ -6,7 +6,11 @@
  */
 import { createInterface } from "node:readline/promises";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { decideMachineChanges, describeMachineChanges, previewMachineChanges } from "../engine/machineChanges";
+import * as path from "node:path";
+import { ClusterSize, decideMachineChanges, describeMachineChanges, previewMachineChanges } from "../engine/machineChanges";
+import { PROJECT_ROOT } from "../engine/paths";
+import { clusterRoles } from "../formulas/clusters";
+import { loadCloud } from "../pillar";
 
 export interface MachineGateOptions {
   yes: boolean;
@@ -14,6 +18,22 @@ export interface MachineGateOptions {
   /** URNs the up will be given to replace (an interrupted rebuild's, asked for then). */
   replace: string[];
   color: "auto" | "never";
+  /** `--allow-data-loss <type>` values. */
+  allowDataLoss?: string[];
+}
+
+/** The clustered types of the stack's pillar, with their sizes (formulas/clusters.ts). */
+export async function stackClusters(stack: Stack): Promise<ClusterSize[]> {
+  const pillarDir = (await stack.getConfig("kinetic:pillar")).value;
+  const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
+  const roles = clusterRoles();
+  const out: ClusterSize[] = [];
+  for (const type of Object.keys(cloud.pillar.hosts).sort()) {
+    const members = cloud.endpoints.filter((e) => e.type === type);
+    const role = members.length ? roles.get(members[0].role) : undefined;
+    if (role) out.push({ type, members: members.length, holds: role.holds });
+  }
+  return out;
 }
 
 /** True when the up may go on. */
@@ -23,7 +43,7 @@ export async function confirmMachineChanges(stack: Stack, opts: MachineGateOptio
   if (!changes.length) return true;
   process.stdout.write(`\nup would replace or delete ${changes.length} machine(s): a replaced VM is zeroized and made anew from its seed, a replaced server reinstalled over PXE, a deleted one zeroized\n${describeMachineChanges(changes)}\n`);
   const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  const decision = decideMachineChanges(changes, { yes: opts.yes, allow: opts.allow, tty, alreadyAsked: new Set(opts.replace) });
+  const decision = decideMachineChanges(changes, { yes: opts.yes, allow: opts.allow, tty, alreadyAsked: new Set(opts.replace), clusters: await stackClusters(stack), allowDataLoss: opts.allowDataLoss ?? [] });
   if (decision.kind === "go") return true;
   if (decision.kind === "refuse") {
     process.stderr.write(`${decision.line}\n`);

@@ -10,6 +10,7 @@
  * the terminal.
  */
 import type { EngineEvent, PreviewOptions, Stack } from "@pulumi/pulumi/automation";
+import { quorum } from "../formulas/clusters";
 import { nameOfUrn } from "./stack";
 
 /** One machine the up would replace or delete, with the engine's reason. */
@@ -73,16 +74,55 @@ export interface MachineGate {
   tty: boolean;
   /** Replacements asked for before (an interrupted rebuild's, engine/pendingReplacements.ts): accepted. */
   alreadyAsked?: Set<string>;
+  /** The pillar's clustered types (formulas/clusters.ts): no up takes one below its majority. */
+  clusters?: ClusterSize[];
+  /** `--allow-data-loss <type>`: the operator accepts losing that clustered type's data. */
+  allowDataLoss?: string[];
+}
+
+/** A clustered type of the pillar: how many members it has there, and what they hold. */
+export interface ClusterSize {
+  type: string;
+  members: number;
+  holds: string;
+}
+
+/**
+ * Clustered types whose members this up would replace or delete so many at once that fewer than a
+ * majority stay up (one member of one: the last copy), each as one line. Neither `--yes` nor
+ * `--allow-replace` lets that through: `kinetic rebuild` replaces them one at a time; only
+ * `--allow-data-loss <type>` accepts the loss.
+ */
+export function clusterLosses(changes: MachineChange[], clusters: ClusterSize[], allowDataLoss: string[] = []): string[] {
+  const lines: string[] = [];
+  for (const c of clusters) {
+    if (allowDataLoss.includes(c.type)) continue;
+    const hit = changes.filter((m) => m.type === c.type);
+    // Members deleted are no longer in the pillar: they were members until now.
+    const before = c.members + hit.filter((m) => m.action === "delete").length;
+    const majority = quorum(before);
+    const left = before - hit.length;
+    if (!hit.length || left >= majority) continue;
+    lines.push(
+      `up: refused: it would ${hit.map((m) => `${m.action} ${m.endpoint}`).join(", ")} at once, leaving ${left} of ${c.type}'s ${before} member(s), which hold ${c.holds} (a majority, ${majority}, must stay up). ` +
+        (before >= 3 && c.members >= 3 ? `Replace them one at a time: kinetic rebuild <endpoint> for each. ` : "") +
+        `To accept losing that data: --allow-data-loss ${c.type}`,
+    );
+  }
+  return lines;
 }
 
 export type MachineDecision = { kind: "go" } | { kind: "ask"; changes: MachineChange[] } | { kind: "refuse"; line: string };
 
 /**
+ * Refuse, whatever else was said, an up that takes a cluster below its majority (`clusterLosses`).
  * Go when no machine is replaced or deleted, or every one is accepted (`--yes`, `--allow-replace`
  * naming its type or endpoint, or asked for by an earlier rebuild); else ask on a terminal, else
  * refuse with one line.
  */
 export function decideMachineChanges(changes: MachineChange[], gate: MachineGate): MachineDecision {
+  const losses = clusterLosses(changes.filter((c) => !gate.alreadyAsked?.has(c.urn)), gate.clusters ?? [], gate.allowDataLoss);
+  if (losses.length) return { kind: "refuse", line: losses.join("\n") };
   if (gate.yes) return { kind: "go" };
   const open = changes.filter((c) => !gate.allow.includes(c.type) && !gate.allow.includes(c.endpoint) && !gate.alreadyAsked?.has(c.urn));
   if (!open.length) return { kind: "go" };

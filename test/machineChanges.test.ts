@@ -63,4 +63,36 @@ describe("kinetic up: machines replaced or deleted need a yes (issue 21)", () =>
     assert.match(refused.kind === "refuse" ? refused.line : "", new RegExp(`^up: refused: it would replace ${MYSQL}, delete ${STORAGE}, and nothing asked for that \\(run it with --yes, or --allow-replace`));
     assert.ok(refused.kind === "refuse" && !refused.line.includes("\n"));
   });
+
+  // Issue 21: an up never takes a cluster below its majority, whatever --yes says.
+  describe("clustered types", () => {
+    const member = (n: number) => `mysql-0b1c2d3e-4f50-5a6b-8c7d-9e0f1a2b3c4${n}`;
+    const domainOf = (n: number) => urn(`kinetic:endpoint:Virtual$kinetic:libvirt:Domain$command:remote:Command`, `${member(n)}-provision-domain`);
+    const mysql = (members: number) => [{ type: "mysql", members, holds: "every service's database" }];
+    const replacing = (...n: number[]) => machineChanges(n.map((i) => pre("replace", domainOf(i), ["triggers"])));
+
+    it("one member of three replaced: the usual gate (--yes goes on)", () => {
+      assert.deepEqual(decideMachineChanges(replacing(1), { yes: true, allow: [], tty: false, clusters: mysql(3) }), { kind: "go" });
+    });
+
+    it("two of three at once, or the only one: refused even with --yes, naming the members, what they hold and kinetic rebuild", () => {
+      const two = decideMachineChanges(replacing(1, 2), { yes: true, allow: ["mysql"], tty: true, clusters: mysql(3) });
+      assert.equal(two.kind, "refuse");
+      assert.match(two.kind === "refuse" ? two.line : "", new RegExp(`^up: refused: it would replace ${member(1)}, replace ${member(2)} at once, leaving 1 of mysql's 3 member\\(s\\), which hold every service's database \\(a majority, 2, must stay up\\)\\. Replace them one at a time: kinetic rebuild <endpoint> for each\\. To accept losing that data: --allow-data-loss mysql$`));
+      const only = decideMachineChanges(replacing(1), { yes: true, allow: [], tty: false, clusters: mysql(1) });
+      assert.match(only.kind === "refuse" ? only.line : "", /leaving 0 of mysql's 1 member\(s\).*To accept losing that data: --allow-data-loss mysql$/);
+      assert.ok(only.kind === "refuse" && !only.line.includes("kinetic rebuild"), "a cluster of one cannot be rolled");
+    });
+
+    it("members deleted by a lower count count too: 3 -> 1 deletes two of three", () => {
+      const changes = machineChanges([pre("delete", domainOf(1)), pre("delete", domainOf(2))]);
+      assert.equal(decideMachineChanges(changes, { yes: true, allow: [], tty: false, clusters: mysql(1) }).kind, "refuse");
+    });
+
+    it("--allow-data-loss <type> lets it through to the usual gate; a rebuild's own pending member is not counted again", () => {
+      assert.deepEqual(decideMachineChanges(replacing(1, 2), { yes: true, allow: [], tty: false, clusters: mysql(3), allowDataLoss: ["mysql"] }), { kind: "go" });
+      assert.equal(decideMachineChanges(replacing(1, 2), { yes: false, allow: [], tty: false, clusters: mysql(3), allowDataLoss: ["mysql"] }).kind, "refuse", "still needs a yes");
+      assert.deepEqual(decideMachineChanges(replacing(1, 2), { yes: true, allow: [], tty: false, clusters: mysql(3), alreadyAsked: new Set([domainOf(1)]) }), { kind: "go" });
+    });
+  });
 });
