@@ -9,13 +9,16 @@ import { VERIFY_USAGE } from "./verify";
 import { IMAGE_USAGE } from "./image";
 import { lockLeftBehind, lockRefusal, refusalLine } from "../engine/stackLock";
 import { STATE_USAGE } from "./state";
+import { BACKUP_USAGE } from "./backup";
 
 const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
 kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kinetic redfish help
 kinetic start [--stack lab]       npm start: the lab up, then the real \`up\` of its stack on it (default: cloud, the whole cloud)
 kinetic rebuild <type|endpoint>... [--stack NAME] --yes
-                                  replace those machines and re-run their phases and all that need them
+                                  replace those machines and re-run their phases and all that need them;
+                                  a clustered type's members one at a time, each back in its cluster first
+${BACKUP_USAGE}
 kinetic rotate [--class C]... [--stack NAME] [--yes]
                                   new credentials of those classes (kinetic:epochs), re-running only the
                                   phases that read them, no machine replaced; without --yes: the plan
@@ -52,6 +55,14 @@ async function main(argv: string[]): Promise<number> {
     case "rebuild": {
       const inLab = await (await import("./start")).reexecInLab(argv);
       return inLab ?? (await import("./rebuild")).rebuildCommand(rest);
+    }
+    case "backup": {
+      const inLab = await (await import("./start")).reexecInLab(argv);
+      return inLab ?? (await import("./backup")).backupCommand(rest);
+    }
+    case "restore": {
+      const inLab = await (await import("./start")).reexecInLab(argv);
+      return inLab ?? (await import("./backup")).restoreCommand(rest);
     }
     case "rotate": {
       const inLab = await (await import("./start")).reexecInLab(argv);

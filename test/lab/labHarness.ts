@@ -122,7 +122,11 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     const file = path.join(tmp, `job-${op}.json`);
     fs.writeFileSync(file, JSON.stringify(job));
     return new Promise((resolve, reject) => {
-      const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
+      const child = spawn("nsenter", [`--net=/run/netns/${layout.netns}`, process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "engineRun.ts"), file], {
+        cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true,
+        // Backups (cli/backup.ts) stay in the scratch directory, not the checkout's .kinetic/backups.
+        env: { ...process.env, KINETIC_BACKUP_DIR: path.join(tmp, "backups") },
+      });
       engines.add(child.pid!);
       // Ctrl-C in a terminal: SIGINT to the foreground process group, which is the runner and the
       // engine's CLI (the runner leads its own group: detached); the engine starts its plugins in

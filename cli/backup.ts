@@ -1,0 +1,221 @@
+/**
+ * `kinetic backup [--stack NAME]`, `kinetic backup list [--stack NAME]` and
+ * `kinetic restore <id|latest> [--stack NAME] --yes` (issue 21): consistent copies of what the
+ * pillar cannot re-derive, kept outside the cloud (cli/backupStore.ts), and put back.
+ *
+ * What is taken, per role the pillar has (`RECIPES`):
+ * - mysql: every database but the server's own (`mariadb-dump --single-transaction`: one
+ *   consistent snapshot of InnoDB, with routines, events and triggers; `--add-drop-database`, so a
+ *   restore makes each database exactly what it was). Accounts are not in it: formulas/mysql makes
+ *   them from the stack's secrets at every configure. Restored through one member; Galera copies
+ *   it to the others.
+ * Not yet: OVN's northbound and southbound databases, etcd; the list says so.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Stack } from "@pulumi/pulumi/automation";
+import type { Cloud, Endpoint } from "../pillar";
+import { BackupManifest, BackupPart, backupId, backupRoot, decryptPart, encryptingStream, findBackup, listBackups } from "./backupStore";
+import { endpointShell } from "./endpointShell";
+import { stackCloud } from "./cloudAccess";
+import { oneLine } from "./verify";
+
+export const BACKUP_USAGE = `kinetic backup [--stack NAME]     consistent copies of what the pillar cannot re-derive (every mysql
+                               database), encrypted with the stack's kinetic:backupSecret, kept in
+                               $KINETIC_BACKUP_DIR/NAME (default .kinetic/backups/NAME)
+kinetic backup list [--stack NAME]
+kinetic restore <id|latest> [--stack NAME] --yes
+                               put a backup back: each database in it is dropped and made again from it`;
+
+interface Recipe {
+  role: string;
+  what: string;
+  /** Bash, run as root on a member; writes the backup on standard output. */
+  dump: string;
+  /** Bash, run as root on a member; reads the backup on standard input. */
+  restore: string;
+}
+
+const RECIPES: readonly Recipe[] = [
+  {
+    role: "mysql",
+    what: "every database of the Galera cluster but the server's own (mariadb-dump --single-transaction)",
+    dump: [
+      "set -euo pipefail",
+      `dbs=$(mysql -N -B -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1")`,
+      `[ -n "$dbs" ] || { echo 'no database to back up' >&2; exit 1; }`,
+      "dump=$(command -v mariadb-dump || command -v mysqldump)",
+      `# shellcheck disable=SC2086 # one word per database name`,
+      `exec "$dump" --single-transaction --routines --events --triggers --add-drop-database --databases $dbs`,
+    ].join("\n"),
+    restore: ["set -euo pipefail", "exec mysql --protocol=socket -uroot"].join("\n"),
+  },
+];
+
+/** `bash -c` of a script as constant text (base64 on the command line, as formulas/envelope.ts does). */
+function bashLine(script: string): string {
+  return `bash -c "$(printf %s '${Buffer.from(script, "utf8").toString("base64")}' | base64 -d)"`;
+}
+
+/** The stack's backup secret; made (random, a secret in the stack's config) on the first backup. */
+async function backupSecret(stack: Stack, create: boolean, out: (l: string) => void): Promise<string> {
+  const known = await stack.getConfig("kinetic:backupSecret").then((v) => v.value).catch(() => undefined);
+  if (known) return known;
+  if (!create) throw new Error(`stack ${stack.name} has no kinetic:backupSecret: its backups cannot be read`);
+  const made = randomBytes(32).toString("base64");
+  await stack.setConfig("kinetic:backupSecret", { value: made, secret: true });
+  out(`made kinetic:backupSecret (a secret in Pulumi.${stack.name}.yaml, encrypted by the stack's secrets provider): without it no backup of this stack can be read`);
+  return made;
+}
+
+/** Members of the role, index 0 first: a dump or restore goes to the first that takes it. */
+function membersOf(cloud: Cloud, role: string): Endpoint[] {
+  return cloud.endpoints.filter((e) => e.role === role).sort((a, b) => a.index - b.index);
+}
+
+/** One backup of every role the pillar has a recipe for. */
+export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) => void): Promise<BackupManifest> {
+  const recipes = RECIPES.filter((r) => membersOf(cloud, r.role).length);
+  if (!recipes.length) throw new Error(`stack ${stack.name}'s pillar has nothing Kinetic can back up yet (${RECIPES.map((r) => r.role).join(", ")})`);
+  const secret = await backupSecret(stack, true, out);
+  const id = backupId();
+  const root = backupRoot(stack.name);
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const dir = path.join(root, id);
+  // Made whole under a temporary name and renamed: a backup cut short never looks complete.
+  const partial = `${dir}.partial`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  fs.mkdirSync(partial, { mode: 0o700 });
+  try {
+    const parts: BackupPart[] = [];
+    for (const r of recipes) {
+      let taken: BackupPart | undefined;
+      const why: string[] = [];
+      for (const e of membersOf(cloud, r.role)) {
+        const file = path.join(partial, `${r.role}.enc`);
+        const sink = fs.createWriteStream(file, { mode: 0o600 });
+        const enc = encryptingStream(secret, id, r.role);
+        const written = pipeline(enc, sink);
+        const started = Date.now();
+        const res = await endpointShell(stack, stack.name, e, bashLine(r.dump), { stdout: enc, timeoutMs: 3_600_000 });
+        enc.end();
+        await written;
+        if (res.code === 0) {
+          taken = { name: r.role, what: r.what, from: e.name, bytes: enc.plainBytes(), sha256: enc.plainSha256() };
+          out(`backup ${r.role}: ${taken.bytes} bytes from ${e.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          break;
+        }
+        why.push(`${e.name}: ${oneLine(res.out) || `exit ${res.code}`}`);
+      }
+      if (!taken) throw new Error(`backup ${r.role}: no member gave a copy (${why.join("; ")})`);
+      parts.push(taken);
+    }
+    const manifest: BackupManifest = { id, stack: stack.name, takenAt: new Date().toISOString(), parts };
+    fs.writeFileSync(path.join(partial, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(partial, dir);
+    out(`backup ${id} of stack ${stack.name}: ${dir}`);
+    return manifest;
+  } catch (err) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Puts backup `name` (`latest` or an id) back on the stack's cloud. */
+export async function restoreStack(stack: Stack, cloud: Cloud, name: string, out: (l: string) => void): Promise<BackupManifest> {
+  const manifest = findBackup(stack.name, name);
+  const secret = await backupSecret(stack, false, out);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-restore-"));
+  try {
+    // Every part decrypted and checked before the first is restored: a bad part changes nothing.
+    const plain = new Map<string, string>();
+    for (const p of manifest.parts) {
+      const file = path.join(scratch, p.name);
+      decryptPart(secret, manifest.id, p, path.join(backupRoot(stack.name), manifest.id, `${p.name}.enc`), file);
+      plain.set(p.name, file);
+    }
+    for (const p of manifest.parts) {
+      const recipe = RECIPES.find((r) => r.role === p.name);
+      if (!recipe) throw new Error(`backup ${manifest.id} has a part ${p.name} this version cannot restore`);
+      const why: string[] = [];
+      let done = false;
+      for (const e of membersOf(cloud, recipe.role)) {
+        const started = Date.now();
+        const res = await endpointShell(stack, stack.name, e, bashLine(recipe.restore), { stdin: fs.createReadStream(plain.get(p.name)!), timeoutMs: 3_600_000 });
+        if (res.code === 0) {
+          out(`restore ${p.name}: ${p.bytes} bytes of backup ${manifest.id} into ${e.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          done = true;
+          break;
+        }
+        why.push(`${e.name}: ${oneLine(res.out) || `exit ${res.code}`}`);
+      }
+      if (!done) throw new Error(`restore ${p.name}: no member took it (${why.join("; ")})`);
+    }
+    return manifest;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export async function backupCommand(argv: string[]): Promise<number> {
+  const list = argv[0] === "list";
+  const args = list ? argv.slice(1) : argv;
+  let stackName = "dev";
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--stack" && args[i + 1]) stackName = args[++i];
+    else {
+      process.stderr.write(`backup: unexpected argument ${args[i]}\n${BACKUP_USAGE}\n`);
+      return 64;
+    }
+  }
+  try {
+    if (list) {
+      const all = listBackups(stackName);
+      if (!all.length) process.stdout.write(`stack ${stackName} has no backup in ${backupRoot(stackName)}\n`);
+      for (const b of all) process.stdout.write(`${b.id}  ${b.parts.map((p) => `${p.name} ${p.bytes} bytes from ${p.from}`).join(", ")}\n`);
+      return 0;
+    }
+    const s = await stackCloud(stackName);
+    await backupStack(s.stack, s.cloud, (l) => process.stdout.write(`${l}\n`));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`backup: ${oneLine(e)}\n`);
+    return 1;
+  }
+}
+
+export async function restoreCommand(argv: string[]): Promise<number> {
+  let stackName = "dev";
+  let yes = false;
+  let name: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
+    else if (argv[i] === "--yes") yes = true;
+    else if (!argv[i].startsWith("-") && name === undefined) name = argv[i];
+    else {
+      process.stderr.write(`restore: unexpected argument ${argv[i]}\n${BACKUP_USAGE}\n`);
+      return 64;
+    }
+  }
+  if (!name) {
+    process.stderr.write(`restore: name a backup (an id from kinetic backup list, or latest)\n${BACKUP_USAGE}\n`);
+    return 64;
+  }
+  try {
+    const b = findBackup(stackName, name);
+    process.stdout.write(`restore ${b.id} (taken ${b.takenAt}): ${b.parts.map((p) => `${p.name}: ${p.what}`).join("; ")}\n`);
+    if (!yes) {
+      process.stdout.write("every database in it is dropped and made again from the backup: run it again with --yes\n");
+      return 64;
+    }
+    const s = await stackCloud(stackName);
+    await restoreStack(s.stack, s.cloud, b.id, (l) => process.stdout.write(`${l}\n`));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`restore: ${oneLine(e)}\n`);
+    return 1;
+  }
+}
