@@ -42,7 +42,8 @@ export interface HostStatus {
   address: string;
   state: "running" | "stopped" | "off" | "no-os" | "failed";
   detail?: string;
-  bmc?: { address: string; power: string };
+  /** sessionsOpen/sessionsCreated: the BMC's Redfish sessions now open, and ever made (a test of "none left open" needs proof some were). */
+  bmc?: { address: string; power: string; sessionsOpen: number; sessionsCreated: number };
   controller?: string;
 }
 
@@ -431,7 +432,9 @@ class Lab {
         address: r.address,
         state,
         ...(failure ? { detail: failure } : {}),
-        ...(p && snap ? { bmc: { address: p.bmcAddress, power: snap.powerState } } : {}),
+        ...(p && snap && this.sim
+          ? { bmc: { address: p.bmcAddress, power: snap.powerState, sessionsOpen: this.sim.bmc(p.bmcAddress).openSessions(), sessionsCreated: this.sim.bmc(p.bmcAddress).sessionsCreated() } }
+          : {}),
         ...(r.controller ? { controller: r.controller } : {}),
       });
     }

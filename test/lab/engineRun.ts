@@ -66,10 +66,17 @@ async function main(): Promise<void> {
     workDir: job.workDir,
     config: job.config,
   });
+  // The step in flight per resource, and every step in order: a rebuild is several ups, and a
+  // resource replaced in the first is "same" in the next, which must not hide that it was replaced.
   const steps = new Map<string, StepRecord>();
+  const all: StepRecord[] = [];
   const onEvent = (e: EngineEvent) => {
     const pre = e.resourcePreEvent?.metadata;
-    if (pre) steps.set(pre.urn, { name: name(pre.urn), type: type(pre.urn), op: pre.op, start: Date.now() });
+    if (pre) {
+      const record = { name: name(pre.urn), type: type(pre.urn), op: pre.op, start: Date.now() };
+      steps.set(pre.urn, record);
+      all.push(record);
+    }
     const out = e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
     if (out && steps.has(out.urn)) {
       const s = steps.get(out.urn)!;
@@ -116,7 +123,7 @@ async function main(): Promise<void> {
     result.error = `${verdicts.join("\n")}\n...\n${text.slice(-3000)}`;
   }
   result.endedAt = Date.now();
-  result.steps = [...steps.values()].filter((s) => s.op !== "same");
+  result.steps = all.filter((s) => s.op !== "same");
   await new Promise((r) => log.end(r));
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
