@@ -8,7 +8,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { cloudFacts, endpointFacts } from "../components/formulaFacts";
 import { encodeValues, formulaCommand, selectValues } from "../formulas/envelope";
 import { loadFormula } from "../formulas/load";
-import { Cloud } from "../pillar/load";
+import type { Cloud, Endpoint } from "../pillar";
 import { endpointShell } from "./endpointShell";
 
 export interface MemberHealth {
@@ -26,20 +26,18 @@ function verdict(out: string): string {
   return lines.filter((l) => !l.startsWith("step: ") && !/^kinetic: .*(nothing changed|change\(s\))$/.test(l)).pop() ?? "no output";
 }
 
+/** A role's formula (`<role>/health`, `<role>/leave`) run once on one endpoint: passed or not, and its line. */
+export async function runRoleFormula(stack: Stack, cloud: Cloud, e: Endpoint, label: string, formulasDir?: string): Promise<MemberHealth> {
+  const { text } = loadFormula(label, formulasDir);
+  const values = selectValues(label, text, endpointFacts(cloud, cloudFacts(cloud), e));
+  // endpointShell adds `sudo -n` for a non-root user.
+  const r = await endpointShell(stack, stack.name, e, formulaCommand(label, text), { stdin: encodeValues(values), timeoutMs: 120_000 }).catch((err: Error) => ({ code: 255, out: err.message }));
+  return { endpoint: e.name, ok: r.code === 0, line: verdict(r.out) };
+}
+
 /** The health formula of `type`'s role on each of its members, once. */
-export async function clusterHealth(stack: Stack, stackName: string, cloud: Cloud, type: string, health: string, formulasDir?: string): Promise<MemberHealth[]> {
-  const { text } = loadFormula(health, formulasDir);
-  const shared = cloudFacts(cloud);
-  const members = cloud.endpoints.filter((e) => e.type === type);
-  return Promise.all(
-    members.map(async (e): Promise<MemberHealth> => {
-      const values = selectValues(health, text, endpointFacts(cloud, shared, e));
-      // endpointShell adds `sudo -n` for a non-root user.
-      const command = formulaCommand(health, text);
-      const r = await endpointShell(stack, stackName, e, command, { stdin: encodeValues(values), timeoutMs: 120_000 }).catch((err: Error) => ({ code: 255, out: err.message }));
-      return { endpoint: e.name, ok: r.code === 0, line: verdict(r.out) };
-    }),
-  );
+export function clusterHealth(stack: Stack, cloud: Cloud, type: string, health: string, formulasDir?: string): Promise<MemberHealth[]> {
+  return Promise.all(cloud.endpoints.filter((e) => e.type === type).map((e) => runRoleFormula(stack, cloud, e, health, formulasDir)));
 }
 
 /**

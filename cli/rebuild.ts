@@ -21,7 +21,7 @@ import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCo
 import { clusterRoles } from "../formulas/clusters";
 import { FORMULAS_DIR } from "../formulas/load";
 import { planRebuild, rebuildResourceNames, renewedEndpoints } from "./rebuildPlan";
-import { clusterHealth, waitClusterHealthy } from "./clusterHealth";
+import { clusterHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] --yes
                                replace those machines (VMs re-created, physical servers re-installed
@@ -134,7 +134,7 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
     for (const type of types) {
       const role = clusters.get(cloud.endpoints.find((e) => e.type === type)!.role)!;
       opts.out(`${when}: ${type} whole? (formulas/${role.health})`);
-      const healthy = await waitClusterHealthy(() => clusterHealth(stack, stack.name, cloud, type, role.health!, formulasDir), opts.gateSeconds ?? 600, opts.out);
+      const healthy = await waitClusterHealthy(() => clusterHealth(stack, cloud, type, role.health!, formulasDir), opts.gateSeconds ?? 600, opts.out);
       if (!healthy) {
         opts.out(`rebuild: stopped ${when}: ${type} is not whole (above); replacing another member could lose ${role.holds}. Repair it, then run the rebuild again`);
         return false;
@@ -146,6 +146,16 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
   for (const [i, step] of steps.entries()) {
     const stepUrns = urns.filter((u) => step.names.has(nameOfUrn(u)));
     if (steps.length > 1) opts.out(`step ${i + 1} of ${steps.length}: ${step.machines.join(", ") || "the phases that need them"} (${stepUrns.length} resources)`);
+    // A member about to be replaced leaves its cluster cleanly first (formulas/<role>/leave), so the
+    // others do not hold writes waiting to learn it is gone. A member already down has nothing to
+    // leave: the rebuild goes on either way.
+    for (const name of step.gates.length ? step.machines : []) {
+      const e = cloud.endpoints.find((x) => x.name === name)!;
+      const leave = clusters.get(e.role)?.leave;
+      if (!leave) continue;
+      const left = await runRoleFormula(stack, cloud, e, leave, formulasDir);
+      opts.out(`  ${left.ok ? "left" : "could not leave (going on)"} ${e.name}: ${left.line}`);
+    }
     await rebuildUp(stack, cloud, step.names, stepUrns, opts);
     if (step.gates.length && !(await gate(step.gates, `after step ${i + 1}`))) return 1;
   }

@@ -8,7 +8,8 @@
  * Whether a member rebuilt alone can rejoin is a property of the formulas too: the role has
  * `formulas/<role>/health`, which exits 0 only when the member serves and every member of the
  * pillar is back in its cluster (the gate between two machines of a rolling rebuild). A clustered
- * role without it cannot be rebuilt without losing data, and is refused.
+ * role without it cannot be rebuilt without losing data, and is refused. `formulas/<role>/leave`,
+ * where there is one, makes a member leave its cluster cleanly just before its machine is replaced.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -22,6 +23,8 @@ export interface ClusterRole {
   holds: string;
   /** `<role>/health`, the formula that says whether the cluster is whole again; absent: no rolling rebuild. */
   health?: string;
+  /** `<role>/leave`, run on a member just before its machine is replaced. */
+  leave?: string;
 }
 
 /** Every clustered role, by role name. */
@@ -34,8 +37,8 @@ export function clusterRoles(dir: string = FORMULAS_DIR): Map<string, ClusterRol
     const lines = fs.readFileSync(configure, "utf8").split("\n");
     const holds = lines.map((l) => CLUSTER.exec(l)?.[1]).find((h) => h !== undefined);
     if (holds === undefined) continue;
-    const health = fs.existsSync(path.join(dir, entry.name, "health")) ? `${entry.name}/health` : undefined;
-    found.set(entry.name, { role: entry.name, holds, ...(health ? { health } : {}) });
+    const own = (f: string) => (fs.existsSync(path.join(dir, entry.name, f)) ? { [f]: `${entry.name}/${f}` } : {});
+    found.set(entry.name, { role: entry.name, holds, ...own("health"), ...own("leave") });
   }
   return found;
 }

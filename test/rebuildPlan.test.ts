@@ -41,6 +41,7 @@ describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () 
   it("the formulas declare the clustered roles; only mysql's can rejoin a rebuilt member (it has a health formula)", () => {
     assert.deepEqual([...clusters.keys()].sort(), ["cephmon", "etcd", "mysql", "ovsdb", "rabbitmq"]);
     assert.equal(clusters.get("mysql")?.health, "mysql/health");
+    assert.equal(clusters.get("mysql")?.leave, "mysql/leave");
     for (const r of ["cephmon", "etcd", "ovsdb", "rabbitmq"]) assert.equal(clusters.get(r)?.health, undefined, r);
     assert.match(clusters.get("mysql")!.holds, /every service's database/);
     assert.deepEqual([1, 2, 3, 4, 5].map(quorum), [1, 2, 2, 3, 3]);

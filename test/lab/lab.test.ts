@@ -131,6 +131,7 @@ describe("the lab, end to end through the engine", function () {
     }
     const said = (r.said ?? []).join("\n");
     assert.equal((said.match(/ok {3}mysql-\S+: galera: \S+ Synced, Primary, 3 of 3 members/g) ?? []).length, 3 * (1 + members.length + 1), said);
+    for (const m of members) assert.match(said, new RegExp(`^  left ${m.name}: galera: ${m.name} left the cluster \\(mariadb stopped cleanly\\)$`, "m"), "each member left cleanly before its machine went");
     for (const m of members) assert.equal(ssh(m.address, "test -e /root/before-rebuild && echo kept || echo fresh").trim(), "fresh", `${m.name} has a new disk`);
     for (const m of members) assert.equal(digest(m.address), before, `every row, on ${m.name}`);
     assert.ok(asked > 100, `the probe ran through the rebuild (${asked} requests)`);
