@@ -24,7 +24,8 @@ export interface MachineGateOptions {
 
 /** The clustered types of the stack's pillar, with their sizes (formulas/clusters.ts). */
 export async function stackClusters(stack: Stack): Promise<ClusterSize[]> {
-  const pillarDir = (await stack.getConfig("kinetic:pillar")).value;
+  // The program's own default when the stack does not name one (components/settings.ts).
+  const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
   const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
   const roles = clusterRoles();
   const out: ClusterSize[] = [];
