@@ -5,9 +5,10 @@ const BENCHES: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   engine: async () => (await import("./engine")).benchEngine,
   lab: async () => (await import("./lab")).benchLab,
   cloud: async () => (await import("./lab")).benchCloud,
+  rebuild: async () => (await import("./rebuild")).benchRebuild,
 };
-/** Left out of a bare `npm run bench`: the full cloud from nothing takes about 40 minutes. */
-const ON_REQUEST = new Set(["cloud"]);
+/** Left out of a bare `npm run bench`: the full cloud from nothing takes about 40 minutes, the rolling rebuild about 10. */
+const ON_REQUEST = new Set(["cloud", "rebuild"]);
 
 async function main(argv: string[]): Promise<void> {
   const names = argv.length && !argv[0].startsWith("-") ? [argv[0]] : Object.keys(BENCHES).filter((n) => !ON_REQUEST.has(n));

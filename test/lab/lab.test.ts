@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { rebuildResourceNames } from "../../cli/rebuild";
 import { adminCredentials } from "../../verify/adminCredentials";
 import type { ProbeResult } from "./tokenProbe";
+import { makeGaleraPillar } from "./galeraPillar";
 import { readStatus } from "../../lab/control";
 import { debianRootUnavailable } from "../../lab/debianRoot";
 import { requirePrerequisite } from "../support/prerequisite";
@@ -47,11 +48,7 @@ describe("the lab, end to end through the engine", function () {
   before(async function () {
     requirePrerequisite(this, debianRootUnavailable(), "the lab");
     lab = await startLabHarness("e2e", (m) => console.log(`      [lab] ${m}`));
-    // A Galera cluster of three, and haproxy in front of it as the sample pillar has it.
-    const hosts = path.join(pillarDir(), "hosts.yaml");
-    const text = fs.readFileSync(hosts, "utf8");
-    const haproxy = /  memcached:\n[\s\S]*?(?=\n  keystone:)/.exec(text)![0].replace("memcached:", "haproxy:");
-    fs.writeFileSync(hosts, text.replace(/(  mysql:\n    style: virtual\n    count: )1/, "$13").replace("\n  keystone:", `\n${haproxy}\n  keystone:`));
+    makeGaleraPillar(pillarDir());
     assert.equal(cloud().endpoints.filter((e) => e.type === "mysql").length, 3);
     assert.ok(cloud().endpoints.some((e) => e.type === "haproxy"));
   });
