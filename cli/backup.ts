@@ -19,7 +19,8 @@ import { pipeline } from "node:stream/promises";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { Cloud, Endpoint } from "../pillar";
 import { BackupManifest, BackupPart, backupId, backupRoot, decryptPart, encryptingStream, findBackup, listBackups } from "./backupStore";
-import { endpointShell } from "./endpointShell";
+import { bashCommand } from "../formulas/envelope";
+import { endpointShell, ShellResult } from "./endpointShell";
 import { stackCloud } from "./cloudAccess";
 import { oneLine } from "./verify";
 
@@ -55,11 +56,6 @@ const RECIPES: readonly Recipe[] = [
   },
 ];
 
-/** `bash -c` of a script as constant text (base64 on the command line, as formulas/envelope.ts does). */
-function bashLine(script: string): string {
-  return `bash -c "$(printf %s '${Buffer.from(script, "utf8").toString("base64")}' | base64 -d)"`;
-}
-
 /** The stack's backup secret; made (random, a secret in the stack's config) on the first backup. */
 async function backupSecret(stack: Stack, create: boolean, out: (l: string) => void): Promise<string> {
   const known = await stack.getConfig("kinetic:backupSecret").then((v) => v.value).catch(() => undefined);
@@ -74,6 +70,20 @@ async function backupSecret(stack: Stack, create: boolean, out: (l: string) => v
 /** Members of the role, index 0 first: a dump or restore goes to the first that takes it. */
 function membersOf(cloud: Cloud, role: string): Endpoint[] {
   return cloud.endpoints.filter((e) => e.role === role).sort((a, b) => a.index - b.index);
+}
+
+/**
+ * `attempt` on each member of `role` in turn until one succeeds (exit 0): that member. Otherwise
+ * throws `<what>: <failure>`, naming every member and why it did not.
+ */
+async function onFirstMember(cloud: Cloud, role: string, failure: string, attempt: (e: Endpoint) => Promise<ShellResult>): Promise<Endpoint> {
+  const why: string[] = [];
+  for (const e of membersOf(cloud, role)) {
+    const res = await attempt(e);
+    if (res.code === 0) return e;
+    why.push(`${e.name}: ${oneLine(res.out) || `exit ${res.code}`}`);
+  }
+  throw new Error(`${failure} (${why.join("; ")})`);
 }
 
 /** One backup of every role the pillar has a recipe for. */
@@ -92,25 +102,20 @@ export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) =
   try {
     const parts: BackupPart[] = [];
     for (const r of recipes) {
-      let taken: BackupPart | undefined;
-      const why: string[] = [];
-      for (const e of membersOf(cloud, r.role)) {
-        const file = path.join(partial, `${r.role}.enc`);
-        const sink = fs.createWriteStream(file, { mode: 0o600 });
-        const enc = encryptingStream(secret, id, r.role);
-        const written = pipeline(enc, sink);
-        const started = Date.now();
-        const res = await endpointShell(stack, stack.name, e, bashLine(r.dump), { stdout: enc, timeoutMs: 3_600_000 });
+      let enc!: ReturnType<typeof encryptingStream>;
+      let started = Date.now();
+      const from = await onFirstMember(cloud, r.role, `backup ${r.role}: no member gave a copy`, async (e) => {
+        // Each attempt writes the part anew (a fresh IV), over what a failed one left.
+        enc = encryptingStream(secret, id, r.role);
+        const written = pipeline(enc, fs.createWriteStream(path.join(partial, `${r.role}.enc`), { mode: 0o600 }));
+        started = Date.now();
+        const res = await endpointShell(stack, e, bashCommand(r.dump), { stdout: enc, timeoutMs: 3_600_000 });
         enc.end();
         await written;
-        if (res.code === 0) {
-          taken = { name: r.role, what: r.what, from: e.name, bytes: enc.plainBytes(), sha256: enc.plainSha256() };
-          out(`backup ${r.role}: ${taken.bytes} bytes from ${e.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-          break;
-        }
-        why.push(`${e.name}: ${oneLine(res.out) || `exit ${res.code}`}`);
-      }
-      if (!taken) throw new Error(`backup ${r.role}: no member gave a copy (${why.join("; ")})`);
+        return res;
+      });
+      const taken: BackupPart = { name: r.role, what: r.what, from: from.name, bytes: enc.plainBytes(), sha256: enc.plainSha256() };
+      out(`backup ${r.role}: ${taken.bytes} bytes from ${from.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       parts.push(taken);
     }
     const manifest: BackupManifest = { id, stack: stack.name, takenAt: new Date().toISOString(), parts };
@@ -140,19 +145,12 @@ export async function restoreStack(stack: Stack, cloud: Cloud, name: string, out
     for (const p of manifest.parts) {
       const recipe = RECIPES.find((r) => r.role === p.name);
       if (!recipe) throw new Error(`backup ${manifest.id} has a part ${p.name} this version cannot restore`);
-      const why: string[] = [];
-      let done = false;
-      for (const e of membersOf(cloud, recipe.role)) {
-        const started = Date.now();
-        const res = await endpointShell(stack, stack.name, e, bashLine(recipe.restore), { stdin: fs.createReadStream(plain.get(p.name)!), timeoutMs: 3_600_000 });
-        if (res.code === 0) {
-          out(`restore ${p.name}: ${p.bytes} bytes of backup ${manifest.id} into ${e.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-          done = true;
-          break;
-        }
-        why.push(`${e.name}: ${oneLine(res.out) || `exit ${res.code}`}`);
-      }
-      if (!done) throw new Error(`restore ${p.name}: no member took it (${why.join("; ")})`);
+      let started = Date.now();
+      const into = await onFirstMember(cloud, recipe.role, `restore ${p.name}: no member took it`, (e) => {
+        started = Date.now();
+        return endpointShell(stack, e, bashCommand(recipe.restore), { stdin: fs.createReadStream(plain.get(p.name)!), timeoutMs: 3_600_000 });
+      });
+      out(`restore ${p.name}: ${p.bytes} bytes of backup ${manifest.id} into ${into.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     return manifest;
   } finally {

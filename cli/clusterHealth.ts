@@ -31,7 +31,7 @@ export async function runRoleFormula(stack: Stack, cloud: Cloud, e: Endpoint, la
   const { text } = loadFormula(label, formulasDir);
   const values = selectValues(label, text, endpointFacts(cloud, cloudFacts(cloud), e));
   // endpointShell adds `sudo -n` for a non-root user.
-  const r = await endpointShell(stack, stack.name, e, formulaCommand(label, text), { stdin: encodeValues(values), timeoutMs: 120_000 }).catch((err: Error) => ({ code: 255, out: err.message }));
+  const r = await endpointShell(stack, e, formulaCommand(label, text), { stdin: encodeValues(values), timeoutMs: 120_000 }).catch((err: Error) => ({ code: 255, out: err.message }));
   return { endpoint: e.name, ok: r.code === 0, line: verdict(r.out) };
 }
 

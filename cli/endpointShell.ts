@@ -27,10 +27,10 @@ export interface ShellResult {
 }
 
 /** `command` (one shell line, constant text) as root on `e`; `sudo -n` when the stack's SSH user is not root. */
-export async function endpointShell(stack: Stack, stackName: string, e: Endpoint, command: string, io: ShellIo = {}): Promise<ShellResult> {
+export async function endpointShell(stack: Stack, e: Endpoint, command: string, io: ShellIo = {}): Promise<ShellResult> {
   const hostKey = await pinnedHostKey(stack, e.address);
   if (!hostKey) return { code: 255, out: `the stack's state pins no host key for ${e.name} at ${e.address}` };
-  const { privateKey, user } = await orchestratorKey(stack, stackName);
+  const { privateKey, user } = await orchestratorKey(stack, stack.name);
   const line = user === "root" ? command : `sudo -n ${command}`;
   // BatchMode: a key problem fails at once instead of waiting on a password prompt nobody sees.
   return sshWithPin({ address: e.address, user, privateKey, hostKey, command: [line] }, (argv) => run([argv[0], "-o", "BatchMode=yes", ...argv.slice(1)], io));

@@ -6,11 +6,9 @@
  */
 import { createInterface } from "node:readline/promises";
 import type { Stack } from "@pulumi/pulumi/automation";
-import * as path from "node:path";
 import { ClusterSize, decideMachineChanges, describeMachineChanges, previewMachineChanges } from "../engine/machineChanges";
-import { PROJECT_ROOT } from "../engine/paths";
 import { clusterRoles } from "../formulas/clusters";
-import { loadCloud } from "../pillar";
+import { stackPillarCloud } from "./stackPillar";
 
 export interface MachineGateOptions {
   yes: boolean;
@@ -24,9 +22,7 @@ export interface MachineGateOptions {
 
 /** The clustered types of the stack's pillar, with their sizes (formulas/clusters.ts). */
 export async function stackClusters(stack: Stack): Promise<ClusterSize[]> {
-  // The program's own default when the stack does not name one (components/settings.ts).
-  const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
-  const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
+  const cloud = await stackPillarCloud(stack);
   const roles = clusterRoles();
   const out: ClusterSize[] = [];
   for (const type of Object.keys(cloud.pillar.hosts).sort()) {

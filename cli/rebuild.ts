@@ -8,13 +8,11 @@
  * role are among them, one per member and the next only once the cluster is whole again
  * (cli/rebuildPlan.ts, formulas/clusters.ts).
  */
-import * as path from "node:path";
-import { PROJECT_ROOT } from "../engine/paths";
 import { nameOfUrn, stateResources, urnsNamed } from "../engine/stack";
 import { fingerprint } from "../components/hostKeys";
 import { generationProblems } from "../components/secretEpochs";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
-import { loadCloud } from "../pillar";
+import { stackPillarCloud } from "./stackPillar";
 import { Cloud } from "../pillar/load";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCommands";
@@ -110,8 +108,7 @@ export interface RebuildOptions {
  * clustered type not whole (before the first up: nothing changed; after an up: the rest not done).
  */
 export async function rebuildStack(stack: Stack, targets: string[], opts: RebuildOptions): Promise<number> {
-  const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
-  const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
+  const cloud = await stackPillarCloud(stack);
   const formulasDir = opts.formulasDir ?? FORMULAS_DIR;
   const clusters = clusterRoles(formulasDir);
   const plan = planRebuild(cloud, targets, clusters);

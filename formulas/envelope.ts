@@ -60,7 +60,15 @@ function runner(label: string, script: string): string {
  */
 export function formulaCommand(label: string, script: string, opts: { sudo?: boolean } = {}): string {
   // A non-root SSH user needs passwordless sudo; `-n` fails at once instead of waiting for a password.
-  return `${opts.sudo ? "sudo -n " : ""}bash -c "$(printf %s '${b64(runner(label, script))}' | base64 -d)" kinetic-formula`;
+  return `${opts.sudo ? "sudo -n " : ""}${bashCommand(runner(label, script), "kinetic-formula")}`;
+}
+
+/**
+ * `bash -c` of `script` on a command line of constant text and base64 only (decoded by the login
+ * shell), so nothing in the script is parsed by that shell; `name` becomes the script's `$0`.
+ */
+export function bashCommand(script: string, name?: string): string {
+  return `bash -c "$(printf %s '${b64(script)}' | base64 -d)"${name ? ` ${name}` : ""}`;
 }
 
 /** A digest of everything a run depends on: a change re-runs the phase on the next `up`. */

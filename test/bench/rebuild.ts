@@ -11,15 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadCloud } from "../../pillar";
 import { adminCredentials } from "../../verify/adminCredentials";
-import { makeGaleraPillar } from "../lab/galeraPillar";
+import { makeGaleraPillar, TABLE_DIGEST } from "../lab/galeraPillar";
 import { startLabHarness } from "../lab/labHarness";
 import type { ProbeResult } from "../lab/tokenProbe";
-
-/** Every table of every database but the server's own, on one member: name, rows, checksum. */
-const DIGEST = [
-  `mysql -N -B -e "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1" |`,
-  `while read -r t; do printf '%s %s %s\\n' "$t" "$(mysql -N -B -e "SELECT COUNT(*) FROM $t")" "$(mysql -N -B -e "CHECKSUM TABLE $t" | cut -f2)"; done`,
-].join(" ");
 
 export async function benchRebuild(): Promise<void> {
   const load = () => os.loadavg().map((l) => l.toFixed(1)).join(" ");
@@ -31,14 +25,14 @@ export async function benchRebuild(): Promise<void> {
     const up = await lab.run("up");
     if (up.error) throw new Error(`the up failed: ${up.error.slice(0, 2000)}`);
     const members = cloud.endpoints.filter((e) => e.type === "mysql");
-    const before = lab.ssh(members[0].address, DIGEST);
+    const before = lab.ssh(members[0].address, TABLE_DIGEST);
     const stopFile = path.join(lab.tmp, "probe-stop");
     const probe = lab.inLab<ProbeResult>(path.join(__dirname, "../lab/tokenProbe.ts"), [], { auth: adminCredentials(cloud, lab.serviceSecret), stopFile, intervalMs: 500 });
     const r = await lab.run("rebuild", { targets: ["mysql"] });
     fs.writeFileSync(stopFile, "");
     const p = await probe;
     if (r.error) throw new Error(`the rebuild failed: ${r.error.slice(0, 2000)}`);
-    const kept = members.map((m) => lab.ssh(m.address, DIGEST) === before);
+    const kept = members.map((m) => lab.ssh(m.address, TABLE_DIGEST) === before);
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const perMember = members.map((m) => {
       const down = Math.min(...r.steps.filter((x) => x.name === `${m.name}-provision-domain`).map((x) => x.start));

@@ -14,9 +14,7 @@ import { PendingReplacements, upFinishingReplacements } from "../../engine/pendi
 import { realProvisioners } from "../../components/provisioners";
 import { rebuildStack } from "../../cli/rebuild";
 import { backupStack, restoreStack } from "../../cli/backup";
-import { loadCloud } from "../../pillar";
-import { PROJECT_ROOT } from "../../engine/paths";
-import * as path from "node:path";
+import { stackPillarCloud } from "../../cli/stackPillar";
 
 export interface EngineJob {
   /** rebuild: `kinetic rebuild <targets> --yes` (cli/rebuild.ts rebuildStack: new host keys too). */
@@ -103,8 +101,7 @@ async function main(): Promise<void> {
     } else if (job.op === "backup" || job.op === "restore") {
       // cli/backup.ts as `kinetic backup` / `kinetic restore <id> --yes` run it, on the pillar the stack names.
       const said: string[] = (result.said = []);
-      const pillarDir = (await stack.getConfig("kinetic:pillar")).value;
-      const cloud = loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: job.stack });
+      const cloud = await stackPillarCloud(stack);
       const out = (l: string) => (said.push(l), onOutput(`${l}\n`));
       if (job.op === "backup") await backupStack(stack, cloud, out);
       else await restoreStack(stack, cloud, job.targets?.[0] ?? "latest", out);

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { rebuildResourceNames } from "../../cli/rebuild";
 import { adminCredentials } from "../../verify/adminCredentials";
 import type { ProbeResult } from "./tokenProbe";
-import { makeGaleraPillar } from "./galeraPillar";
+import { makeGaleraPillar, TABLE_DIGEST } from "./galeraPillar";
 import { readStatus } from "../../lab/control";
 import { debianRootUnavailable } from "../../lab/debianRoot";
 import { requirePrerequisite } from "../support/prerequisite";
@@ -35,11 +35,7 @@ describe("the lab, end to end through the engine", function () {
   };
   const cloud = () => loadCloud(pillarDir(), { stack: lab.stack });
   // Every table of every database but the server's own, on one mysql member: name, rows, checksum.
-  const digest = (address: string) =>
-    ssh(address, [
-      `mysql -N -B -e "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1" |`,
-      `while read -r t; do printf '%s %s %s\\n' "$t" "$(mysql -N -B -e "SELECT COUNT(*) FROM $t")" "$(mysql -N -B -e "CHECKSUM TABLE $t" | cut -f2)"; done`,
-    ].join(" "));
+  const digest = (address: string) => ssh(address, TABLE_DIGEST);
   // Resources the up changed. A provider's own update is left out: it is stack config reaching it
   // (kinetic rebuild records new host keys' generations there, kinetic backup its secret), not a
   // machine or a phase; the summary's counts (the second up's check) still include it.
