@@ -6,6 +6,7 @@ import { FormulaValues } from "../../formulas/envelope";
 import { DebianHost } from "../support/debianHost";
 import { bindSys, Daemons, LoopDisk, loopDisk, waitFor } from "./daemons";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, describeRun, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
+import { INFRASTRUCTURE_INSTALLS } from "./openstackSuite";
 
 const MON = "cephmon-5b0e2c1d-7a4f-4e8b-9c3d-1f2a3b4c5d01";
 const MON_ADDR = "127.0.20.11";
@@ -68,7 +69,8 @@ describe("formulas/cephmon, storage and mds on a Debian host (a real monitor, ma
     // (Ceph, MariaDB, keystone, the OpenStack client) here, where there is time for it on a busy machine.
     if (hostRef) for (const dir of ["/usr/lib/python3/dist-packages", "/usr/share", "/usr/lib/x86_64-linux-gnu", "/usr/bin", "/var/lib"]) fs.rmSync(hostRef.path(dir), { recursive: true, force: true });
   });
-  const { host: started } = withHost();
+  // MariaDB and keystone (for radosgw's keystone case) from the cached layer: ceph's own roles install on it.
+  const { host: started } = withHost({ installed: INFRASTRUCTURE_INSTALLS });
   let hostRef: DebianHost | undefined;
   const host = () => (hostRef = started());
   const ceph = (h: DebianHost, ...args: string[]) => h.exec(["timeout", "60", "ceph", "--connect-timeout", "20", ...args]);

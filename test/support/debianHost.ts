@@ -34,6 +34,7 @@ import { encodeValues, formulaCommand, FormulaValues } from "../../formulas/enve
 import { loadFormula } from "../../formulas/load";
 import { bootHost, isMounted, mountsUnder, removeHostCgroup, sweep } from "../../lab/bootedHost";
 import { debianRootUnavailable, ensureDebianRoot, run, withSbin } from "../../lab/debianRoot";
+import { ensureInstalledLayer } from "./installedLayer";
 import { onInterrupt } from "./interrupt";
 
 export const HOST_ADDRESS = "127.0.0.42";
@@ -47,6 +48,8 @@ export interface RunResult {
 export interface DebianHost {
   /** The host's root file system as seen from the test machine. */
   root: string;
+  /** Its overlay's upper directory: what the host wrote over the cached layers. */
+  upper: string;
   /** Where the ssh client connects: 127.0.0.42 (chroot) or 127.0.0.1 inside the host's own network (systemd). */
   address: string;
   port: number;
@@ -114,6 +117,11 @@ export interface DebianHostOptions {
    * cannot finish fails as it would on a real server.
    */
   partial?: boolean;
+  /**
+   * Formulas (labels of install steps) whose result comes from a cached layer under the host's own
+   * (test/support/installedLayer.ts): for files whose subject is another role. Default: none.
+   */
+  installed?: string[];
 }
 
 /** Reaching a host: its address and port as the ssh client sees them, and how to run the client. */
@@ -125,7 +133,8 @@ interface Reach {
 }
 
 export async function startDebianHost(log: (m: string) => void = () => undefined, opts: DebianHostOptions = {}): Promise<DebianHost> {
-  const lower = ensureRootfs(log);
+  const rootfs = ensureRootfs(log);
+  const lower = opts.installed?.length ? `${await ensureInstalledLayer(rootfs, opts.installed, () => startDebianHost(log), log)}:${rootfs}` : rootfs;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-host-"));
   const keyDir = path.join(work, "client");
   fs.mkdirSync(keyDir, { mode: 0o700 });
@@ -151,6 +160,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
   };
 
   let root: string;
+  let upper: string;
   let hostKey = "";
   let reach: Reach;
   let tryExec: (argv: string[]) => RunResult;
@@ -171,6 +181,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
       },
     });
     root = booted.root;
+    upper = path.join(work, "host", "upper");
     cgroup = booted.cgroup;
     reach = { address: "127.0.0.1", port: 22, netPrefix: booted.enterNet() };
     tryExec = (argv) => booted.tryExec(argv);
@@ -199,6 +210,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     };
   } else {
     root = path.join(work, "root");
+    upper = path.join(work, "upper");
     fs.mkdirSync(root);
     for (const d of ["upper", "work"]) fs.mkdirSync(path.join(work, d));
     run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${work}/upper,workdir=${work}/work`, root]);
@@ -285,6 +297,7 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
   const partial = opts.partial ?? (opts.boot ?? "chroot") === "chroot";
   return {
     root,
+    upper,
     address: reach.address,
     port: reach.port,
     boot: opts.boot ?? "chroot",

@@ -18,7 +18,7 @@ import { checkKeystone, missingTools, runVerify, VerifyResult } from "../../veri
 import { DebianHost } from "../support/debianHost";
 import { requirePrerequisite } from "../support/prerequisite";
 import { changes, describeRun, runOk, waitForPort, withHost } from "../formulas/hostSuite";
-import { logOf, osValues, startIn, startWsgi, stopAll } from "../formulas/openstackSuite";
+import { INFRASTRUCTURE_INSTALLS, logOf, osValues, startIn, startWsgi, stopAll } from "../formulas/openstackSuite";
 
 const PREFIX = "127.0.23";
 const DB = `${PREFIX}.2`;
@@ -61,7 +61,7 @@ describe("kinetic verify: Tempest against a real keystone", function () {
     const missing = missingTools();
     requirePrerequisite(this, missing.length > 0 && `missing ${missing.join(", ")}`, "kinetic verify's Tempest tests");
   });
-  const { host } = withHost({}, { setup: deployKeystone, teardown: stopAll, startTimeoutMs: 30 * 60_000, stopTimeoutMs: 10 * 60_000 });
+  const { host } = withHost({ installed: INFRASTRUCTURE_INSTALLS }, { setup: deployKeystone, teardown: stopAll, startTimeoutMs: 30 * 60_000, stopTimeoutMs: 10 * 60_000 });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-verify-"));
   after(() => fs.rmSync(root, { recursive: true, force: true }));
   const lines: string[] = [];
