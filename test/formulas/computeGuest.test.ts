@@ -11,6 +11,9 @@
  * making br-int on the userspace datapath, and the NIC plugged as nova plugs it (a tap on br-int
  * with external_ids:iface-id = the logical port): OVN's own DHCP answers it through that datapath.
  *
+ * In the cloud set (test/support/cloudSet.ts): the whole cloud proves each of these facts again
+ * through nova, so the pull-request suite keeps its time for what nothing else proves.
+ *
  * Not here (needs the whole control plane: rabbitmq, nova's conductor and API, placement, glance,
  * neutron): nova-compute registering and a server created through nova's API.
  */
@@ -18,6 +21,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { buildGuestImage, GuestImage } from "../../image/guestImage";
 import { DebianHost } from "../support/debianHost";
+import { requireCloudSet } from "../support/cloudSet";
 import { requirePrerequisite } from "../support/prerequisite";
 import { assertEnabled, assertInstalled, changes, describeRun, runOk, withHost } from "./hostSuite";
 import { osValues } from "./openstackSuite";
@@ -58,6 +62,10 @@ function domainXml(dir: string, nic = "<interface type='user'>\n      <model typ
 
 describe("formulas: compute boots a real guest (booted host, libvirt's QEMU driver, TCG, the image from Debian packages)", function () {
   this.timeout(40 * 60_000);
+  // Before withHost's hook: outside the cloud set no host is started.
+  before(function () {
+    requireCloudSet(this, "compute booting a guest");
+  });
   const { host } = withHost({ boot: "systemd" }, { startTimeoutMs: 30 * 60_000, stopTimeoutMs: 10 * 60_000 });
   let image: GuestImage;
 

@@ -18,12 +18,12 @@ import { loadCloud } from "../../pillar";
 import { authFromEnv } from "../../image/openstackSession";
 import { adminCredentials, osEnvironment } from "../../verify/adminCredentials";
 import { verifyInLab, VerifyFigures } from "../bench/lab";
+import { requireCloudSet } from "../support/cloudSet";
 import { requirePrerequisite } from "../support/prerequisite";
 import type { TenantJob } from "./cloudTenant";
 import type { EngineResult } from "./engineRun";
 import { LabHarness, startLabHarness } from "./labHarness";
 
-export const CLOUD_TEST_WANTED = process.env.KINETIC_CLOUD_TEST === "1";
 
 describe("the whole cloud: up from nothing, Tempest smoke, a tenant's resources through keystone's rebuild", function () {
   this.timeout(90 * 60_000);
@@ -50,10 +50,7 @@ describe("the whole cloud: up from nothing, Tempest smoke, a tenant's resources 
   const tenantPassword = crypto.randomBytes(18).toString("base64url");
 
   before(async function () {
-    if (!CLOUD_TEST_WANTED) {
-      process.stderr.write("      skipped: the whole cloud takes about an hour; KINETIC_CLOUD_TEST=1 runs it\n");
-      this.skip();
-    }
+    requireCloudSet(this, "the whole cloud (about an hour)");
     requirePrerequisite(this, debianRootUnavailable(), "the whole cloud");
     lab = await startLabHarness("cloudtest", (m) => console.log(`      [lab] ${m}`), "pillar/cloud");
   });
