@@ -36,7 +36,6 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/openstack.test.ts": 1000,
   "test/formulas/computeGuest.test.ts": 900,
   "test/formulas/ceph.test.ts": 830,
-  "test/formulas/guestImageGlance.test.ts": 600,
   "test/verify/tempest.test.ts": 600,
   "test/engine/virtualSafety.test.ts": 500,
   "test/formulas/openstackMore.test.ts": 480,

@@ -3,10 +3,15 @@
  * glance, placement, nova, cinder + volume, heat, horizon. Checks per role: openstackSuite.ts.
  */
 import * as assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import { authFromEnv, OpenStackAuth, uploadGuestImage } from "../../image/glance";
+import { buildGuestImage, GuestImage } from "../../image/guestImage";
+import { requirePrerequisite } from "../support/prerequisite";
 import { DebianHost } from "../support/debianHost";
 import { assertIdempotent, assertRejects, EVIL, runOk, waitForPort } from "./hostSuite";
-import { assertValidConfig, http, logOf, osValues, serviceTests, startIn, withOpenStackHost } from "./openstackSuite";
+import { adminToken, assertValidConfig, http, logOf, osValues, serviceTests, startIn, startWsgi, withOpenStackHost } from "./openstackSuite";
 
 const COMMON_NS = ["keystonemiddleware.auth_token", "oslo.log", "oslo.messaging", "oslo.db", "oslo.concurrency", "oslo.policy", "oslo.middleware", "oslo.cache"];
 
@@ -199,6 +204,95 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
     await assertRejects(h, "nova/configure", osValues("nova", "127.0.12.13", { SECRET_NOVA_DB: `db-${EVIL}` }), "check values", /KINETIC_SECRET_NOVA_DB must be URL-safe/);
     await assertRejects(h, "heat/configure", osValues("heat", "127.0.12.16", { ADDRESSES_HAPROXY: "", ADDRESSES_KEYSTONE: "" }), "check values", /no keystone/);
     await assertRejects(h, "horizon/configure", osValues("horizon", "127.0.12.17", { SECRET_HORIZON: `h-${EVIL}` }), "check values", /SECRET_HORIZON must be URL-safe/);
+  });
+
+  // `kinetic image upload` (image/glance.ts) into this file's glance, as an operator's image goes in:
+  // through keystone's catalog and the image API v2 with the admin's openrc values. The guest image
+  // is built offline from the cached .debs. (Its own file until 2026-12-07: a second host installing
+  // MariaDB, keystone and glance again for three checks.)
+  describe("kinetic image upload: the guest image into this glance", function () {
+    const GLANCE = "127.0.12.11";
+    const KEYSTONE = "127.0.12.5";
+    let image: GuestImage;
+    let auth: OpenStackAuth;
+    let api: ChildProcess | undefined;
+
+    before(async function () {
+      let why: string | undefined;
+      try {
+        image = buildGuestImage({ offline: true });
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      requirePrerequisite(this, why, "the guest image (npm run kinetic -- image build)");
+      // Back to the file store (the Ceph case above pointed glance at RBD), then its API.
+      await runOk(host(), "glance/configure", osValues("glance", GLANCE));
+      api = startWsgi(host(), "glance-image-api", "/usr/bin/glance-wsgi-api", "glance", GLANCE, 9292);
+      await waitForPort(GLANCE, 9292, 120_000);
+      // The admin's openrc, as `kinetic openrc` prints it (the password is the stack's secret).
+      auth = authFromEnv({
+        OS_AUTH_URL: `http://${KEYSTONE}:5000/v3`,
+        OS_USERNAME: "admin",
+        OS_PASSWORD: osValues("x", "127.0.0.1").SECRET_KEYSTONE_ADMIN,
+        OS_PROJECT_NAME: "admin",
+        OS_USER_DOMAIN_NAME: "Default",
+        OS_PROJECT_DOMAIN_NAME: "Default",
+        OS_REGION_NAME: "RegionOne",
+      });
+    });
+    after(() => api?.kill("SIGTERM"));
+
+    const getImage = async (id: string) => {
+      const r = await http(`http://${GLANCE}:9292/v2/images/${id}`, { headers: { "X-Auth-Token": await adminToken(KEYSTONE) } });
+      assert.equal(r.status, 200, r.body);
+      return JSON.parse(r.body) as Record<string, string | number>;
+    };
+    const download = async (id: string) => {
+      const r = await fetch(`http://${GLANCE}:9292/v2/images/${id}/file`, { headers: { "X-Auth-Token": await adminToken(KEYSTONE) } });
+      assert.equal(r.status, 200);
+      return Buffer.from(await r.arrayBuffer());
+    };
+    const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+    it("uploads kernel (aki), ramdisk (ari) and root disk (raw, kernel_id/ramdisk_id): active, public, the files' bytes", async () => {
+      const logs: string[] = [];
+      const up = await uploadGuestImage(image, auth, (m) => logs.push(m)).catch((e: Error) => assert.fail(`${e.message}\n--- glance-api log\n${logOf(host(), "glance-image-api")}`));
+      assert.equal(up.name, `kinetic-guest-${image.key}`);
+      assert.equal(logs.filter((l) => / uploaded \(/.test(l)).length, 3, logs.join("\n"));
+      const ami = await getImage(up.imageId);
+      const aki = await getImage(up.kernelId);
+      const ari = await getImage(up.ramdiskId);
+      assert.deepEqual([ami.status, aki.status, ari.status], ["active", "active", "active"]);
+      assert.deepEqual([ami.disk_format, aki.disk_format, ari.disk_format], ["raw", "aki", "ari"]);
+      assert.equal(ami.kernel_id, up.kernelId);
+      assert.equal(ami.ramdisk_id, up.ramdiskId);
+      assert.equal(ami.visibility, "public");
+      assert.equal(ami.kinetic_image_key, image.key);
+      assert.equal(sha256(await download(up.kernelId)), image.sha256.kernel);
+      assert.equal(sha256(await download(up.ramdiskId)), image.sha256.ramdisk);
+      assert.equal(aki.size, fs.statSync(image.kernel).size);
+    });
+
+    it("a second upload finds the same images and uploads nothing; a same-named image without the key is refused, not replaced", async () => {
+      const logs: string[] = [];
+      const first = await uploadGuestImage(image, auth);
+      const again = await uploadGuestImage(image, auth, (m) => logs.push(m));
+      assert.deepEqual(again, first);
+      assert.equal(logs.filter((l) => /already in glance/.test(l)).length, 3, logs.join("\n"));
+      // Someone else's image under the name a different build would take.
+      const other = { ...image, key: "0000000000000000" };
+      const token = await adminToken(KEYSTONE);
+      const made = await http(`http://${GLANCE}:9292/v2/images`, { method: "POST", headers: { "X-Auth-Token": token, "Content-Type": "application/json" }, body: JSON.stringify({ name: "kinetic-guest-0000000000000000-kernel", disk_format: "aki", container_format: "aki" }) });
+      assert.equal(made.status, 201, made.body);
+      await assert.rejects(uploadGuestImage(other, auth), /an image named kinetic-guest-0000000000000000-kernel exists without kinetic_image_key=0000000000000000 .*not touching it/);
+      const still = await getImage(JSON.parse(made.body).id);
+      assert.equal(still.status, "queued", "the foreign image was left as it was");
+    });
+
+    it("missing credentials and a wrong password are one clear line each", async () => {
+      assert.throws(() => authFromEnv({ OS_AUTH_URL: "http://x:5000/v3" }), /^Error: OS_USERNAME is not set: source the cloud's openrc/);
+      await assert.rejects(uploadGuestImage(image, { ...auth, password: "wrong" }), /keystone at http:\/\/127\.0\.12\.5:5000\/v3 refused the credentials of admin \(project admin\)/);
+    });
   });
 
   it("INDEX > 0 never syncs a database nor registers in keystone", async () => {
