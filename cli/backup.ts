@@ -129,32 +129,62 @@ export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) =
   }
 }
 
-/** Puts backup `name` (`latest` or an id) back on the stack's cloud. */
-export async function restoreStack(stack: Stack, cloud: Cloud, name: string, out: (l: string) => void): Promise<BackupManifest> {
+/** A backup read, decrypted and checked on this machine, ready to put back; `dispose` deletes the plain copy. */
+export interface OpenedBackup {
+  manifest: BackupManifest;
+  /** The roles it holds a part for. */
+  roles: Set<string>;
+  /** Puts back the parts of `roles` (default: every part), each through the first member that takes it. */
+  restore(stack: Stack, cloud: Cloud, out: (l: string) => void, roles?: string[]): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Backup `name` (`latest` or an id) of the stack, every part decrypted and its digest checked
+ * before anything is restored: a bad part (altered, cut short, another secret) changes nothing.
+ */
+export async function openBackup(stack: Stack, name: string, out: (l: string) => void): Promise<OpenedBackup> {
   const manifest = findBackup(stack.name, name);
   const secret = await backupSecret(stack, false, out);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-restore-"));
+  const plain = new Map<string, string>();
   try {
-    // Every part decrypted and checked before the first is restored: a bad part changes nothing.
-    const plain = new Map<string, string>();
     for (const p of manifest.parts) {
+      if (!RECIPES.some((r) => r.role === p.name)) throw new Error(`backup ${manifest.id} has a part ${p.name} this version cannot restore`);
       const file = path.join(scratch, p.name);
       decryptPart(secret, manifest.id, p, path.join(backupRoot(stack.name), manifest.id, `${p.name}.enc`), file);
       plain.set(p.name, file);
     }
-    for (const p of manifest.parts) {
-      const recipe = RECIPES.find((r) => r.role === p.name);
-      if (!recipe) throw new Error(`backup ${manifest.id} has a part ${p.name} this version cannot restore`);
-      let started = Date.now();
-      const into = await onFirstMember(cloud, recipe.role, `restore ${p.name}: no member took it`, (e) => {
-        started = Date.now();
-        return endpointShell(stack, e, bashCommand(recipe.restore), { stdin: fs.createReadStream(plain.get(p.name)!), timeoutMs: 3_600_000 });
-      });
-      out(`restore ${p.name}: ${p.bytes} bytes of backup ${manifest.id} into ${into.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    }
-    return manifest;
-  } finally {
+  } catch (e) {
     fs.rmSync(scratch, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    manifest,
+    roles: new Set(manifest.parts.map((p) => p.name)),
+    restore: async (target, cloud, log, roles) => {
+      for (const p of manifest.parts.filter((x) => !roles || roles.includes(x.name))) {
+        const recipe = RECIPES.find((r) => r.role === p.name)!;
+        let started = Date.now();
+        const into = await onFirstMember(cloud, recipe.role, `restore ${p.name}: no member took it`, (e) => {
+          started = Date.now();
+          return endpointShell(target, e, bashCommand(recipe.restore), { stdin: fs.createReadStream(plain.get(p.name)!), timeoutMs: 3_600_000 });
+        });
+        log(`restore ${p.name}: ${p.bytes} bytes of backup ${manifest.id} into ${into.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+    },
+    dispose: () => fs.rmSync(scratch, { recursive: true, force: true }),
+  };
+}
+
+/** Puts backup `name` (`latest` or an id) back on the stack's cloud. */
+export async function restoreStack(stack: Stack, cloud: Cloud, name: string, out: (l: string) => void): Promise<BackupManifest> {
+  const opened = await openBackup(stack, name, out);
+  try {
+    await opened.restore(stack, cloud, out);
+    return opened.manifest;
+  } finally {
+    opened.dispose();
   }
 }
 

@@ -18,15 +18,18 @@ import { PendingReplacements, upFinishingReplacements } from "../engine/pendingR
 import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCommands";
 import { clusterRoles } from "../formulas/clusters";
 import { FORMULAS_DIR } from "../formulas/load";
-import { planRebuild, rebuildResourceNames, renewedEndpoints } from "./rebuildPlan";
+import { planRebuild, RebuildStep, rebuildResourceNames, renewedEndpoints } from "./rebuildPlan";
+import { OpenedBackup, openBackup } from "./backup";
+import { oneLine } from "./verify";
 import { clusterHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
 
-export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] --yes
+export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] [--restore-from <id|latest>] --yes
                                replace those machines (VMs re-created, physical servers re-installed
                                over PXE) and re-run their phases and every phase that needs them;
                                members of a clustered type one at a time, each back in its cluster
                                (formulas/<role>/health) before the next; refused where a cluster
-                               would lose its majority or its last copy`;
+                               would lose its majority or its last copy. --restore-from: the members
+                               of a type the backup holds go together, then the backup is put back`;
 
 export { rebuildResourceNames, renewedEndpoints };
 
@@ -68,9 +71,11 @@ export async function pinnedFingerprints(stack: Stack, endpoints: string[]): Pro
 export async function rebuildCommand(argv: string[]): Promise<number> {
   let stackName = "dev";
   let yes = false;
+  let restoreFrom: string | undefined;
   const targets: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
+    else if (argv[i] === "--restore-from" && argv[i + 1]) restoreFrom = argv[++i];
     else if (argv[i] === "--yes") yes = true;
     else if (argv[i].startsWith("-")) {
       process.stderr.write(`rebuild: unexpected argument ${argv[i]}\n${REBUILD_USAGE}\n`);
@@ -84,7 +89,7 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
   const stack = await projectStack(stackName, "rebuild");
   if (!stack) return 64;
   if (yes) keepRunningOnFirstInterrupt();
-  return rebuildStack(stack, targets, { yes, pending: pendingOf(stackName), out: (line) => process.stdout.write(`${line}\n`), onOutput: (t) => process.stdout.write(t) });
+  return rebuildStack(stack, targets, { yes, restoreFrom, pending: pendingOf(stackName), out: (line) => process.stdout.write(`${line}\n`), onOutput: (t) => process.stdout.write(t) });
 }
 
 export interface RebuildOptions {
@@ -101,6 +106,8 @@ export interface RebuildOptions {
   formulasDir?: string;
   /** How long a clustered type may take to be whole again after each up (seconds; default 600). */
   gateSeconds?: number;
+  /** A backup (`latest` or an id) whose data is put back instead of kept (cli/rebuildPlan.ts). */
+  restoreFrom?: string;
 }
 
 /**
@@ -108,10 +115,34 @@ export interface RebuildOptions {
  * clustered type not whole (before the first up: nothing changed; after an up: the rest not done).
  */
 export async function rebuildStack(stack: Stack, targets: string[], opts: RebuildOptions): Promise<number> {
+  // Read and checked before anything changes: a backup that cannot be put back stops the rebuild here.
+  let backup: OpenedBackup | undefined;
+  if (opts.restoreFrom) {
+    try {
+      backup = await openBackup(stack, opts.restoreFrom, opts.out);
+    } catch (e) {
+      opts.out(`rebuild: refused: backup ${opts.restoreFrom}: ${oneLine(e)}`);
+      opts.out("nothing was changed");
+      return 64;
+    }
+  }
+  try {
+    return await rebuildPlanned(stack, targets, opts, backup);
+  } finally {
+    backup?.dispose();
+  }
+}
+
+async function rebuildPlanned(stack: Stack, targets: string[], opts: RebuildOptions, backup: OpenedBackup | undefined): Promise<number> {
   const cloud = await stackPillarCloud(stack);
   const formulasDir = opts.formulasDir ?? FORMULAS_DIR;
   const clusters = clusterRoles(formulasDir);
-  const plan = planRebuild(cloud, targets, clusters);
+  const plan = planRebuild(cloud, targets, clusters, backup?.roles);
+  if (plan.kind === "plan" && backup && !plan.steps.some((s) => s.restore?.length)) {
+    opts.out(`rebuild: refused: backup ${backup.manifest.id} holds ${[...backup.roles].join(", ")}; none of ${targets.join(", ")} is a member of those, so there is nothing to put back (without --restore-from the rebuild keeps the data)`);
+    opts.out("nothing was changed");
+    return 64;
+  }
   if (plan.kind === "refuse") {
     for (const line of plan.lines) opts.out(line);
     opts.out("nothing was changed");
@@ -122,7 +153,9 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
   const missing = [...names].filter((n) => !urns.some((u) => nameOfUrn(u) === n));
   opts.out(`rebuild ${endpoints.join(", ")}: ${urns.length} resources replaced\n${urns.map((u) => `  ${nameOfUrn(u)}`).sort().join("\n")}`);
   if (missing.length) opts.out(`not in the stack yet (created by this up): ${missing.sort().join(", ")}`);
-  if (steps.length > 1) opts.out(`one machine at a time (${plan.before.join(", ")} must keep a majority): ${steps.map((s, i) => `${i + 1}. ${s.machines.join(", ") || "the phases that need them"}`).join("  ")}`);
+  const stepLine = (s: RebuildStep, i: number) => `${i + 1}. ${s.machines.join(", ") || "the phases that need them"}${s.restore?.length ? `, then backup ${backup!.manifest.id} put back into ${s.restore.join(", ")}` : ""}`;
+  if (backup) opts.out(`backup ${backup.manifest.id} (taken ${backup.manifest.takenAt}) replaces the data of ${[...new Set(steps.flatMap((s) => s.restore ?? []))].join(", ")}: every database in it is dropped and made again from it`);
+  if (steps.length > 1) opts.out(`${plan.before.length ? `one machine at a time (${plan.before.join(", ")} must keep a majority)` : "in order"}: ${steps.map(stepLine).join("  ")}`);
   if (!opts.yes) {
     opts.out("rebuild wipes those machines: run it again with --yes");
     return 64;
@@ -146,7 +179,8 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
     // A member about to be replaced leaves its cluster cleanly first (formulas/<role>/leave), so the
     // others do not hold writes waiting to learn it is gone. A member already down has nothing to
     // leave: the rebuild goes on either way.
-    for (const name of step.gates.length ? step.machines : []) {
+    // Members whose data a backup replaces all go at once: nobody stays to hear them leave.
+    for (const name of step.gates.length && !step.restore?.length ? step.machines : []) {
       const e = cloud.endpoints.find((x) => x.name === name)!;
       const leave = clusters.get(e.role)?.leave;
       if (!leave) continue;
@@ -155,6 +189,16 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
     }
     await rebuildUp(stack, cloud, step.names, stepUrns, opts);
     if (step.gates.length && !(await gate(step.gates, `after step ${i + 1}`))) return 1;
+    if (step.restore?.length) {
+      try {
+        await backup!.restore(stack, cloud, opts.out, step.restore);
+      } catch (e) {
+        opts.out(`rebuild: stopped after step ${i + 1}: its machines are rebuilt, but putting back backup ${backup!.manifest.id} failed: ${oneLine(e)}`);
+        const left = steps.slice(i + 1).map((s, j) => stepLine(s, i + 1 + j));
+        opts.out(`put it back with kinetic restore ${backup!.manifest.id} --stack ${stack.name} --yes${left.length ? `; not run yet: ${left.join("  ")}` : ""}`);
+        return 1;
+      }
+    }
   }
   return 0;
 }

@@ -8,6 +8,11 @@
  * other machines, the downstream phases) follows in one last `up`. A replacement that would leave a
  * cluster without a majority, or whose role cannot rejoin a rebuilt member, is refused, with the
  * reason, before anything changes.
+ *
+ * With a backup to restore (`--restore-from`), a clustered type whose data the backup holds is not
+ * kept alive but put back: its members go together in one up (a rolling rebuild would only copy the
+ * data being replaced onto the new members), the backup is restored once they form a cluster again,
+ * and the phases that need them run after that.
  */
 import { ClusterRole, quorum } from "../formulas/clusters";
 import { Cloud, Endpoint } from "../pillar";
@@ -62,6 +67,8 @@ export interface RebuildStep {
   names: Set<string>;
   /** Clustered types whose health formula must pass on every member after this up (and before the first). */
   gates: string[];
+  /** Roles whose part of the backup is restored after this up and its gates. */
+  restore?: string[];
 }
 
 export type RebuildPlan =
@@ -76,9 +83,10 @@ function resourcesOf(e: Endpoint, names: Set<string>): string[] {
 
 /**
  * The rebuild of `targets` as ordered `up`s, or the lines saying why it is refused.
- * `clusters`: the clustered roles (formulas/clusters.ts clusterRoles()).
+ * `clusters`: the clustered roles (formulas/clusters.ts clusterRoles()). `restoring`: the roles
+ * whose data a backup the operator named holds (`--restore-from`), put back instead of kept.
  */
-export function planRebuild(cloud: Cloud, targets: string[], clusters: Map<string, ClusterRole>): RebuildPlan {
+export function planRebuild(cloud: Cloud, targets: string[], clusters: Map<string, ClusterRole>, restoring: ReadonlySet<string> = new Set()): RebuildPlan {
   const { endpoints, names } = rebuildResourceNames(cloud, targets);
   const replaced = new Set(renewedEndpoints(cloud, names));
   // A clustered member goes down with the controller it runs on (its disk is there: every VM of a
@@ -87,6 +95,10 @@ export function planRebuild(cloud: Cloud, targets: string[], clusters: Map<strin
   const lines: string[] = [];
   const memberSteps: RebuildStep[] = [];
   const gates: string[] = [];
+  // Restored types: every member that goes with its own machine, in one up; then their backup.
+  const whole: RebuildStep = { machines: [], names: new Set(), gates: [], restore: [] };
+  /** Restored roles whose members all go down with a controller: restored after the last up. */
+  const restoreLast: string[] = [];
   const types = [...new Set(cloud.endpoints.filter((e) => clusters.has(e.role)).map((e) => e.type))].sort();
   for (const type of types) {
     const members = cloud.endpoints.filter((e) => e.type === type);
@@ -96,12 +108,24 @@ export function planRebuild(cloud: Cloud, targets: string[], clusters: Map<strin
     const n = members.length;
     const q = quorum(n);
     const list = hit.map((m) => m.name).join(", ");
+    if (restoring.has(role.role)) {
+      const own = hit.filter((m) => downWith(m) === m.name);
+      for (const m of own) {
+        whole.machines.push(m.name);
+        for (const r of resourcesOf(m, names)) whole.names.add(r);
+      }
+      if (own.length) {
+        if (role.health) whole.gates.push(type);
+        whole.restore!.push(role.role);
+      } else restoreLast.push(role.role);
+      continue;
+    }
     if (!role.health) {
       lines.push(`rebuild: refused: ${list} ${hit.length > 1 ? "are members" : "is a member"} of ${type}, which holds ${role.holds}; formulas/${role.role} cannot yet bring a rebuilt member back into its running cluster (it has no health formula), so the rebuild would lose that data`);
       continue;
     }
     if (n - 1 < q) {
-      lines.push(`rebuild: refused: ${type} has ${n} member(s) holding ${role.holds}; rebuilding ${list} leaves ${n - 1}, and a cluster of ${n} needs ${q} up to keep its data: give ${type} count >= 3 so one member at a time can be rebuilt`);
+      lines.push(`rebuild: refused: ${type} has ${n} member(s) holding ${role.holds}; rebuilding ${list} leaves ${n - 1}, and a cluster of ${n} needs ${q} up to keep its data: give ${type} count >= 3 so one member at a time can be rebuilt, or put the data back from a backup (--restore-from)`);
       continue;
     }
     // Members on a rebuilt controller go down with it, all in the last up: together they must leave a majority.
@@ -115,10 +139,13 @@ export function planRebuild(cloud: Cloud, targets: string[], clusters: Map<strin
     gates.push(type);
   }
   if (lines.length) return { kind: "refuse", lines };
-  if (!memberSteps.length) return { kind: "plan", endpoints, names, steps: [{ machines: [...replaced], names, gates }], before: gates };
-  const taken = new Set(memberSteps.flatMap((s) => [...s.names]));
+  const first = whole.machines.length ? [whole, ...memberSteps] : memberSteps;
+  const lastRestore = restoreLast.length ? { restore: restoreLast } : {};
+  if (!first.length) return { kind: "plan", endpoints, names, steps: [{ machines: [...replaced], names, gates, ...lastRestore }], before: gates };
+  const taken = new Set(first.flatMap((s) => [...s.names]));
   const rest = new Set([...names].filter((n) => !taken.has(n)));
-  const steps = [...memberSteps];
-  if (rest.size) steps.push({ machines: [...replaced].filter((m) => !memberSteps.some((s) => s.machines.includes(m))), names: rest, gates });
+  const steps = [...first];
+  if (rest.size) steps.push({ machines: [...replaced].filter((m) => !first.some((s) => s.machines.includes(m))), names: rest, gates: [...whole.gates, ...gates], ...lastRestore });
+  else if (restoreLast.length) steps[steps.length - 1].restore = [...(steps[steps.length - 1].restore ?? []), ...restoreLast];
   return { kind: "plan", endpoints, names, steps, before: gates };
 }
