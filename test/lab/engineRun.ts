@@ -27,6 +27,8 @@ export interface EngineJob {
   passphrase: string;
   config: ConfigMap;
   formulasDir?: string;
+  /** rebuild's `--restore-from` (a backup id, or latest). */
+  restoreFrom?: string;
   /** Resource names (the end of the URN) to replace, as `kinetic rebuild` does. */
   replaceNames?: string[];
   /** The engine's progress output goes here. */
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
       summary = (await upFinishingReplacements(stack, PendingReplacements.of(job.backendDir, job.stack), { onOutput, onEvent, color: "never", ...(urns.length ? { replace: urns } : {}) })).summary;
     } else if (job.op === "rebuild") {
       const said: string[] = (result.said = []);
-      const code = await rebuildStack(stack, job.targets ?? [], { yes: true, pending: PendingReplacements.of(job.backendDir, job.stack), out: (l) => (said.push(l), onOutput(`${l}\n`)), onOutput, onEvent, ...(job.formulasDir ? { formulasDir: job.formulasDir } : {}) });
+      const code = await rebuildStack(stack, job.targets ?? [], { yes: true, restoreFrom: job.restoreFrom, pending: PendingReplacements.of(job.backendDir, job.stack), out: (l) => (said.push(l), onOutput(`${l}\n`)), onOutput, onEvent, ...(job.formulasDir ? { formulasDir: job.formulasDir } : {}) });
       if (code !== 0) throw new Error(`rebuild ended with ${code}: ${said.join("\n")}`);
     } else if (job.op === "backup" || job.op === "restore") {
       // cli/backup.ts as `kinetic backup` / `kinetic restore <id> --yes` run it, on the pillar the stack names.

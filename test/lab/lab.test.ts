@@ -162,6 +162,40 @@ describe("the lab, end to end through the engine", function () {
     for (const m of members) assert.equal(digest(m.address), before, `every table as before the loss, on ${m.name}`);
   });
 
+  it("kinetic rebuild mysql --restore-from latest: every member at once on a new disk, then the backup: every table as it was taken", async () => {
+    const members = cloud().endpoints.filter((e) => e.type === "mysql");
+    const keystone = cloud().endpoints.find((e) => e.role === "keystone")!;
+    // The previous case left the cluster exactly as its backup (the latest) holds it.
+    const backedUp = digest(members[0].address);
+    // What the backup does not hold: gone with the old disks, not brought back.
+    ssh(members[1].address, `mysql -e "CREATE DATABASE after_backup"`);
+    for (const m of members) ssh(m.address, "touch /root/before-rebuild");
+    // A backup that is not there stops the rebuild before anything changes.
+    const refused = await run("rebuild", { targets: ["mysql"], restoreFrom: "20990101T000000Z" });
+    assert.match(refused.error ?? "", /rebuild ended with 64: rebuild: refused: backup 20990101T000000Z: .*\nnothing was changed/, refused.error);
+    assert.deepEqual(changed(refused), []);
+    const r = await run("rebuild", { targets: ["mysql"], restoreFrom: "latest" });
+    ok(r, "rebuild --restore-from latest");
+    const own = (e: { name: string }) => ["provision-domain", "base", "networking", "install", "configure"].map((p) => `${e.name}-${p}`);
+    assert.deepEqual(changed(r), [...members.flatMap(own), `${keystone.name}-configure`].sort());
+    // Together: every member's machine went before any member's configure ended (a rolling rebuild
+    // would copy the data being replaced onto each new member).
+    const firstConfigured = Math.min(...r.steps.filter((s) => members.some((m) => s.name === `${m.name}-configure`) && s.end !== undefined).map((s) => s.end!));
+    for (const m of members) {
+      const down = Math.min(...r.steps.filter((s) => s.name === `${m.name}-provision-domain`).map((s) => s.start));
+      assert.ok(down < firstConfigured, `${m.name} was replaced in the same up as the others`);
+    }
+    const said = (r.said ?? []).join("\n");
+    assert.match(said, /^restore mysql: \d+ bytes of backup \S+ into mysql-\S+ in [\d.]+ s$/m, said);
+    assert.doesNotMatch(said, /^ {2}left /m, "nobody leaves a cluster that goes whole");
+    console.log(`      [lab] rebuild mysql --restore-from latest: ${Math.round((r.endedAt - r.startedAt) / 1000)} s; ${said.split("\n").filter((l) => /^restore mysql/.test(l)).join("")}`);
+    for (const m of members) {
+      assert.equal(ssh(m.address, "test -e /root/before-rebuild && echo kept || echo fresh").trim(), "fresh", `${m.name} has a new disk`);
+      assert.equal(digest(m.address), backedUp, `every table as the backup holds it, on ${m.name}`);
+      assert.equal(ssh(m.address, `mysql -N -B -e "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'after_backup'"`).trim(), "0", `${m.name}: what the backup does not hold is gone`);
+    }
+  });
+
   it("raising memcached's count by one creates only the new endpoint's resources", async () => {
     const before = new Set(cloud().endpoints.map((e) => e.name));
     const hosts = path.join(pillarDir(), "hosts.yaml");
