@@ -19,10 +19,10 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { buildGuestImage, GuestImage } from "../../image/guestImage";
+import type { GuestImage } from "../../image/guestImage";
 import { DebianHost } from "../support/debianHost";
 import { requireCloudSet } from "../support/cloudSet";
-import { requirePrerequisite } from "../support/prerequisite";
+import { requireGuestImage } from "../support/guestImagePrerequisite";
 import { assertEnabled, assertInstalled, changes, describeRun, runOk, withHost } from "./hostSuite";
 import { osValues } from "./openstackSuite";
 
@@ -70,13 +70,7 @@ describe("formulas: compute boots a real guest (booted host, libvirt's QEMU driv
   let image: GuestImage;
 
   before(function () {
-    let why: string | undefined;
-    try {
-      image = buildGuestImage({ offline: true });
-    } catch (e) {
-      why = (e as Error).message;
-    }
-    requirePrerequisite(this, why, "the guest image (npm run kinetic -- image build)");
+    image = requireGuestImage(this);
   });
 
   const virsh = (h: DebianHost, ...args: string[]) => h.tryExec(["virsh", "-q", "-c", "qemu:///system", ...args]);

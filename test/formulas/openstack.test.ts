@@ -7,8 +7,8 @@ import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { authFromEnv, OpenStackAuth, uploadGuestImage } from "../../image/glance";
-import { buildGuestImage, GuestImage } from "../../image/guestImage";
-import { requirePrerequisite } from "../support/prerequisite";
+import type { GuestImage } from "../../image/guestImage";
+import { requireGuestImage } from "../support/guestImagePrerequisite";
 import { DebianHost } from "../support/debianHost";
 import { assertIdempotent, assertRejects, EVIL, runOk, waitForPort } from "./hostSuite";
 import { adminToken, assertValidConfig, http, logOf, osValues, serviceTests, startIn, startWsgi, withOpenStackHost } from "./openstackSuite";
@@ -218,13 +218,7 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
     let api: ChildProcess | undefined;
 
     before(async function () {
-      let why: string | undefined;
-      try {
-        image = buildGuestImage({ offline: true });
-      } catch (e) {
-        why = (e as Error).message;
-      }
-      requirePrerequisite(this, why, "the guest image (npm run kinetic -- image build)");
+      image = requireGuestImage(this);
       // Back to the file store (the Ceph case above pointed glance at RBD), then its API.
       await runOk(host(), "glance/configure", osValues("glance", GLANCE));
       api = startWsgi(host(), "glance-image-api", "/usr/bin/glance-wsgi-api", "glance", GLANCE, 9292);
