@@ -84,6 +84,7 @@ export async function listenHanging(spec: BmcSpec): Promise<Listening> {
 export async function listenHttps(spec: BmcSpec, tls: { key: string; cert: string }, service: BmcService, requests: RecordedRequest[]): Promise<Listening> {
   const pending = new Set<NodeJS.Timeout>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -103,7 +104,7 @@ export async function listenHttps(spec: BmcSpec, tls: { key: string; cert: strin
         }
         res.on("finish", () => requests.push({
           method: req.method ?? "", path, status: reply.status, headers: flatHeaders(req.headers), body,
-          responseHeaders: flatHeaders(res.getHeaders()),
+          responseHeaders: flatHeaders(res.getHeaders()), arrivedAt, answeredAt: Date.now(),
         }));
         res.end(req.method === "HEAD" ? undefined : payload);
       };

@@ -108,6 +108,12 @@ export interface RecordedRequest {
   body: string;
   /** Response headers, names in lower case. */
   responseHeaders: Record<string, string>;
+  /**
+   * When the request arrived and when its answer was sent (ms since the epoch): the requests a
+   * BMC had in flight at once, as it saw them, whatever the load of the machine running the test.
+   */
+  arrivedAt: number;
+  answeredAt: number;
 }
 
 export interface BootSettings {
