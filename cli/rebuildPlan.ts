@@ -145,7 +145,7 @@ export function planRebuild(cloud: Cloud, targets: string[], clusters: Map<strin
   const taken = new Set(first.flatMap((s) => [...s.names]));
   const rest = new Set([...names].filter((n) => !taken.has(n)));
   const steps = [...first];
+  // Never empty when restoreLast is not: the controllers those members go down with are in it.
   if (rest.size) steps.push({ machines: [...replaced].filter((m) => !first.some((s) => s.machines.includes(m))), names: rest, gates: [...whole.gates, ...gates], ...lastRestore });
-  else if (restoreLast.length) steps[steps.length - 1].restore = [...(steps[steps.length - 1].restore ?? []), ...restoreLast];
   return { kind: "plan", endpoints, names, steps, before: gates };
 }

@@ -114,21 +114,31 @@ export function formulaPackageSets(): string[][] {
 
 /** Runs `fn` holding an exclusive lock on the cache (flock on a file descriptor we keep open). */
 function withCacheLock<T>(cache: string, fn: () => T): T {
-  fs.mkdirSync(cache, { recursive: true });
-  const lockFile = path.join(cache, ".lock");
-  const fd = fs.openSync(lockFile, "a");
+  const unlock = lockExclusive(path.join(cache, ".lock"));
   try {
-    // flock(1) on an inherited descriptor: blocks until no other process holds it.
-    const r = spawnSync("flock", ["-x", "3"], { stdio: ["ignore", "ignore", "inherit", fd] });
-    if (r.status !== 0) throw new Error(`could not lock ${lockFile}`);
-    try {
-      return fn();
-    } finally {
-      spawnSync("flock", ["-u", "3"], { stdio: ["ignore", "ignore", "inherit", fd] });
-    }
+    return fn();
   } finally {
-    fs.closeSync(fd);
+    unlock();
   }
+}
+
+/**
+ * An exclusive flock(1) on `file`, held by this process's open descriptor until the returned
+ * function runs; waits for another holder (at most `timeoutS` seconds when given).
+ */
+export function lockExclusive(file: string, timeoutS?: number): () => void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, "a");
+  // flock(1) on an inherited descriptor: blocks until no other process holds it.
+  const r = spawnSync("flock", ["-x", ...(timeoutS === undefined ? [] : ["-w", String(timeoutS)]), "3"], { stdio: ["ignore", "ignore", "inherit", fd] });
+  if (r.status !== 0) {
+    fs.closeSync(fd);
+    throw new Error(`could not lock ${file}${timeoutS === undefined ? "" : ` within ${timeoutS} s`}`);
+  }
+  return () => {
+    spawnSync("flock", ["-u", "3"], { stdio: ["ignore", "ignore", "inherit", fd] });
+    fs.closeSync(fd);
+  };
 }
 
 /**
@@ -155,7 +165,8 @@ export function ensureDebianRoot(log: (m: string) => void = () => undefined, ext
   }
   const now = new Date();
   fs.utimesSync(path.join(base, ".kinetic-complete"), now, now);
-  pruneStale(cache, [base, packages]);
+  // A package layer's use is its base's.
+  pruneStale(cache, [base, packages], /^(base|packages)-[0-9a-f]{16}$/, (p) => path.join(p.replace(/packages-/, "base-"), ".kinetic-complete"));
   return { base, packages, lowerdir: `${packages}:${base}` };
 }
 
@@ -226,15 +237,17 @@ function downloadPackages(base: string, layer: string, sets: string[], done: str
   }
 }
 
-/** Deletes trees of other keys unused for a week and not a lower layer of a mounted overlay. */
-function pruneStale(cache: string, keep: string[]): void {
+/**
+ * Deletes the trees under `cache` whose names match `names`, other than `keep`, unused for a week
+ * (the mtime of `marker(tree)`, touched at each use) and not a lower layer of a mounted overlay.
+ */
+export function pruneStale(cache: string, keep: string[], names: RegExp, marker: (tree: string) => string): void {
   const weekAgo = Date.now() - 7 * 24 * 3600_000;
   const mounts = fs.readFileSync("/proc/self/mounts", "utf8");
   for (const entry of fs.readdirSync(cache)) {
     const p = path.join(cache, entry);
-    if (keep.includes(p) || !/^(base|packages)-[0-9a-f]{16}$/.test(entry)) continue;
-    const marker = path.join(p.replace(/packages-/, "base-"), ".kinetic-complete");
-    const used = fs.existsSync(marker) ? fs.statSync(marker).mtimeMs : 0;
+    if (keep.includes(p) || !names.test(entry)) continue;
+    const used = fs.existsSync(marker(p)) ? fs.statSync(marker(p)).mtimeMs : 0;
     if (used > weekAgo || mounts.includes(p)) continue;
     fs.rmSync(p, { recursive: true, force: true });
   }

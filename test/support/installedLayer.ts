@@ -13,12 +13,11 @@
  * chroot test host like the tests' own, by running the formulas over SSH; that host's upper
  * directory, without what the harness itself wrote, becomes the layer.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadFormula } from "../../formulas/load";
-import { debianCacheDir, run } from "../../lab/debianRoot";
+import { debianCacheDir, lockExclusive, pruneStale, run } from "../../lab/debianRoot";
 import type { DebianHost } from "./debianHost";
 
 /** Raise when what goes into a layer changes (its key then changes). */
@@ -43,7 +42,8 @@ export async function ensureInstalledLayer(lowerdir: string, labels: string[], s
   const layer = path.join(cache, `installed-${installedLayerKey(lowerdir, labels)}`);
   const complete = path.join(layer, ".kinetic-complete");
   if (fs.existsSync(complete)) return touched(layer, complete);
-  const unlock = lock(path.join(cache, ".installed.lock"));
+  // Two lanes needing the same layer build it once: the second waits and reuses it.
+  const unlock = lockExclusive(path.join(cache, ".installed.lock"), 30 * 60);
   try {
     if (fs.existsSync(complete)) return touched(layer, complete);
     const started = Date.now();
@@ -71,7 +71,7 @@ export async function ensureInstalledLayer(lowerdir: string, labels: string[], s
       await host.stop();
     }
     log(`installed layer ready in ${Math.round((Date.now() - started) / 1000)} s`);
-    pruneStale(cache, layer);
+    pruneStale(cache, [layer], /^installed-[0-9a-f]{16}$/, (p) => path.join(p, ".kinetic-complete"));
     return layer;
   } finally {
     unlock();
@@ -82,36 +82,4 @@ function touched(layer: string, marker: string): string {
   const now = new Date();
   fs.utimesSync(marker, now, now);
   return layer;
-}
-
-/**
- * An exclusive flock(1) on `file`, held by this process's open descriptor until the returned
- * function runs: two lanes needing the same layer build it once, the second waits and reuses it.
- */
-function lock(file: string): () => void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const fd = fs.openSync(file, "a");
-  const r = spawnSync("flock", ["-x", "-w", String(30 * 60), "3"], { stdio: ["ignore", "ignore", "inherit", fd] });
-  if (r.status !== 0) {
-    fs.closeSync(fd);
-    throw new Error(`could not lock ${file} within 30 min`);
-  }
-  return () => {
-    spawnSync("flock", ["-u", "3"], { stdio: ["ignore", "ignore", "inherit", fd] });
-    fs.closeSync(fd);
-  };
-}
-
-/** Other installed layers unused for a week and not a lower layer of a mounted overlay. */
-function pruneStale(cache: string, keep: string): void {
-  const weekAgo = Date.now() - 7 * 24 * 3600_000;
-  const mounts = fs.readFileSync("/proc/self/mounts", "utf8");
-  for (const entry of fs.readdirSync(cache)) {
-    const p = path.join(cache, entry);
-    if (p === keep || !/^installed-[0-9a-f]{16}$/.test(entry)) continue;
-    const marker = path.join(p, ".kinetic-complete");
-    const used = fs.existsSync(marker) ? fs.statSync(marker).mtimeMs : 0;
-    if (used > weekAgo || mounts.includes(p)) continue;
-    fs.rmSync(p, { recursive: true, force: true });
-  }
 }
