@@ -19,6 +19,7 @@ import { pipeline } from "node:stream/promises";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { Cloud, Endpoint } from "../pillar";
 import { BackupManifest, BackupPart, backupId, backupRoot, decryptPart, encryptingStream, findBackup, listBackups } from "./backupStore";
+import { setSecretConfig } from "../engine/stack";
 import { bashCommand } from "../formulas/envelope";
 import { endpointShell, ShellResult } from "./endpointShell";
 import { stackCloud } from "./cloudAccess";
@@ -56,13 +57,17 @@ const RECIPES: readonly Recipe[] = [
   },
 ];
 
-/** The stack's backup secret; made (random, a secret in the stack's config) on the first backup. */
-async function backupSecret(stack: Stack, create: boolean, out: (l: string) => void): Promise<string> {
+/**
+ * The stack's backup secret; made (random, a secret in the stack's config) on the first backup,
+ * with the value on pulumi's stdin (engine/stack.ts setSecretConfig): the Automation API's setConfig
+ * would put it in pulumi's command line, readable by any local user in /proc/<pid>/cmdline.
+ */
+export async function backupSecret(stack: Stack, create: boolean, out: (l: string) => void): Promise<string> {
   const known = await stack.getConfig("kinetic:backupSecret").then((v) => v.value).catch(() => undefined);
   if (known) return known;
   if (!create) throw new Error(`stack ${stack.name} has no kinetic:backupSecret: its backups cannot be read`);
   const made = randomBytes(32).toString("base64");
-  await stack.setConfig("kinetic:backupSecret", { value: made, secret: true });
+  await setSecretConfig(stack, "kinetic:backupSecret", made);
   out(`made kinetic:backupSecret (a secret in Pulumi.${stack.name}.yaml, encrypted by the stack's secrets provider): without it no backup of this stack can be read`);
   return made;
 }

@@ -48,7 +48,7 @@ export function formulaStep(name: string, args: FormulaStepArgs, opts: pulumi.Cu
   let trigger: pulumi.Input<string>;
   if (secrets.length || pickedSecretFacts.length) {
     if (secrets.length && !args.serviceSecret) {
-      throw new Error(`formulas/${formula.label} reads ${secrets.join(", ")}: set the seed with \`pulumi config set --secret kinetic:serviceSecret <random>\``);
+      throw new Error(`formulas/${formula.label} reads ${secrets.join(", ")}: set the seed with \`openssl rand -base64 32 | pulumi config set --secret kinetic:serviceSecret\``);
     }
     const extra = pulumi.all(pickedSecretFacts.map((n) => secretFacts[n]()));
     const all = pulumi.all([args.serviceSecret ?? "", extra]).apply(([seed, values]) => ({

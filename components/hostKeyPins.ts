@@ -66,7 +66,7 @@ function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
     if (e.style === "foundation") throw new Error(`${e.name} is a foundation host: the program does not make its key`);
     if (!settings.hostKeySecret) {
       throw new pulumi.RunError(
-        "virtual and physical endpoints get SSH host keys derived from a stack secret: set `pulumi config set --secret kinetic:serviceSecret <random>` (or kinetic:hostKeySecret)",
+        "virtual and physical endpoints get SSH host keys derived from a stack secret: `openssl rand -base64 32 | pulumi config set --secret kinetic:serviceSecret` (or kinetic:hostKeySecret)",
       );
     }
     if (settings.hostKeySecretIsLegacy && !warnedLegacy) {

@@ -49,7 +49,7 @@ export async function openStack(args: StackArgs): Promise<Stack> {
         : { projectSettings: { name: "kinetic", runtime: { name: "nodejs" }, main: PROJECT_ROOT } }),
     },
   );
-  if (args.config) await setConfig(stack, pulumiCommand.command, workDir, { ...engineEnv(args.engine, args), ...args.env }, args.config);
+  if (args.config) await setConfig(stack, args.config);
   return stack;
 }
 
@@ -57,22 +57,31 @@ export async function openStack(args: StackArgs): Promise<Stack> {
  * Sets config on the stack without a secret value ever in a command line: the Automation API's
  * setAllConfig passes every value, secrets included, as `pulumi config set-all --secret KEY=VALUE`
  * arguments, which any local user reads in /proc/<pid>/cmdline while it runs. Plain values still go
- * that way; each secret is `pulumi config set --secret --raw KEY` with the value on stdin (the CLI
- * reads a value from stdin when it is not given one; --raw keeps it byte for byte).
+ * that way; each secret goes through setSecretConfig.
  */
-async function setConfig(stack: Stack, pulumi: string, workDir: string, env: Record<string, string>, config: ConfigMap): Promise<void> {
+async function setConfig(stack: Stack, config: ConfigMap): Promise<void> {
   const plain = Object.entries(config).filter(([, v]) => !v.secret);
   if (plain.length) await stack.setAllConfig(Object.fromEntries(plain));
-  for (const [key, v] of Object.entries(config).filter(([, c]) => c.secret)) {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(pulumi, ["config", "set", "--secret", "--raw", "--stack", stack.name, "--non-interactive", "--", key], { cwd: workDir, env: { ...process.env, ...env }, stdio: ["pipe", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      child.once("error", reject);
-      child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi config set --secret ${key} on stack ${stack.name} failed (exit ${code}): ${stderr.trim()}`))));
-      child.stdin!.end(v.value);
-    });
-  }
+  for (const [key, v] of Object.entries(config).filter(([, c]) => c.secret)) await setSecretConfig(stack, key, v.value);
+}
+
+/**
+ * Sets secret config `key` to `value` with the value on stdin, never in a command line (the
+ * Automation API's setConfig and setAllConfig put it in pulumi's argv): `pulumi config set --secret
+ * --raw KEY`, which reads a value from stdin when it is not given one (--raw keeps it byte for byte),
+ * run as the stack's workspace runs pulumi (its command, directory and environment).
+ */
+export async function setSecretConfig(stack: Stack, key: string, value: string): Promise<void> {
+  const ws = stack.workspace;
+  const env = { ...process.env, ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}), ...ws.envVars };
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(ws.pulumiCommand.command, ["config", "set", "--secret", "--raw", "--stack", stack.name, "--non-interactive", "--", key], { cwd: ws.workDir, env, stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi config set --secret ${key} on stack ${stack.name} failed (exit ${code}): ${stderr.trim()}`))));
+    child.stdin!.end(value);
+  });
 }
 
 /** The resource name at the end of a URN. */

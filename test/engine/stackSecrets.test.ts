@@ -1,8 +1,9 @@
 /**
  * How a stack's secrets are kept: the public dev passphrase is refused for any stack but dev and
  * lab (and an empty one for any), and secret config reaches the engine without ever being in a
- * command line (engine/stack.ts setConfig). The second part runs the real engine: a `pulumi` wrapper
- * in front of it records every command line the Automation API and openStack run.
+ * command line (engine/stack.ts setSecretConfig: openStack's config, kinetic backup's secret). The
+ * second part runs the real engine: a `pulumi` wrapper in front of it records every command line
+ * the Automation API, openStack and kinetic backup run.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -11,6 +12,7 @@ import * as path from "node:path";
 import { Engine } from "../../engine/build";
 import { DEV_PASSPHRASE, DEV_STACKS, passphraseRefusal } from "../../engine/devPassphrase";
 import { openStack } from "../../engine/stack";
+import { backupSecret } from "../../cli/backup";
 import { projectStack } from "../../cli/engineCommands";
 import { PASSPHRASE, testEngine } from "./scratch";
 
@@ -61,19 +63,27 @@ describe("stack secrets: the dev passphrase only for dev and lab", () => {
   });
 });
 
+/**
+ * The real engine behind a `pulumi` that first appends its command line to `log`: every pulumi the
+ * Automation API, openStack or setSecretConfig runs goes through it (they are the only processes
+ * these code paths start).
+ */
+async function argvLoggingEngine(dir: string, log: string): Promise<Engine> {
+  const real = await testEngine();
+  const front = path.join(dir, "front");
+  fs.mkdirSync(path.join(front, "bin"), { recursive: true });
+  fs.writeFileSync(path.join(front, "bin", "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${path.join(real.root, "bin", "pulumi")}' "$@"\n`, { mode: 0o755 });
+  return { ...real, root: front, binDir: `${path.join(front, "bin")}${path.delimiter}${real.binDir}` };
+}
+
 describe("stack secrets: secret config never in a command line (real engine)", function () {
   this.timeout(10 * 60_000);
 
   it("openStack sets secret config through stdin: the value is stored encrypted, read back exactly, and in no pulumi argv", async () => {
-    const real = await testEngine();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-stacksecrets-"));
     try {
-      // A `pulumi` in front of the real one that appends each command line to a log.
       const log = path.join(dir, "argv.log");
-      const front = path.join(dir, "front");
-      fs.mkdirSync(path.join(front, "bin"), { recursive: true });
-      fs.writeFileSync(path.join(front, "bin", "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${path.join(real.root, "bin", "pulumi")}' "$@"\n`, { mode: 0o755 });
-      const engine: Engine = { ...real, root: front, binDir: `${path.join(front, "bin")}${path.delimiter}${real.binDir}` };
+      const engine = await argvLoggingEngine(dir, log);
       // Multi-line, trailing newline, shell and YAML syntax: kept byte for byte.
       const secret = "-----BEGIN KEY-----\nline two $(x) 'q' \"d\": #\n-----END KEY-----\n";
       const stack = await openStack({
@@ -94,6 +104,27 @@ describe("stack secrets: secret config never in a command line (real engine)", f
       assert.match(argv, /config set --secret --raw --stack secrets --non-interactive -- kinetic:token/, argv);
       assert.match(argv, /visible/, "the plain value went the Automation API's way (the log sees argv)");
       assert.ok(!argv.includes("line two") && !argv.includes("BEGIN KEY"), `a secret in pulumi's argv:\n${argv}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("kinetic backup makes kinetic:backupSecret the same way: stored encrypted, read back, and in no pulumi argv", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-backupsecret-"));
+    try {
+      const log = path.join(dir, "argv.log");
+      const engine = await argvLoggingEngine(dir, log);
+      const stack = await openStack({ engine, stack: "backups", program: async () => ({}), backendDir: path.join(dir, "state"), passphrase: PASSPHRASE, workDir: dir });
+      const said: string[] = [];
+      const made = await backupSecret(stack, true, (l) => said.push(l));
+      assert.match(made, /^[A-Za-z0-9+/]{43}=$/, "32 random bytes, base64");
+      assert.match(said.join("\n"), /made kinetic:backupSecret/);
+      assert.deepEqual(await stack.getConfig("kinetic:backupSecret"), { value: made, secret: true });
+      assert.equal(await backupSecret(stack, true, () => {}), made, "the second backup reads it, it does not make another");
+      assert.match(fs.readFileSync(path.join(dir, "Pulumi.backups.yaml"), "utf8"), /kinetic:backupSecret:\s*\n\s*secure: /);
+      const argv = fs.readFileSync(log, "utf8");
+      assert.ok(!argv.includes(made), `kinetic:backupSecret in pulumi's argv:\n${argv}`);
+      assert.match(argv, /config set --secret --raw --stack backups --non-interactive -- kinetic:backupSecret/, argv);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
