@@ -14,7 +14,7 @@ import { BACKUP_USAGE } from "./backup";
 const USAGE = `usage: npm run kinetic -- <command> [args]
 kinetic plan [pillar dir] [...]  the offline plan (same as npm run plan)
 kinetic redfish <command> ...     talk to BMCs (discover, status, power...); kinetic redfish help
-kinetic start [--stack lab]       npm start: the lab up, then the real \`up\` of its stack on it (default: cloud, the whole cloud)
+kinetic start [--stack lab]       npm start: the lab up, then the real \`up\` of its stack on it (default: lab-cloud, the whole cloud)
 kinetic rebuild <type|endpoint>... [--stack NAME] [--restore-from <id|latest>] --yes
                                   replace those machines and re-run their phases and all that need them;
                                   a clustered type's members one at a time, each back in its cluster first;

@@ -1,5 +1,5 @@
 /**
- * `npm start` (`kinetic start [--stack lab]`; default: the cloud stack): the lab if it is not running, then the real
+ * `npm start` (`kinetic start [--stack lab]`; default: the lab-cloud stack): the lab if it is not running, then the real
  * `pulumi up` of the lab's stack on it, then the lab's status. The engine runs inside the lab's
  * network namespace, the only place where the lab's addresses exist.
  */

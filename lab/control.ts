@@ -18,7 +18,7 @@ import type { LabStatus } from "./supervisor";
  * the cloud a newcomer can log in to and boot a server in (issue 20). The small lab (pxe, one
  * controller, mysql, memcached, keystone) stays for a quicker look and for the lab's end-to-end test.
  */
-export const LAB_STACK = "cloud";
+export const LAB_STACK = "lab-cloud";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -170,7 +170,7 @@ function tail(file: string): string {
   }
 }
 
-export const LAB_USAGE = `kinetic lab up [--stack S]     start a lab on this machine: Debian hosts, BMCs, network; stack cloud
+export const LAB_USAGE = `kinetic lab up [--stack S]     start a lab on this machine: Debian hosts, BMCs, network; stack lab-cloud
                                (default: pillar/cloud, every role) or lab (pillar/lab, the small lab)
 kinetic lab status [--stack S] what runs: host, role, address, state, BMC power
 kinetic lab down [--stack S] [--wipe]

@@ -1,9 +1,9 @@
 /**
  * Where the lab keeps things on this machine, and the names it gives the kernel objects it makes.
  * One lab per lab stack (LAB_STACKS): stack `lab` in /var/lib/kinetic-lab and namespace
- * kinetic-lab, stack `cloud` in /var/lib/kinetic-cloud and kinetic-cloud, so the small lab and
- * the full cloud can run side by side. `KINETIC_LAB_DIR` and `KINETIC_LAB_NETNS` move it, e.g. for
- * a test that must not touch an operator's lab.
+ * kinetic-lab, stack `lab-cloud` in /var/lib/kinetic-lab-cloud and kinetic-lab-cloud, so the small
+ * lab and the full cloud can run side by side. `KINETIC_LAB_DIR` and `KINETIC_LAB_NETNS` move it,
+ * e.g. for a test that must not touch an operator's lab.
  */
 import * as path from "node:path";
 
@@ -24,7 +24,7 @@ export interface LabLayout {
 }
 
 /** The stacks that run on a lab of this machine, and the pillar each lab is built for. */
-export const LAB_STACKS: Readonly<Record<string, string>> = { lab: "pillar/lab", cloud: "pillar/cloud" };
+export const LAB_STACKS: Readonly<Record<string, string>> = { lab: "pillar/lab", "lab-cloud": "pillar/cloud" };
 
 export function isLabStack(stack: string | undefined): stack is string {
   return stack !== undefined && Object.prototype.hasOwnProperty.call(LAB_STACKS, stack);

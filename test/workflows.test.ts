@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { DEV_STACKS } from "../engine/devPassphrase";
 import { actionlintPath, actionlintUnavailable } from "./support/actionlint";
 import { requirePrerequisite } from "./support/prerequisite";
 
@@ -42,5 +43,23 @@ describe("GitHub workflows", () => {
       assert.ok(j.steps.some((s) => s.run?.includes("npm run -s engine")), `${job} builds or finds the engine`);
     }
     assert.match(wf.jobs.preview.if ?? "", /head\.repo\.full_name == github\.repository/, "no fork's code on the site's runner");
+  });
+
+  it("preview and up refuse every stack whose passphrase is the public dev one, and take a site's (cloud included)", () => {
+    const wf = parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "pulumi.yml"), "utf8")) as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+    for (const job of ["preview", "up"]) {
+      const guard = wf.jobs[job].steps.find((s) => s.name === "stack and passphrase are set")?.run;
+      assert.ok(guard, `${job} has its guard step`);
+      const run = (stack: string) => spawnSync("bash", ["-c", guard], { env: { PATH: process.env.PATH, KINETIC_STACK: stack, PULUMI_CONFIG_PASSPHRASE: "a-site-passphrase" }, encoding: "utf8" });
+      for (const stack of DEV_STACKS) {
+        const r = run(stack);
+        assert.equal(r.status, 1, `${job} takes ${stack}`);
+        assert.match(r.stdout, new RegExp(`KINETIC_STACK is ${stack}, whose passphrase is public`));
+      }
+      for (const stack of ["cloud", "site"]) {
+        const r = run(stack);
+        assert.equal(r.status, 0, `${job} refuses ${stack}: ${r.stdout}`);
+      }
+    }
   });
 });

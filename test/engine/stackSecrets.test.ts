@@ -1,6 +1,7 @@
 /**
- * How a stack's secrets are kept: the public dev passphrase is refused for any stack but dev and
- * lab (and an empty one for any), and secret config reaches the engine without ever being in a
+ * How a stack's secrets are kept: the public dev passphrase is refused for any stack but the
+ * bundled dev, lab and lab-cloud (`cloud` included, a name a real site may use), and so are an
+ * empty passphrase and none at all; secret config reaches the engine without ever being in a
  * command line (engine/stack.ts setSecretConfig: openStack's config, kinetic backup's secret). The
  * second part runs the real engine: a `pulumi` wrapper in front of it records every command line
  * the Automation API, openStack and kinetic backup run.
@@ -16,12 +17,13 @@ import { backupSecret } from "../../cli/backup";
 import { projectStack } from "../../cli/engineCommands";
 import { PASSPHRASE, testEngine } from "./scratch";
 
-/** Runs `fn` with PULUMI_CONFIG_PASSPHRASE set to `value` and stderr captured. */
-async function withPassphrase<T>(value: string, fn: () => Promise<T>): Promise<{ result: T; stderr: string }> {
+/** Runs `fn` with PULUMI_CONFIG_PASSPHRASE set to `value` (unset: undefined) and stderr captured. */
+async function withPassphrase<T>(value: string | undefined, fn: () => Promise<T>): Promise<{ result: T; stderr: string }> {
   const saved = process.env.PULUMI_CONFIG_PASSPHRASE;
   const write = process.stderr.write.bind(process.stderr);
   let stderr = "";
-  process.env.PULUMI_CONFIG_PASSPHRASE = value;
+  if (value === undefined) delete process.env.PULUMI_CONFIG_PASSPHRASE;
+  else process.env.PULUMI_CONFIG_PASSPHRASE = value;
   process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
   try {
     return { result: await fn(), stderr };
@@ -32,11 +34,15 @@ async function withPassphrase<T>(value: string, fn: () => Promise<T>): Promise<{
   }
 }
 
-describe("stack secrets: the dev passphrase only for dev and lab", () => {
-  it("passphraseRefusal: dev and lab take it; any other stack refuses it and an empty one, never echoing a passphrase", () => {
-    for (const dev of ["dev", "lab", ...DEV_STACKS]) assert.equal(passphraseRefusal(dev, DEV_PASSPHRASE), undefined, dev);
+describe("stack secrets: the dev passphrase only for the bundled dev and lab stacks", () => {
+  it("passphraseRefusal: dev, lab and lab-cloud take it; any other stack (cloud too) refuses it and an empty one, never echoing a passphrase", () => {
+    assert.deepEqual(DEV_STACKS, ["dev", "lab", "lab-cloud"]);
+    for (const dev of DEV_STACKS) assert.equal(passphraseRefusal(dev, DEV_PASSPHRASE), undefined, dev);
     assert.equal(passphraseRefusal("site", "a-real-passphrase"), undefined);
-    assert.match(passphraseRefusal("site", DEV_PASSPHRASE) ?? "", new RegExp(`^stack site: PULUMI_CONFIG_PASSPHRASE is the public dev passphrase, for the ${DEV_STACKS.join(" and ")} stacks only`));
+    assert.equal(passphraseRefusal("cloud", "a-real-passphrase"), undefined);
+    for (const stack of ["site", "cloud"]) {
+      assert.equal(passphraseRefusal(stack, DEV_PASSPHRASE), `stack ${stack}: PULUMI_CONFIG_PASSPHRASE is the public dev passphrase, for the dev, lab, lab-cloud stacks only; give stack ${stack}'s secrets a passphrase of their own`);
+    }
     assert.match(passphraseRefusal("site", "") ?? "", /^stack site: PULUMI_CONFIG_PASSPHRASE is empty/);
     assert.ok(!(passphraseRefusal("site", DEV_PASSPHRASE) ?? "").includes(DEV_PASSPHRASE));
   });
@@ -47,6 +53,15 @@ describe("stack secrets: the dev passphrase only for dev and lab", () => {
       assert.equal(result, undefined);
       assert.match(stderr, /^preview: stack site: PULUMI_CONFIG_PASSPHRASE is (the public dev passphrase|empty)[^\n]*\n$/);
     }
+  });
+
+  it("kinetic preview --stack cloud (no longer a lab stack) takes no default passphrase: without one, or with the dev one, it stops in one line", async () => {
+    const unset = await withPassphrase(undefined, () => projectStack("cloud", "preview"));
+    assert.equal(unset.result, undefined);
+    assert.equal(unset.stderr, "preview: set PULUMI_CONFIG_PASSPHRASE, the passphrase of stack cloud's secrets\n");
+    const dev = await withPassphrase(DEV_PASSPHRASE, () => projectStack("cloud", "preview"));
+    assert.equal(dev.result, undefined);
+    assert.match(dev.stderr, /^preview: stack cloud: PULUMI_CONFIG_PASSPHRASE is the public dev passphrase[^\n]*\n$/);
   });
 
   it("openStack refuses it too, before running anything (the CLI's other ways in: state, migrate)", async () => {
