@@ -23,11 +23,18 @@ import { CpioEntry, cpioNewc } from "./cpio";
 
 /** Raise when the image's layout changes in a way its inputs do not show. */
 const BUILDER_VERSION = "1";
-const GUEST_DIR = path.join(__dirname, "guest");
 /** The virtio drivers the guest needs (disk, NIC, console, entropy); their dependencies come along. */
 const MODULES = ["virtio_pci", "virtio_net", "virtio_blk", "virtio_console", "virtio-rng"];
 /** Size of the root disk glance gets (raw zeros): nova needs an image to boot, the guest never reads it. */
 const ROOT_DISK_BYTES = 1024 * 1024;
+
+/**
+ * The two busybox initramfs images built here, each from the same kernel and busybox with the files
+ * of its own directory (`init` becomes /init, every other file /etc/<name>): the guest the cloud
+ * boots, and the lab's installer a lab server PXE-boots into (image/installer/init).
+ */
+export type ImageKind = "guest" | "installer";
+const KIND_DIR: Record<ImageKind, string> = { guest: path.join(__dirname, "guest"), installer: path.join(__dirname, "installer") };
 
 export interface DebianPackage {
   name: string;
@@ -91,14 +98,17 @@ export function resolveGuestPackages(): DebianPackage[] {
 }
 
 /** The builder's own inputs (its files): part of the key, so a changed init makes a new image. */
-function builderDigest(): string {
+function builderDigest(kind: ImageKind): string {
   const h = createHash("sha256").update(BUILDER_VERSION).update(JSON.stringify(MODULES)).update(String(ROOT_DISK_BYTES));
-  for (const f of fs.readdirSync(GUEST_DIR).sort()) h.update(f).update(fs.readFileSync(path.join(GUEST_DIR, f)));
+  // The guest's key is what it was before the installer existed: its cached image stays valid.
+  if (kind !== "guest") h.update(kind);
+  const dir = KIND_DIR[kind];
+  for (const f of fs.readdirSync(dir).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
   return h.digest("hex");
 }
 
-export function guestImageKey(packages: DebianPackage[]): string {
-  return sha256(JSON.stringify({ packages: packages.map((p) => [p.name, p.version, p.sha256]), builder: builderDigest() })).slice(0, 16);
+export function guestImageKey(packages: DebianPackage[], kind: ImageKind = "guest"): string {
+  return sha256(JSON.stringify({ packages: packages.map((p) => [p.name, p.version, p.sha256]), builder: builderDigest(kind) })).slice(0, 16);
 }
 
 /** The .deb of `p` in `<cache>/debs`, downloaded when missing; its SHA256 must be the index's. */
@@ -168,7 +178,7 @@ export function moduleLoadOrder(modulesRoot: string, wanted: string[]): string[]
   return order;
 }
 
-function buildInto(dir: string, debs: Record<string, string>, packages: DebianPackage[], key: string): GuestImage {
+function buildInto(kind: ImageKind, dir: string, debs: Record<string, string>, packages: DebianPackage[], key: string): GuestImage {
   const work = path.join(dir, "work");
   const kernelPkg = packages.find((p) => p.name.startsWith("linux-image-"))!;
   const release = kernelPkg.name.slice("linux-image-".length);
@@ -183,8 +193,9 @@ function buildInto(dir: string, debs: Record<string, string>, packages: DebianPa
   entries.push({ type: "char", path: "dev/console", major: 5, minor: 1 }, { type: "char", path: "dev/null", major: 1, minor: 3, mode: 0o666 });
   entries.push({ type: "file", path: "bin/busybox", data: fs.readFileSync(path.join(work, "bin/busybox")), mode: 0o755 });
   entries.push({ type: "symlink", path: "bin/sh", target: "busybox" });
-  entries.push({ type: "file", path: "init", data: fs.readFileSync(path.join(GUEST_DIR, "init")), mode: 0o755 });
-  entries.push({ type: "file", path: "etc/udhcpc.script", data: fs.readFileSync(path.join(GUEST_DIR, "udhcpc.script")), mode: 0o755 });
+  for (const f of fs.readdirSync(KIND_DIR[kind]).sort()) {
+    entries.push({ type: "file", path: f === "init" ? "init" : `etc/${f}`, data: fs.readFileSync(path.join(KIND_DIR[kind], f)), mode: 0o755 });
+  }
   entries.push({ type: "file", path: "etc/kinetic-modules", data: Buffer.from(order.map((m) => `${m}\n`).join("")) });
   const made = new Set<string>();
   for (const m of order) {
@@ -224,19 +235,28 @@ export interface BuildOptions {
 
 /** The guest image for the packages apt offers today: from the cache, or built (and cached). */
 export function buildGuestImage(opts: BuildOptions = {}): GuestImage & { cached: boolean } {
+  return buildImage("guest", opts);
+}
+
+/** The lab's installer (image/installer/init), from the same packages; its disk is unused. */
+export function buildInstallerImage(opts: BuildOptions = {}): GuestImage & { cached: boolean } {
+  return buildImage("installer", opts);
+}
+
+function buildImage(kind: ImageKind, opts: BuildOptions): GuestImage & { cached: boolean } {
   const cache = opts.cache ?? imageCacheDir();
   const log = opts.log ?? (() => undefined);
   const packages = resolveGuestPackages();
-  const key = guestImageKey(packages);
-  const dir = path.join(cache, `guest-${key}`);
+  const key = guestImageKey(packages, kind);
+  const dir = path.join(cache, `${kind}-${key}`);
   const manifest = path.join(dir, "manifest.json");
   if (fs.existsSync(manifest)) return { ...(JSON.parse(fs.readFileSync(manifest, "utf8")) as GuestImage), cached: true };
   const debs: Record<string, string> = {};
   for (const p of packages) debs[p.name] = fetchDeb(cache, p, opts.offline ?? false, log);
-  const tmp = fs.mkdtempSync(path.join(cache, `.guest-${key}-`));
+  const tmp = fs.mkdtempSync(path.join(cache, `.${kind}-${key}-`));
   try {
-    log(`building guest image ${key} from ${packages.map((p) => `${p.name} ${p.version}`).join(", ")}`);
-    const built = buildInto(tmp, debs, packages, key);
+    log(`building ${kind} image ${key} from ${packages.map((p) => `${p.name} ${p.version}`).join(", ")}`);
+    const built = buildInto(kind, tmp, debs, packages, key);
     fs.writeFileSync(path.join(tmp, "manifest.json"), `${JSON.stringify({ ...built, dir, kernel: path.join(dir, "vmlinuz"), ramdisk: path.join(dir, "initrd.img"), disk: path.join(dir, "disk.raw") }, null, 2)}\n`);
     fs.chmodSync(tmp, 0o755);
     fs.renameSync(tmp, dir);

@@ -57,7 +57,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/services.test.ts": 60,
   "test/rebuildHostKeys.test.ts": 60,
   "test/formulas/mysql.test.ts": 40,
-  "test/formulas/pxe.test.ts": 40,
+  "test/formulas/pxe.test.ts": 170,
   "test/formulas/bind.test.ts": 30,
   "test/formulas/etcd.test.ts": 20,
   "test/lab/bootedHost.test.ts": 10,

@@ -6,9 +6,12 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FormulaValues } from "../../formulas/envelope";
+import { buildInstallerImage } from "../../image/guestImage";
+import { chainSummary, ChainStep, describeChain, logMarks, PxeBootResult, PxeMachine } from "../../lab/pxeBoot";
 import { deriveHostKey } from "../../components/hostKeys";
 import { Daemons } from "./daemons";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
+import { requirePrerequisite } from "../support/prerequisite";
 
 const U1 = "4c4c4544-0042-3610-8058-b4c04f4e3332";
 /** The first three groups byte-swapped. */
@@ -101,7 +104,12 @@ describe("formulas/pxe on a Debian host", function () {
     const doc = parse(ud) as { autoinstall: Record<string, any> };
     assert.equal(doc.autoinstall.version, 1);
     assert.equal(doc.autoinstall.storage.layout.match.model, DISK, "the disk model is carried literally");
-    assert.deepEqual(doc.autoinstall.network.ethernets, { eno1: { dhcp4: true } });
+    // The reserved address, statically: the installed system's DHCP client sends no option 97.
+    assert.deepEqual(doc.autoinstall.network.ethernets, {
+      eno1: { addresses: ["127.0.10.50/24"], routes: [{ to: "default", via: "127.0.10.1" }], nameservers: { addresses: ["127.0.10.2", "127.0.10.3"], search: ["site.example.test"] } },
+    });
+    // The installer too, on its kernel line, on the NIC iPXE booted from.
+    assert.match(h.read(`${www}/assignments/${U1}/boot.ipxe`), / ip=127\.0\.10\.50::127\.0\.10\.1:255\.255\.255\.0:controller-4c4c4544-0042-3610-8058-b4c04f4e3332::off:127\.0\.10\.2:127\.0\.10\.3 BOOTIF=01-\$\{netX\/mac:hexhyp\} /);
     assert.equal(doc.autoinstall["user-data"].hostname, `controller-${U1}`);
     assert.deepEqual(doc.autoinstall["user-data"].users[0].ssh_authorized_keys, KEYS.split("\n"));
     assert.deepEqual(parse(h.read(`${www}/assignments/${U1}/meta-data`)), { "instance-id": U1, "local-hostname": `controller-${U1}` });
@@ -185,5 +193,146 @@ describe("formulas/pxe on a Debian host", function () {
     await assertRejects(h, "pxe/configure", values({ DOMAIN: EVIL }), "check values", /KINETIC_DOMAIN is not a valid hostname/);
     // A newline inside a field splits the line: refused by field count, never half-parsed.
     await assertRejects(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U1, "n", "eno1", EVIL, "127.0.10.50") }), "check values", /KINETIC_PXE_ASSIGNMENTS line 1 has 5 tab-separated fields, not 6/);
+  });
+
+  /**
+   * The chain a datacenter checks on day one, for real: a QEMU machine (TCG) with the server's UUID
+   * and MAC on a bridge in this test's own network namespace, its NIC's iPXE ROM (Debian's
+   * ipxe-qemu), this host's Kea and nginx as pxe/configure left them, and the lab's installer
+   * (image/installer) standing in for Ubuntu's, which cannot be fetched here.
+   */
+  describe("a server network-boots through Kea, iPXE and nginx to the installer", function () {
+    this.timeout(15 * 60_000);
+    const BRIDGE = "kpxe0";
+    const PXE = "10.231.0.5";
+    const SERVER = "10.231.0.50";
+    const U3 = "7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b";
+    const MAC = "52:54:00:3c:2a:10";
+    const HOST_KEY_3 = deriveHostKey("pxe-test", `compute-${U3}`, "physical-1");
+    const chainValues = (): FormulaValues => values({
+      ADDRESS: PXE,
+      SUBNET_MANAGEMENT: "10.231.0.0/24",
+      GATEWAY: "10.231.0.1",
+      NAMESERVERS: "10.231.0.2",
+      PXE_ASSIGNMENTS: assignment(U3, `compute-${U3}`, "eno1", "QEMU HARDDISK", SERVER),
+      PXE_HOST_KEYS: hostKeyLine(U3, HOST_KEY_3),
+    });
+    let qemuMissing = false;
+
+    before(async function () {
+      qemuMissing = spawnSync("sh", ["-c", "command -v qemu-system-x86_64 && test -e /usr/lib/ipxe/qemu/efi-virtio.rom"], { stdio: "ignore" }).status !== 0;
+      if (qemuMissing) return;
+      const h = host();
+      const ip = (...args: string[]) => {
+        const r = spawnSync("ip", args, { encoding: "utf8" });
+        assert.equal(r.status, 0, `ip ${args.join(" ")}: ${r.stderr}`);
+      };
+      // This file's lane has a network namespace of its own: the bridge and its addresses exist only there.
+      spawnSync("ip", ["link", "del", BRIDGE], { stdio: "ignore" });
+      ip("link", "add", BRIDGE, "type", "bridge");
+      ip("addr", "add", `${PXE}/24`, "dev", BRIDGE);
+      ip("link", "set", BRIDGE, "up");
+      await runOk(h, "pxe/configure", chainValues());
+      // The operator's part: the installer's kernel and initrd where the server's script names them.
+      const installer = buildInstallerImage({ offline: true });
+      h.exec(["mkdir", "-p", `${www}/images/ubuntu2204`]);
+      fs.copyFileSync(installer.kernel, h.path(`${www}/images/ubuntu2204/vmlinuz`));
+      fs.copyFileSync(installer.ramdisk, h.path(`${www}/images/ubuntu2204/initrd`));
+      h.exec(["sh", "-c", "mkdir -p /run/kea /var/lib/kea /var/log/nginx && rm -f /var/lib/kea/kea-leases4.csv*"]);
+      daemons.start(h, "kea", ["kea-dhcp4", "-c", "/etc/kea/kea-dhcp4.conf"]);
+      // nginx reads this configuration: the one an earlier case started reloads, else one starts.
+      if (h.tryExec(["nginx", "-s", "reload"]).code === 0) await new Promise((r) => setTimeout(r, 2000));
+      else daemons.start(h, "nginx-chain", ["nginx", "-g", "daemon off;"]);
+      await waitForPort(PXE, 80, 30_000).catch((e: Error) => { throw new Error(`${e.message}\n${daemons.log("nginx-chain")}`); });
+    });
+
+    after(() => {
+      spawnSync("ip", ["link", "del", BRIDGE], { stdio: "ignore" });
+    });
+
+    /** One network boot; `stopWhen` (polled each second) pulls the power early, as a BMC would. */
+    async function boot(stopWhen?: () => boolean): Promise<{ result: PxeBootResult; steps: ChainStep[]; summary: string }> {
+      const h = host();
+      const marks = logMarks(h.root);
+      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-pxe-boot-"));
+      const m = new PxeMachine({ uuid: U3, mac: MAC, bridge: BRIDGE, tap: "kpxe0tap", workDir, timeoutMs: 240_000 });
+      const poll = stopWhen ? setInterval(() => stopWhen() && m.stop(), 1000) : undefined;
+      try {
+        const result = await m.done;
+        const steps = describeChain(h.root, marks, { mac: MAC, uuid: U3 }, result);
+        return { result, steps, summary: chainSummary(steps) };
+      } finally {
+        if (poll) clearInterval(poll);
+        fs.rmSync(workDir, { recursive: true, force: true });
+      }
+    }
+    const why = (b: { result: PxeBootResult; summary: string }) => `${b.summary}\ninstaller said:\n  ${b.result.said.join("\n  ")}\n${b.result.qemuError ?? ""}\n${daemons.log("kea")}`;
+
+    it("gets its lease by UUID, chains both scripts, boots the installer at its reserved address, and the installer gets its user-data", async function () {
+      requirePrerequisite(this, qemuMissing && "qemu-system-x86_64 or ipxe-qemu not installed (Debian package qemu-system-x86)", "a network boot");
+      const h = host();
+      const b = await boot();
+      assert.equal(b.result.end, "poweroff", why(b));
+      assert.deepEqual(b.steps.map((s) => [s.step, s.ok]), [
+        ["DHCP lease", true], ["boot script", true], ["server's boot script", true], ["kernel", true], ["initrd", true],
+        ["installer", true], ["installer network", true], ["autoinstall data", true],
+      ], why(b));
+      // Kea's lease for the MAC is the reserved address; every fetch came from that address.
+      assert.match(h.read("/var/lib/kea/kea-leases4.csv"), new RegExp(`^${SERVER.replace(/\./g, "\\.")},${MAC},`, "m"));
+      const access = h.read("/var/log/nginx/access.log");
+      for (const p of ["/boot.ipxe", "/images/ubuntu2204/vmlinuz", "/images/ubuntu2204/initrd", "/meta-data", "/user-data"]) {
+        assert.match(access, new RegExp(`^${SERVER.replace(/\./g, "\\.")} .*"GET [^ "]*${p.replace(/\./g, "\\.")} HTTP/1\\.[01]" 200 `, "m"), `no GET ${p} from ${SERVER}`);
+      }
+      // The installer ran on the NIC iPXE booted from (BOOTIF), with the address from its kernel line.
+      assert.ok(b.result.said.includes(`network: static ${SERVER}/24 on eth0`), why(b));
+      // What it received is this server's autoinstall, with its own host key and static address.
+      const doc = parse(b.result.userData!) as { autoinstall: Record<string, any> };
+      assert.equal(doc.autoinstall["user-data"].ssh_keys.ed25519_public, HOST_KEY_3.publicKey);
+      assert.deepEqual(doc.autoinstall.network.ethernets.eno1.addresses, [`${SERVER}/24`]);
+    });
+
+    it("the installer's own DHCP (ip=dhcp, no option 97) gets no lease: why the script gives it its address", async function () {
+      requirePrerequisite(this, qemuMissing && "qemu-system-x86_64 or ipxe-qemu not installed (Debian package qemu-system-x86)", "a network boot");
+      const h = host();
+      const script = `${www}/assignments/${U3}/boot.ipxe`;
+      const good = h.read(script);
+      // The kernel line this formula wrote before: Kea reserves by option 97, which only firmware sends.
+      fs.writeFileSync(h.path(script), good.replace(/ ip=\S+ BOOTIF=\S+ /, " ip=dhcp "));
+      try {
+        const b = await boot();
+        assert.equal(b.summary, "stopped at installer network: network: no DHCP lease on eth0", why(b));
+        assert.equal(b.result.userData, undefined);
+      } finally {
+        fs.writeFileSync(h.path(script), good);
+      }
+    });
+
+    it("a broken link stops the install where it broke: the boot script, then the user-data", async function () {
+      requirePrerequisite(this, qemuMissing && "qemu-system-x86_64 or ipxe-qemu not installed (Debian package qemu-system-x86)", "a network boot");
+      const h = host();
+      const chain = `${www}/boot.ipxe`;
+      const chainText = h.read(chain);
+      fs.rmSync(h.path(chain));
+      try {
+        // iPXE gives up on a 404 and the BIOS waits a minute before it retries: the BMC pulls the power.
+        const b = await boot(() => / "GET \/boot\.ipxe HTTP\/1\.[01]" 404 /.test(h.read("/var/log/nginx/access.log")));
+        assert.equal(b.summary, "stopped at boot script: /boot.ipxe: 404", why(b));
+        assert.equal(b.result.end, "stopped");
+      } finally {
+        fs.writeFileSync(h.path(chain), chainText);
+      }
+      const ud = `${www}/assignments/${U3}/user-data`;
+      const udText = h.read(ud);
+      fs.rmSync(h.path(ud));
+      try {
+        const b = await boot();
+        assert.match(b.summary, /^stopped at autoinstall data: fetch http:\/\/10\.231\.0\.5\/assignments\/[0-9a-f-]+\/user-data: 404$/, why(b));
+        assert.equal(b.result.userData, undefined);
+      } finally {
+        fs.writeFileSync(h.path(ud), udText);
+        h.exec(["chown", "root:www-data", ud]);
+        h.exec(["chmod", "0640", ud]);
+      }
+    });
   });
 });
