@@ -141,7 +141,14 @@ export function renderStatus(status: LabStatus | undefined): string {
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "));
-  return `lab (supervisor ${status.pid}, namespace ${status.netns}, ${path.relative(ROOT, status.pillar) || status.pillar}):\n${lines.join("\n")}\n`;
+  // Each physical server's last network install, link by link: where a datacenter looks on day one.
+  const installs = status.hosts.filter((h) => h.install).map((h) => {
+    const i = h.install!;
+    const links = i.steps.map((s) => `    ${s.ok ? "ok    " : "FAILED"} ${s.step}: ${s.detail}`);
+    return [`${h.name}: last network install ${i.at} (${i.seconds} s): ${i.summary}`, ...links].join("\n");
+  });
+  const installText = installs.length ? `\nnetwork installs:\n${installs.join("\n")}\n` : "";
+  return `lab (supervisor ${status.pid}, namespace ${status.netns}, ${path.relative(ROOT, status.pillar) || status.pillar}):\n${lines.join("\n")}\n${installText}`;
 }
 
 /** Runs `argv` (a program of this machine) inside the lab's network namespace, output inherited. */
@@ -172,7 +179,8 @@ function tail(file: string): string {
 
 export const LAB_USAGE = `kinetic lab up [--stack S]     start a lab on this machine: Debian hosts, BMCs, network; stack lab-cloud
                                (default: pillar/cloud, every role) or lab (pillar/lab, the small lab)
-kinetic lab status [--stack S] what runs: host, role, address, state, BMC power
+kinetic lab status [--stack S] what runs: host, role, address, state, BMC power; each physical
+                               server's last network install, link by link
 kinetic lab down [--stack S] [--wipe]
                                stop everything the lab started (--wipe: and erase the hosts' disks)
 kinetic lab root               build the cached Debian root the hosts boot from (lab up does it when missing)`;

@@ -71,50 +71,26 @@ export function planFromSeed(seed: { userData: string; networkConfig: string }, 
   return { ...base, nics };
 }
 
-/** Kea's config is JSON with `//` comments (the pxe formula writes one). */
-function readKea(file: string): Doc {
-  const text = fs.readFileSync(file, "utf8").split("\n").filter((l) => !/^\s*\/\//.test(l)).join("\n");
-  return obj(JSON.parse(text));
-}
-
-/** The address Kea reserves for a UUID: the one-address pool of its client class `kinetic-host-<hex>`. */
-export function dhcpLease(keaConfig: string, uuid: string): { address: string; prefix: number; gateway?: string; nameservers: string[] } | undefined {
-  if (!fs.existsSync(keaConfig)) return undefined;
-  const dhcp = obj(readKea(keaConfig).Dhcp4);
-  const hex = uuid.toLowerCase().replace(/-/g, "");
-  for (const s of Array.isArray(dhcp.subnet4) ? dhcp.subnet4.map(obj) : []) {
-    const pool = (Array.isArray(s.pools) ? s.pools.map(obj) : []).find((p) => p["client-class"] === `kinetic-host-${hex}`);
-    if (!pool || typeof pool.pool !== "string" || typeof s.subnet !== "string") continue;
-    const [first, last] = pool.pool.split("-").map((x) => x.trim());
-    if (first !== last) continue;
-    const options = (Array.isArray(s["option-data"]) ? s["option-data"].map(obj) : []);
-    const option = (name: string) => options.find((o) => o.name === name)?.data;
-    const routers = option("routers");
-    const dns = option("domain-name-servers");
-    return {
-      address: first,
-      prefix: Number(s.subnet.split("/")[1]),
-      gateway: typeof routers === "string" ? routers.split(",")[0].trim() : undefined,
-      nameservers: typeof dns === "string" ? dns.split(",").map((x) => x.trim()) : [],
-    };
-  }
-  return undefined;
-}
-
 /**
- * A physical server's PXE install: the autoinstall user-data the pxe host serves for its UUID (as
- * fetched over HTTP from the pxe host) and the DHCP reservation in the pxe host's Kea config, which
- * the lab hands out in place of a DHCP exchange.
+ * A physical server's PXE install: the autoinstall user-data its installer fetched from the pxe host
+ * for its UUID (lab/pxeBoot.ts). The installed system's address is the one the autoinstall network
+ * config gives its PXE interface (the pxe formula's reserved address); `mac` is its NIC's.
  */
-export function planFromAutoinstall(userData: string, lease: ReturnType<typeof dhcpLease>, network: string, what: string): InstallPlan {
+export function planFromAutoinstall(userData: string, nic: { network: string; mac?: string }, what: string): InstallPlan {
   const doc = obj(parse(userData));
   const auto = obj(doc.autoinstall);
   if (!Object.keys(auto).length) throw new InstallRefused(`${what}: user-data has no autoinstall section`);
   const base = fromCloudConfig(obj(auto["user-data"]), `${what} autoinstall user-data`);
-  const ifname = Object.keys(obj(obj(auto.network).ethernets))[0];
+  const [ifname, spec] = Object.entries(obj(obj(auto.network).ethernets))[0] ?? [];
   if (!ifname) throw new InstallRefused(`${what}: autoinstall names no network interface`);
-  if (!lease) throw new InstallRefused(`${what}: no DHCP reservation for the server's UUID in the pxe host's Kea config`);
-  return { ...base, nics: [{ ifname, network, address: `${lease.address}/${lease.prefix}`, gateway: lease.gateway, nameservers: lease.nameservers }] };
+  const eth = obj(spec);
+  const address = strings(eth.addresses)[0];
+  if (!address) throw new InstallRefused(`${what}: autoinstall gives ${ifname} no address (the lab has no DHCP server for an installed system)`);
+  const route = (Array.isArray(eth.routes) ? eth.routes : []).map(obj).find((r) => r.to === "0.0.0.0/0" || r.to === "default");
+  return {
+    ...base,
+    nics: [{ ifname, ...(nic.mac ? { mac: nic.mac } : {}), network: nic.network, address, gateway: typeof route?.via === "string" ? route.via : undefined, nameservers: strings(obj(eth.nameservers).addresses) }],
+  };
 }
 
 /**

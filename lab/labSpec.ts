@@ -6,6 +6,7 @@
 import { addressesOf } from "../simulator/pki";
 import { loadCloud } from "../pillar";
 import { LabBridge } from "./network";
+import { labServerMac } from "./pxeBoot";
 
 export interface FoundationSpec {
   name: string;
@@ -23,8 +24,11 @@ export interface PhysicalSpec {
   /** The pillar endpoint name (what its hostname becomes once installed). */
   endpoint: string;
   bmcAddress: string;
-  /** NIC cabled to the management network (the pillar's PXE interface). */
+  /** NIC cabled to the management network (the pillar's PXE interface), and its MAC (labServerMac). */
   ifname: string;
+  mac: string;
+  /** The pillar's `os`: the pxe host serves its installer under images/<os>/ (the lab's, here). */
+  os: string;
   /** The pillar's `osd_disks`: data disks the lab attaches to the server (lab/osdDisks.ts). */
   osdDisks: string[];
 }
@@ -73,6 +77,8 @@ export function labSpec(pillarDir: string, stack: string): LabSpec {
     endpoint: e.name,
     bmcAddress: bmcAddresses[i],
     ifname: pillar.hosts[e.type].interface ?? "eno1",
+    mac: labServerMac(e.uuid),
+    os: pillar.hosts[e.type].os ?? "",
     osdDisks: pillar.hosts[e.type].osdDisks ?? [],
   }));
   return {

@@ -8,7 +8,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import { run } from "./debianRoot";
 
 export interface LabBridge {
@@ -61,32 +60,4 @@ export function plugNic(netns: string, pid: number, nic: { ifname: string; mac?:
 /** Deletes the namespace, and with it every bridge and veth end in it. */
 export function removeLabNetwork(netns: string): void {
   if (netnsExists(netns)) run("ip", ["netns", "del", netns]);
-}
-
-/**
- * GET `url` from inside the lab's namespace with `address` as the source: what the server the
- * address is reserved for would fetch during its PXE install. The pxe host serves an assignment only
- * to the address Kea reserves for that server (it holds the server's SSH host key), so the lab, which
- * plays the installer, asks from that address: held on the management bridge for the request only
- * (the server is not up yet; it takes the address once it boots).
- */
-export async function fetchAs(netns: string, network: string, address: string, url: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  const dev = bridgeName(network);
-  const had = ip(netns, ["-o", "addr", "show", "dev", dev]).includes(` ${address}/`);
-  if (!had) ip(netns, ["addr", "add", `${address}/32`, "dev", dev]);
-  try {
-    return await new Promise((resolve, reject) => {
-      const req = http.get(url, { localAddress: address, timeout: timeoutMs }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on("error", reject);
-      });
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-      req.on("error", reject);
-    });
-  } finally {
-    if (!had) spawnSync("ip", ["-n", netns, "addr", "del", `${address}/32`, "dev", dev], { stdio: "ignore" });
-  }
 }

@@ -3,9 +3,10 @@
  * It plays the datacenter around the program:
  * - the **foundation hosts**, installed once as an operator would (address, the stack's public key);
  * - a **BMC** (the Redfish simulator) per physical server on the oob network; when a BMC boots its
- *   server with the one-time PXE override, the lab installs the server from what the pxe host
- *   serves for its UUID (autoinstall user-data over HTTP, the Kea reservation); without the
- *   override it boots the previous disk; powered off, the server's host stops;
+ *   server with the one-time PXE override, the server network-boots for real (lab/pxeBoot.ts: a
+ *   QEMU machine with its UUID and MAC, iPXE, the pxe host's Kea and nginx, the lab's installer)
+ *   and its host comes up from the user-data that installer fetched; without the override it boots
+ *   the previous disk; powered off, the server's host (or its network boot) stops;
  * - for every controller whose libvirt runs, a watcher of libvirt's domain events: a started domain
  *   boots a host from its own cloud-init seed (the config.iso the create script made), a destroyed
  *   one stops, an undefined one is wiped;
@@ -22,10 +23,12 @@ import { startSimulator, type PowerEvent, type Simulator } from "../simulator";
 import { BootedHost, bootHost, sweep, sweepHosts } from "./bootedHost";
 import { ensureInotifyInstances, INOTIFY_INSTANCES_FLOOR } from "./inotifyLimit";
 import { DebianRoot, ensureDebianRoot, run } from "./debianRoot";
-import { applyPlan, dhcpLease, InstallPlan, planFromAutoinstall, planFromSeed } from "./installPlan";
+import { buildInstallerImage } from "../image/guestImage";
+import { applyPlan, InstallPlan, planFromAutoinstall, planFromSeed } from "./installPlan";
 import { labLayout, LabLayout } from "./layout";
 import { LabSpec, labSpec, PhysicalSpec } from "./labSpec";
-import { ensureLabNetwork, fetchAs, plugNic } from "./network";
+import { bridgeName, ensureLabNetwork, plugNic } from "./network";
+import { ChainStep, chainSummary, describeChain, logMarks, PxeMachine } from "./pxeBoot";
 import { attachOsdDisks, detachAllOsdDisks, hostDevices } from "./osdDisks";
 
 /** The libvirt connection the lab's controllers serve: libvirtd's own test driver (no KVM here). */
@@ -45,6 +48,15 @@ export interface HostStatus {
   /** sessionsOpen/sessionsCreated: the BMC's Redfish sessions now open, and ever made (a test of "none left open" needs proof some were). */
   bmc?: { address: string; power: string; sessionsOpen: number; sessionsCreated: number };
   controller?: string;
+  /** physical: how its last network install went, link by link (lab/pxeBoot.ts describeChain). */
+  install?: InstallReport;
+}
+
+export interface InstallReport {
+  at: string;
+  seconds: number;
+  summary: string;
+  steps: ChainStep[];
 }
 
 export interface LabStatus {
@@ -76,6 +88,9 @@ class Lab {
   private readonly failures = new Map<string, string>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly watchers = new Map<string, ChildProcess>();
+  /** Physical servers network-booting now: a BMC power event pulls their power. */
+  private readonly booting = new Map<string, PxeMachine>();
+  private readonly installs = new Map<string, InstallReport>();
   /**
    * Each running host's own hostname, read in the background. The status file is written after
    * every boot and domain event; reading 20 hostnames there with spawnSync blocked the event loop
@@ -194,7 +209,11 @@ class Lab {
         uuids: [p.uuid],
         initialPowerState: "Off" as const,
         powerDelayMs: 500,
-        onPower: (e: PowerEvent) => void this.serial(p.name, () => this.power(p, e)),
+        onPower: (e: PowerEvent) => {
+          // Any power event ends a network boot in progress at once (a queued one would wait for it).
+          this.booting.get(p.name)?.stop();
+          void this.serial(p.name, () => this.power(p, e));
+        },
       })),
     });
     // The BMCs' power restore policy is LastState: a server that was on when the lab stopped boots
@@ -246,13 +265,13 @@ class Lab {
     if (e.target === "Pxe") {
       log(`${p.name}: PXE boot (${e.resetType})`);
       await this.halt(p.name, { wipe: true });
-      const plan = await this.pxePlan(p);
+      const plan = await this.networkInstall(p);
       if (!plan) {
         this.saveRecord({ ...record, installed: false });
         return;
       }
       const address = plan.nics[0].address.split("/")[0];
-      await this.boot({ ...record, address, installed: false, nics: [{ ifname: plan.nics[0].ifname, network: "management" }] }, plan);
+      await this.boot({ ...record, address, installed: false, nics: [{ ifname: plan.nics[0].ifname, mac: p.mac, network: "management" }] }, plan);
       return;
     }
     log(`${p.name}: boot from disk (${e.resetType})`);
@@ -265,8 +284,11 @@ class Lab {
     await this.boot(record);
   }
 
-  /** The install data the pxe host serves for a UUID; undefined (and why, in the status) when there is none. */
-  private async pxePlan(p: PhysicalSpec): Promise<InstallPlan | undefined> {
+  /**
+   * The server boots from its NIC (lab/pxeBoot.ts) and the lab's installer hands back what it
+   * fetched; undefined (and where the chain stopped, in the status) when it got nothing.
+   */
+  private async networkInstall(p: PhysicalSpec): Promise<InstallPlan | undefined> {
     const pxe = this.spec.foundations.find((f) => f.role === "pxe");
     const pxeHost = pxe ? this.hosts.get(pxe.name) : undefined;
     const fail = (why: string) => {
@@ -274,24 +296,51 @@ class Lab {
       log(`${p.name}: PXE install failed: ${why}`);
       return undefined;
     };
-    if (!pxe || !pxeHost) return fail("no pxe host is running");
-    const url = `http://${pxe.address}/assignments/${p.uuid}/user-data`;
-    // The address Kea reserves for the server: the installer asks from it (the pxe host serves an
-    // assignment to no other address).
-    const lease = dhcpLease(path.join(pxeHost.root, "etc/kea/kea-dhcp4.conf"), p.uuid);
-    if (!lease) return fail(`no DHCP reservation for ${p.uuid} in the pxe host's Kea config`);
-    let userData: string;
+    if (!pxe || !pxeHost?.running()) return fail("no pxe host is running");
+    const pxeRoot = `/proc/${pxeHost.pid}/root`;
     try {
-      const res = await fetchAs(this.layout.netns, "management", lease.address, url);
-      if (res.status !== 200) return fail(`${url} answered ${res.status} (asked from ${lease.address}, the server's reserved address)`);
-      userData = res.body;
+      this.provideInstaller(pxeRoot, p.os);
     } catch (e) {
-      return fail(`${url}: ${e instanceof Error ? e.message : e}`);
+      return fail(`the lab's installer could not be put on the pxe host: ${e instanceof Error ? e.message : e}`);
     }
+    const marks = logMarks(pxeRoot);
+    const machine = new PxeMachine({
+      uuid: p.uuid,
+      mac: p.mac,
+      bridge: bridgeName("management"),
+      tap: `kt${p.uuid.replace(/-/g, "").slice(0, 12)}`,
+      workDir: path.join(this.layout.dir, "pxe", p.name),
+    });
+    this.booting.set(p.name, machine);
+    const result = await machine.done.finally(() => this.booting.delete(p.name));
+    const steps = describeChain(pxeRoot, marks, { mac: p.mac, uuid: p.uuid }, result);
+    const summary = result.end === "stopped" ? `power pulled by its BMC during the network boot (${chainSummary(steps)})` : chainSummary(steps);
+    this.installs.set(p.name, { at: new Date().toISOString(), seconds: Math.round(result.seconds), summary, steps });
+    log(`${p.name}: network boot: ${summary} (${result.seconds.toFixed(1)} s)`);
+    if (result.end === "stopped") return undefined;
+    if (result.userData === undefined) return fail(result.qemuError ? `${summary}; QEMU: ${result.qemuError}` : summary);
     try {
-      return planFromAutoinstall(userData, lease, "management", `server ${p.uuid}`);
+      return planFromAutoinstall(result.userData, { network: "management", mac: p.mac }, `server ${p.uuid}`);
     } catch (e) {
       return fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
+   * The operator's part of a PXE setup: the installer's kernel and initrd where the pxe formula's
+   * boot scripts name them (images/<os>/). Here that is the lab's installer (image/installer).
+   */
+  private provideInstaller(pxeRoot: string, os: string): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(os)) throw new Error(`the pillar gives the server no usable os (${JSON.stringify(os)})`);
+    const image = buildInstallerImage({ log: (m) => log(`installer image: ${m}`) });
+    const dir = path.join(pxeRoot, "var/www/kinetic/images", os);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [from, to] of [[image.kernel, "vmlinuz"], [image.ramdisk, "initrd"]]) {
+      const target = path.join(dir, to);
+      if (fs.existsSync(target) && fs.statSync(target).size === fs.statSync(from).size) continue;
+      fs.copyFileSync(from, `${target}.tmp`);
+      fs.chmodSync(`${target}.tmp`, 0o644);
+      fs.renameSync(`${target}.tmp`, target);
     }
   }
 
@@ -436,6 +485,7 @@ class Lab {
           ? { bmc: { address: p.bmcAddress, power: snap.powerState, sessionsOpen: this.sim.bmc(p.bmcAddress).openSessions(), sessionsCreated: this.sim.bmc(p.bmcAddress).sessionsCreated() } }
           : {}),
         ...(r.controller ? { controller: r.controller } : {}),
+        ...(this.installs.has(r.name) ? { install: this.installs.get(r.name) } : {}),
       });
     }
     const order: Record<HostKind, number> = { foundation: 0, physical: 1, virtual: 2 };
@@ -460,6 +510,7 @@ class Lab {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.poll) clearInterval(this.poll);
+    for (const m of this.booting.values()) m.stop();
     for (const w of this.watchers.values()) w.kill("SIGKILL");
     this.watchers.clear();
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));

@@ -67,6 +67,16 @@ describe("the lab, end to end through the engine", function () {
       const controller = cloud().endpoints.find((c) => c.name === e.controller)!;
       assert.match(ssh(controller.address, `virsh -q -c '${LAB_LIBVIRT_URI}' domstate ${e.name}`), /running/, `${e.name} runs on ${controller.name}`);
     }
+    // Each physical server installed over the network (lab/pxeBoot.ts): its lease from the pxe host's
+    // Kea was its own address, and every link of the chain answered (lab status, as an operator reads it).
+    for (const e of cloud().endpoints.filter((x) => x.style === "physical")) {
+      const install = status.hosts.find((h) => h.kind === "physical" && h.address === e.address)?.install;
+      assert.ok(install, `${e.name}: no network install in the lab's status`);
+      assert.deepEqual(install.steps.filter((s) => !s.ok), [], `${e.name}: ${install.summary}`);
+      assert.deepEqual(install.steps.map((s) => s.step), ["DHCP lease", "boot script", "server's boot script", "kernel", "initrd", "installer", "installer network", "autoinstall data"]);
+      assert.match(install.steps[0].detail, new RegExp(`^${e.address.replace(/\./g, "\\.")} for 52:54:00:`), `${e.name}: the lease is its reserved address`);
+      console.log(`      [lab] ${e.name}: network install ${install.seconds} s`);
+    }
     // keystone answers, set up by the formulas against the mysql VM.
     const keystone = cloud().endpoints.find((e) => e.role === "keystone")!;
     assert.match(ssh(keystone.address, `python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:5000/v3").read().decode())'`), /"version"/);
