@@ -35,6 +35,16 @@ const ROOT_DISK_BYTES = 1024 * 1024;
  */
 export type ImageKind = "guest" | "installer";
 const KIND_DIR: Record<ImageKind, string> = { guest: path.join(__dirname, "guest"), installer: path.join(__dirname, "installer") };
+/** Files both images carry in /etc (common/http-get: HTTP without busybox-static's wget). */
+const COMMON_DIR = path.join(__dirname, "common");
+
+/** The files of an image besides the kernel's and busybox: [name in the initramfs, path here], sorted. */
+function imageFiles(kind: ImageKind): [string, string][] {
+  const files: [string, string][] = [];
+  for (const f of fs.readdirSync(KIND_DIR[kind])) files.push([f === "init" ? "init" : `etc/${f}`, path.join(KIND_DIR[kind], f)]);
+  for (const f of fs.readdirSync(COMMON_DIR)) files.push([`etc/${f}`, path.join(COMMON_DIR, f)]);
+  return files.sort(([a], [b]) => a.localeCompare(b));
+}
 
 export interface DebianPackage {
   name: string;
@@ -100,10 +110,8 @@ export function resolveGuestPackages(): DebianPackage[] {
 /** The builder's own inputs (its files): part of the key, so a changed init makes a new image. */
 function builderDigest(kind: ImageKind): string {
   const h = createHash("sha256").update(BUILDER_VERSION).update(JSON.stringify(MODULES)).update(String(ROOT_DISK_BYTES));
-  // The guest's key is what it was before the installer existed: its cached image stays valid.
-  if (kind !== "guest") h.update(kind);
-  const dir = KIND_DIR[kind];
-  for (const f of fs.readdirSync(dir).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  h.update(kind);
+  for (const [name, file] of imageFiles(kind)) h.update(name).update(fs.readFileSync(file));
   return h.digest("hex");
 }
 
@@ -193,9 +201,7 @@ function buildInto(kind: ImageKind, dir: string, debs: Record<string, string>, p
   entries.push({ type: "char", path: "dev/console", major: 5, minor: 1 }, { type: "char", path: "dev/null", major: 1, minor: 3, mode: 0o666 });
   entries.push({ type: "file", path: "bin/busybox", data: fs.readFileSync(path.join(work, "bin/busybox")), mode: 0o755 });
   entries.push({ type: "symlink", path: "bin/sh", target: "busybox" });
-  for (const f of fs.readdirSync(KIND_DIR[kind]).sort()) {
-    entries.push({ type: "file", path: f === "init" ? "init" : `etc/${f}`, data: fs.readFileSync(path.join(KIND_DIR[kind], f)), mode: 0o755 });
-  }
+  for (const [name, file] of imageFiles(kind)) entries.push({ type: "file", path: name, data: fs.readFileSync(file), mode: 0o755 });
   entries.push({ type: "file", path: "etc/kinetic-modules", data: Buffer.from(order.map((m) => `${m}\n`).join("")) });
   const made = new Set<string>();
   for (const m of order) {
