@@ -30,7 +30,16 @@ export interface PxeBootOptions {
   /** Default 240 s: under TCG the whole chain takes 20 to 60 s on 2 busy cores. */
   timeoutMs?: number;
   memoryMiB?: number;
+  /**
+   * "bios" (default): SeaBIOS runs the NIC's iPXE ROM, which asks DHCP as iPXE at once. "uefi":
+   * OVMF's own PXE (no iPXE ROM), as most servers' firmware: DHCP as a UEFI client, ipxe.efi over
+   * TFTP from the pxe host, then iPXE's own DHCP and the same chain.
+   */
+  firmware?: "bios" | "uefi";
 }
+
+/** OVMF (Debian's ovmf): the UEFI firmware of the "uefi" boots. */
+export const OVMF = "/usr/share/ovmf/OVMF.fd";
 
 export interface PxeBootResult {
   /** The installer's "kinetic-installer:" lines, in order, without the prefix. */
@@ -106,12 +115,15 @@ export class PxeMachine {
     let qemuOut = "";
     try {
       const end = await new Promise<PxeBootResult["end"]>((resolve) => {
+        const uefi = o.firmware === "uefi";
         const child = spawn("qemu-system-x86_64", [
           "-machine", "pc,accel=tcg", "-m", String(o.memoryMiB ?? 512), "-smp", "1",
           "-uuid", o.uuid, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+          ...(uefi ? ["-bios", OVMF] : []),
           "-serial", `file:${serial}`,
           "-netdev", `tap,id=pxe,ifname=${o.tap},script=no,downscript=no`,
-          "-device", `virtio-net-pci,netdev=pxe,mac=${o.mac},bootindex=1`,
+          // romfile= (none): the firmware's own network stack does the PXE, not an iPXE ROM.
+          "-device", `virtio-net-pci,netdev=pxe,mac=${o.mac},bootindex=1${uefi ? ",romfile=" : ""}`,
           "-boot", "order=n",
         ], { stdio: ["ignore", "pipe", "pipe"] });
         this.child = child;

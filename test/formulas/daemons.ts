@@ -18,7 +18,7 @@ export class Daemons {
       stdio: ["ignore", "pipe", "pipe"],
       env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", ...env },
     });
-    const keep = (d: Buffer) => (out = (out + d.toString()).slice(-8000));
+    const keep = (d: Buffer) => (out = (out + d.toString()).slice(-64000));
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
     this.running.push({ name, child, log: () => out });

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FormulaValues } from "../../formulas/envelope";
 import { buildInstallerImage } from "../../image/guestImage";
-import { chainSummary, ChainStep, describeChain, logMarks, PxeBootResult, PxeMachine } from "../../lab/pxeBoot";
+import { chainSummary, ChainStep, describeChain, logMarks, OVMF, PxeBootResult, PxeMachine } from "../../lab/pxeBoot";
 import { deriveHostKey } from "../../components/hostKeys";
 import { Daemons } from "./daemons";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
@@ -108,6 +108,8 @@ describe("formulas/pxe on a Debian host", function () {
     assert.deepEqual(doc.autoinstall.network.ethernets, {
       eno1: { addresses: ["127.0.10.50/24"], routes: [{ to: "default", via: "127.0.10.1" }], nameservers: { addresses: ["127.0.10.2", "127.0.10.3"], search: ["site.example.test"] } },
     });
+    // A kernel iPXE starts through its EFI stub finds its initrd only by name (the UEFI case below).
+    assert.match(h.read(`${www}/assignments/${U1}/boot.ipxe`), /^kernel http:\/\/127\.0\.10\.5\/images\/ubuntu2204\/vmlinuz initrd=initrd /m);
     // The installer too, on its kernel line, on the NIC iPXE booted from.
     assert.match(h.read(`${www}/assignments/${U1}/boot.ipxe`), / ip=127\.0\.10\.50::127\.0\.10\.1:255\.255\.255\.0:controller-4c4c4544-0042-3610-8058-b4c04f4e3332::off:127\.0\.10\.2:127\.0\.10\.3 BOOTIF=01-\$\{netX\/mac:hexhyp\} /);
     assert.equal(doc.autoinstall["user-data"].hostname, `controller-${U1}`);
@@ -251,11 +253,11 @@ describe("formulas/pxe on a Debian host", function () {
     });
 
     /** One network boot; `stopWhen` (polled each second) pulls the power early, as a BMC would. */
-    async function boot(stopWhen?: () => boolean): Promise<{ result: PxeBootResult; steps: ChainStep[]; summary: string }> {
+    async function boot(stopWhen?: () => boolean, firmware: "bios" | "uefi" = "bios"): Promise<{ result: PxeBootResult; steps: ChainStep[]; summary: string }> {
       const h = host();
       const marks = logMarks(h.root);
       const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-pxe-boot-"));
-      const m = new PxeMachine({ uuid: U3, mac: MAC, bridge: BRIDGE, tap: "kpxe0tap", workDir, timeoutMs: 240_000 });
+      const m = new PxeMachine({ uuid: U3, mac: MAC, bridge: BRIDGE, tap: "kpxe0tap", workDir, timeoutMs: 240_000, firmware });
       const poll = stopWhen ? setInterval(() => stopWhen() && m.stop(), 1000) : undefined;
       try {
         const result = await m.done;
@@ -266,7 +268,7 @@ describe("formulas/pxe on a Debian host", function () {
         fs.rmSync(workDir, { recursive: true, force: true });
       }
     }
-    const why = (b: { result: PxeBootResult; summary: string }) => `${b.summary}\ninstaller said:\n  ${b.result.said.join("\n  ")}\n${b.result.qemuError ?? ""}\n${daemons.log("kea")}`;
+    const why = (b: { result: PxeBootResult; summary: string }) => `${b.summary}\ninstaller said:\n  ${b.result.said.join("\n  ")}\n${b.result.qemuError ?? ""}\n${daemons.log("kea").slice(-6000)}`;
 
     it("gets its lease by UUID, chains both scripts, boots the installer at its reserved address, and the installer gets its user-data", async function () {
       requirePrerequisite(this, qemuMissing && "qemu-system-x86_64 or ipxe-qemu not installed (Debian package qemu-system-x86)", "a network boot");
@@ -289,6 +291,19 @@ describe("formulas/pxe on a Debian host", function () {
       const doc = parse(b.result.userData!) as { autoinstall: Record<string, any> };
       assert.equal(doc.autoinstall["user-data"].ssh_keys.ed25519_public, HOST_KEY_3.publicKey);
       assert.deepEqual(doc.autoinstall.network.ethernets.eno1.addresses, [`${SERVER}/24`]);
+    });
+
+    it("UEFI firmware's own PXE (no iPXE ROM): Kea's UEFI class, ipxe.efi over TFTP, then the same chain to the user-data", async function () {
+      requirePrerequisite(this, qemuMissing && "qemu-system-x86_64 or ipxe-qemu not installed (Debian package qemu-system-x86)", "a network boot");
+      requirePrerequisite(this, !fs.existsSync(OVMF) && `${OVMF} missing (Debian package ovmf)`, "a UEFI network boot");
+      const h = host();
+      daemons.start(h, "tftpd", ["in.tftpd", "--listen", "--foreground", "--secure", "--user", "tftp", "--address", `${PXE}:69`, "/srv/tftp"]);
+      const b = await boot(undefined, "uefi");
+      assert.equal(b.result.end, "poweroff", why(b));
+      assert.deepEqual(b.steps.filter((s) => !s.ok), [], why(b));
+      // The firmware asked as a UEFI client and was sent to TFTP; only ipxe.efi from there asks for /boot.ipxe.
+      assert.match(daemons.log("kea"), /Expression kinetic-uefi evaluated to 1/, why(b));
+      assert.ok(b.result.userData?.includes(HOST_KEY_3.publicKey), why(b));
     });
 
     it("the installer's own DHCP (ip=dhcp, no option 97) gets no lease: why the script gives it its address", async function () {
