@@ -33,6 +33,7 @@ const ROOT = path.resolve(__dirname, "..");
 const EXPECTED_SECONDS: Record<string, number> = {
   "test/lab/cloud.test.ts": 3600,
   "test/lab/lab.test.ts": 1800,
+  "test/lab/rabbitmqRebuild.test.ts": 700,
   "test/formulas/openstack.test.ts": 750,
   "test/formulas/computeGuest.test.ts": 900,
   "test/formulas/ceph.test.ts": 520,
@@ -57,7 +58,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/services.test.ts": 60,
   "test/rebuildHostKeys.test.ts": 60,
   "test/formulas/mysql.test.ts": 40,
-  "test/formulas/pxe.test.ts": 170,
+  "test/formulas/pxe.test.ts": 210,
   "test/formulas/bind.test.ts": 30,
   "test/formulas/etcd.test.ts": 20,
   "test/lab/bootedHost.test.ts": 10,

@@ -98,4 +98,26 @@ describe("formulas/rabbitmq on a booted Debian host (RabbitMQ really runs)", fun
     await assertIdempotent(host(), "rabbitmq/configure", single());
     assert.ok(!users(host()).includes("guest"));
   });
+
+  it("health: a node of a pillar of one passes; with a second name in the pillar it fails naming the node not running", async () => {
+    const h = host();
+    const r = await runOk(h, "rabbitmq/health", { NAME: NAMES[0], NAMES_RABBITMQ: NAMES[0] });
+    assert.match(r.stdout, new RegExp(`rabbitmq: rabbit@${NAMES[0]} running, 1 of 1 nodes in its cluster, no partition`));
+    const bad = await h.formula("rabbitmq/health", { NAME: NAMES[0], NAMES_RABBITMQ: NAMES.join(" ") });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, new RegExp(`not running in rabbit@${NAMES[0]}'s cluster: rabbit@${NAMES[1]} \\(running: "rabbit@${NAMES[0]}"\\)`));
+  });
+
+  it("leave: the node resets and stops; configure then makes it whole again, its user back, as a rebuilt node would be", async () => {
+    const h = host();
+    const r = await runOk(h, "rabbitmq/leave", { NAME: NAMES[0] });
+    assert.match(r.stdout, new RegExp(`rabbitmq: rabbit@${NAMES[0]} left the cluster`));
+    assert.notEqual(h.tryExec(["systemctl", "is-active", "--quiet", "rabbitmq-server.service"]).code, 0, "stopped");
+    const again = await runOk(h, "rabbitmq/leave", { NAME: NAMES[0] });
+    assert.match(again.stdout, /was not running: nothing to leave/);
+    const c = await runOk(h, "rabbitmq/configure", single());
+    assert.match(c.stdout, new RegExp(`rabbit@${NAMES[0]} founds the cluster`));
+    assert.ok(users(h).includes("openstack") && !users(h).includes("guest"), users(h).join(", "));
+    await runOk(h, "rabbitmq/health", { NAME: NAMES[0], NAMES_RABBITMQ: NAMES[0] });
+  });
 });
