@@ -14,12 +14,13 @@ import { rebuildResourceNames } from "../../cli/rebuild";
 import { adminCredentials } from "../../verify/adminCredentials";
 import type { ProbeResult } from "./tokenProbe";
 import { makeGaleraPillar, TABLE_DIGEST } from "./galeraPillar";
+import { assertOneMemberAtATime, changedResources } from "./rebuildChecks";
 import { readStatus } from "../../lab/control";
 import { debianRootUnavailable } from "../../lab/debianRoot";
 import { requirePrerequisite } from "../support/prerequisite";
 import { LAB_LIBVIRT_URI } from "../../lab/supervisor";
 import { loadCloud } from "../../pillar";
-import type { EngineResult, StepRecord } from "./engineRun";
+import type { EngineResult } from "./engineRun";
 import { LabHarness, startLabHarness } from "./labHarness";
 
 describe("the lab, end to end through the engine", function () {
@@ -36,10 +37,7 @@ describe("the lab, end to end through the engine", function () {
   const cloud = () => loadCloud(pillarDir(), { stack: lab.stack });
   // Every table of every database but the server's own, on one mysql member: name, rows, checksum.
   const digest = (address: string) => ssh(address, TABLE_DIGEST);
-  // Resources the up changed. A provider's own update is left out: it is stack config reaching it
-  // (kinetic rebuild records new host keys' generations there, kinetic backup its secret), not a
-  // machine or a phase; the summary's counts (the second up's check) still include it.
-  const changed = (r: EngineResult) => [...new Set(r.steps.filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "refresh" && !s.type.startsWith("pulumi:providers:")).map((s) => s.name))].sort();
+  const changed = changedResources;
 
   before(async function () {
     requirePrerequisite(this, debianRootUnavailable(), "the lab");
@@ -126,12 +124,7 @@ describe("the lab, end to end through the engine", function () {
     assert.deepEqual(changed(r), [...members.flatMap(own), `${keystone.name}-configure`].sort());
     // One at a time: a member's machine goes only after the previous member's configure (which
     // waits until it is Synced) ended; the rebuild saw the cluster whole before and after each.
-    const at = (name: string, pick: (s: StepRecord) => boolean) => r.steps.filter((s) => s.name === name && pick(s));
-    for (let i = 1; i < members.length; i++) {
-      const prevDone = Math.max(...at(`${members[i - 1].name}-configure`, (s) => s.end !== undefined).map((s) => s.end!));
-      const nextDown = Math.min(...at(`${members[i].name}-provision-domain`, () => true).map((s) => s.start));
-      assert.ok(nextDown > prevDone, `${members[i].name} went down only after ${members[i - 1].name} was back`);
-    }
+    assertOneMemberAtATime(r, members);
     const said = (r.said ?? []).join("\n");
     assert.equal((said.match(/ok {3}mysql-\S+: galera: \S+ Synced, Primary, 3 of 3 members/g) ?? []).length, 3 * (1 + members.length + 1), said);
     for (const m of members) assert.match(said, new RegExp(`^  left ${m.name}: galera: ${m.name} left the cluster \\(mariadb stopped cleanly\\)$`, "m"), "each member left cleanly before its machine went");

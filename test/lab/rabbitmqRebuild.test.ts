@@ -13,8 +13,9 @@ import * as path from "node:path";
 import { debianRootUnavailable } from "../../lab/debianRoot";
 import { loadCloud } from "../../pillar";
 import { requirePrerequisite } from "../support/prerequisite";
-import type { EngineResult, StepRecord } from "./engineRun";
+import type { EngineResult } from "./engineRun";
 import { LabHarness, startLabHarness } from "./labHarness";
+import { assertOneMemberAtATime, changedResources } from "./rebuildChecks";
 
 /** pillar/lab's copy made pxe, the controller and three rabbitmq nodes (the identity chain dropped). */
 function makeRabbitPillar(pillarDir: string): void {
@@ -34,7 +35,6 @@ describe("kinetic rebuild rabbitmq, end to end through the engine", function () 
   const ok = (r: EngineResult, what: string) => {
     if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
   };
-  const changed = (r: EngineResult) => [...new Set(r.steps.filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "refresh" && !s.type.startsWith("pulumi:providers:")).map((s) => s.name))].sort();
   const ctl = (address: string, args: string) => lab.ssh(address, `rabbitmqctl -q ${args}`);
   /** What the cluster holds on one node: users with tags, vhosts, permissions, policies (sorted lines). */
   const holds = (address: string) =>
@@ -82,14 +82,9 @@ describe("kinetic rebuild rabbitmq, end to end through the engine", function () 
     // Written out here, not asked of the code under test: each node's machine and phases; no other
     // role here reads rabbitmq's values.
     const own = (e: { name: string }) => ["provision-domain", "base", "networking", "install", "configure"].map((p) => `${e.name}-${p}`);
-    assert.deepEqual(changed(r), members.flatMap(own).sort());
+    assert.deepEqual(changedResources(r), members.flatMap(own).sort());
     // One at a time: a node's machine goes only after the previous node's configure ended.
-    const at = (name: string, pick: (s: StepRecord) => boolean) => r.steps.filter((s) => s.name === name && pick(s));
-    for (let i = 1; i < members.length; i++) {
-      const prevDone = Math.max(...at(`${members[i - 1].name}-configure`, (s) => s.end !== undefined).map((s) => s.end!));
-      const nextDown = Math.min(...at(`${members[i].name}-provision-domain`, () => true).map((s) => s.start));
-      assert.ok(nextDown > prevDone, `${members[i].name} went down only after ${members[i - 1].name} was back`);
-    }
+    assertOneMemberAtATime(r, members);
     const said = (r.said ?? []).join("\n");
     // The gate: before the first up and after each (3 nodes each time).
     assert.equal((said.match(/ok {3}rabbitmq-\S+: rabbitmq: rabbit@\S+ running, 3 of 3 nodes in its cluster, no partition/g) ?? []).length, 3 * (1 + members.length), said);
