@@ -337,7 +337,8 @@ class Lab {
     fs.mkdirSync(dir, { recursive: true });
     for (const [from, to] of [[image.kernel, "vmlinuz"], [image.ramdisk, "initrd"]]) {
       const target = path.join(dir, to);
-      if (fs.existsSync(target) && fs.statSync(target).size === fs.statSync(from).size) continue;
+      // Compared whole (some 10 MB, once per network boot): a rebuilt installer may keep its size.
+      if (fs.existsSync(target) && fs.readFileSync(target).equals(fs.readFileSync(from))) continue;
       fs.copyFileSync(from, `${target}.tmp`);
       fs.chmodSync(`${target}.tmp`, 0o644);
       fs.renameSync(`${target}.tmp`, target);

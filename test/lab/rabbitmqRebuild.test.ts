@@ -98,4 +98,22 @@ describe("kinetic rebuild rabbitmq, end to end through the engine", function () 
     // The probe user's password came through too (a user is its password hash, replicated).
     assert.match(lab.ssh(members[0].address, "rabbitmqctl authenticate_user kinetic-probe probe-password-1"), /Success/);
   });
+
+  it("configure run again on every clustered node (its formula edited): no node joins or resets, nothing lost", async () => {
+    // join_cluster resets the joining node: only a node clustered with no other member may do it.
+    // A reset deletes the node's database directory, so its inode says whether one happened.
+    const dbDir = (n: { name: string; address: string }) => lab.ssh(n.address, `stat -c %i /var/lib/rabbitmq/mnesia/rabbit@${n.name}`).trim();
+    const dirs = nodes().map(dbDir);
+    const before = holds(nodes()[2].address);
+    fs.appendFileSync(path.join(lab.formulasDir, "rabbitmq/configure"), "# edited by the rabbitmq lab test\n");
+    const r = await lab.run("up");
+    ok(r, "up after the edit");
+    assert.deepEqual(changedResources(r), nodes().map((n) => `${n.name}-configure`).sort());
+    const names = nodes().map((n) => `rabbit@${n.name}`).sort();
+    nodes().forEach((n, i) => {
+      assert.equal(dbDir(n), dirs[i], `${n.name} was not reset`);
+      assert.deepEqual(running(n.address), names);
+      assert.equal(holds(n.address), before, `nothing lost on ${n.name}`);
+    });
+  });
 });
