@@ -168,9 +168,11 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
       },
     });
 
-    // Skipped: this answered 500 because the horizon user could not open Debian's secret key store
-    // (fixed in horizon/configure, and the page renders as horizon through Django above); this Apache
-    // run has not been repeated since.
+    // Skipped: Apache answers 500. Run again on 2026-12-07 with every log under /var/log/apache2 and
+    // /var/log/openstack-dashboard in the message: mod_wsgi's process gets PermissionError opening the
+    // key store's lock file (/var/lib/openstack-dashboard/secret-key/..._store.lock), even with that
+    // file and its directory horizon's, so the dashboard's WSGI daemon does not run as horizon here;
+    // which user it runs as (Debian's WSGIDaemonProcess line) is the next thing to read.
     it.skip("horizon: Apache serves the login page (apache2 run in the host on loopback, sessions in a real memcached)", async () => {
       const h = host();
       // Sessions live in memcached: without it Django cannot create the login page's session (500).
@@ -190,7 +192,7 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
           }
           await new Promise((res) => setTimeout(res, 1000));
         }
-        assert.equal(r.status, 200, `${r.body.slice(0, 800)}\n${logOf(h, "apache2")}\n${h.tryExec(["sh", "-c", "tail -n 40 /var/log/apache2/error.log"]).stdout}`);
+        assert.equal(r.status, 200, `${r.body.slice(0, 800)}\n${logOf(h, "apache2")}\n${h.tryExec(["sh", "-c", "tail -n 60 /var/log/apache2/*.log /var/log/openstack-dashboard/*.log 2>/dev/null"]).stdout}`);
         assert.match(r.body, /<form[^>]*login/i);
       } finally {
         apache.kill("SIGTERM");
