@@ -15,6 +15,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { uuidForms } from "../providers/redfish/uuid";
 
 export interface PxeBootOptions {
   /** SMBIOS UUID of the server (what iPXE sends as DHCP option 97 and expands as ${uuid}). */
@@ -217,8 +218,8 @@ export function describeChain(pxeRoot: string, marks: ChainMarks, server: { mac:
     steps.push({ step: what, ok: f?.status === 200, detail: f ? `${f.path}: ${f.status}` : "never asked for" });
     return f?.status === 200;
   };
-  const swapped = swapUuid(server.uuid);
-  const assignment = (p: string) => p.startsWith(`/assignments/${server.uuid.toLowerCase()}/`) || p.startsWith(`/assignments/${swapped}/`);
+  // Either byte order of the UUID: iPXE's ${uuid} may be the one the pxe formula links.
+  const assignment = (p: string) => uuidForms(server.uuid).some((u) => p.startsWith(`/assignments/${u}/`));
   if (!fetched("boot script", (p) => p === "/boot.ipxe")) return steps;
   if (!fetched("server's boot script", (p) => assignment(p) && p.endsWith("/boot.ipxe"))) return steps;
   if (!fetched("kernel", (p) => p.startsWith("/images/") && p.endsWith("/vmlinuz"))) return steps;
@@ -236,15 +237,6 @@ export function describeChain(pxeRoot: string, marks: ChainMarks, server: { mac:
   const okData = !!ud && !failedFetch && result.userData !== undefined;
   steps.push({ step: "autoinstall data", ok: okData, detail: failedFetch ?? ud ?? md ?? "never asked for" });
   return steps;
-}
-
-/** The first three groups of a UUID byte-swapped (SMBIOS byte orders differ between firmwares). */
-function swapUuid(u: string): string {
-  return u
-    .toLowerCase()
-    .split("-")
-    .map((g, i) => (i < 3 ? g.match(/../g)!.reverse().join("") : g))
-    .join("-");
 }
 
 /** One line: every link up to the first that failed, e.g. "DHCP lease ok; boot script: /boot.ipxe: 404". */
