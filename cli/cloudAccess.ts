@@ -12,6 +12,7 @@ import { stateResources } from "../engine/stack";
 import { Cloud, Endpoint, loadCloud } from "../pillar";
 import { AdminCredentials, adminCredentials } from "../verify/adminCredentials";
 import { DEV_STACKS, projectStack } from "./engineCommands";
+import { parseEpochs } from "./rotate";
 
 export interface StackCloud {
   stackName: string;
@@ -58,7 +59,8 @@ export async function stackAdminCredentials(s: StackCloud): Promise<AdminCredent
   if (!keystone.some((e) => s.deployed.has(e.name))) throw new Error(`stack ${s.stackName} has not deployed keystone yet (kinetic up --stack ${s.stackName})`);
   const seed = await configValue(s.stack, "kinetic:serviceSecret");
   if (!seed) throw new Error(`stack ${s.stackName} has no kinetic:serviceSecret: its admin password derives from it`);
-  return adminCredentials(s.cloud, seed);
+  // A rotated service class (kinetic rotate) derives the admin's password at its epoch.
+  return adminCredentials(s.cloud, seed, parseEpochs(await configValue(s.stack, "kinetic:epochs")));
 }
 
 /**

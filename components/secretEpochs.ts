@@ -19,11 +19,11 @@ import { createHmac } from "node:crypto";
 /** The rotatable classes, with what each covers and whether the formulas can take a new value yet. */
 export const SECRET_CLASSES = {
   service: {
-    covers: "service passwords: databases, RabbitMQ, keystone users, rndc, guacamole, opensearch, horizon",
-    // The formulas do not all converge on a changed value yet: rabbitmq/configure only adds the
-    // `openstack` user (never changes its password), keystone/configure sets the admin password at
-    // bootstrap only. A rotation now would lock OpenStack out of its message bus and identity.
-    notYet: "rabbitmq/configure never changes the openstack user's password and keystone/configure sets the admin password only at bootstrap: rotating now would lock the services out",
+    covers: "service passwords: MariaDB accounts, RabbitMQ's openstack user, keystone's admin and service users, rndc, guacamole's database, horizon's secret key, nova's metadata proxy",
+    // Each holder takes the new value when its configure runs again (mysql: ALTER USER; rabbitmq:
+    // change_password; keystone: bootstrap again; os_register: the service users) and each consumer
+    // rewrites its files and restarts; the needs graph runs the holders first (README, "Rotation").
+    notYet: undefined,
   },
   fernet: {
     covers: "keystone's fernet token keys (SECRET_KEYSTONE_FERNET)",
@@ -44,12 +44,24 @@ export const SECRET_CLASS_NAMES = Object.keys(SECRET_CLASSES) as SecretClass[];
 /** Values whose change loses data (see the module comment): derived at epoch 0 forever. */
 export const FIXED_SECRETS: readonly string[] = ["SECRET_CEPH_FSID", "SECRET_CEPH_LIBVIRT", "SECRET_BARBICAN_KEK", "SECRET_KEYSTONE_CREDENTIAL"];
 
+/**
+ * Values that would belong to a class but whose formula cannot apply a new one yet: they stay at
+ * epoch 0 (their phases do not re-run in a rotation), each with why. Rotating them anyway would
+ * restart a service and leave the old credential in force while the program derives another.
+ */
+export const UNROTATED_SECRETS: Readonly<Record<string, string>> = {
+  SECRET_RABBITMQ_COOKIE:
+    "RabbitMQ's nodes must all restart with a new Erlang cookie together: configure restarts one node at a time, and a node on the new cookie cannot reach the others (pause_minority stops it) until they follow",
+  SECRET_OPENSEARCH_ADMIN:
+    "OpenSearch's security plugin reads OPENSEARCH_INITIAL_ADMIN_PASSWORD only when it first initialises its index; changing the admin password afterwards needs the old one or the admin certificate, which formulas/opensearch does not do",
+};
+
 /** Epoch of each class; a class that is absent is at 0. */
 export type SecretEpochs = Partial<Record<SecretClass, number>>;
 
-/** The class of a `SECRET_*` value, or undefined for a fixed one. */
+/** The class of a `SECRET_*` value, or undefined for a fixed or unrotated one. */
 export function secretClass(name: string): SecretClass | undefined {
-  if (FIXED_SECRETS.includes(name)) return undefined;
+  if (FIXED_SECRETS.includes(name) || name in UNROTATED_SECRETS) return undefined;
   if (name === "SECRET_KEYSTONE_FERNET") return "fernet";
   if (name.startsWith("SECRET_CEPH_")) return "ceph";
   return "service";

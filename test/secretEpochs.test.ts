@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostKeyGeneration } from "../components/hostKeyPins";
-import { deriveSecretAt, epochOf, epochProblems, FIXED_SECRETS, generationProblems, SECRET_CLASS_NAMES, secretClass } from "../components/secretEpochs";
+import { deriveSecretAt, epochOf, epochProblems, FIXED_SECRETS, generationProblems, SECRET_CLASS_NAMES, secretClass, UNROTATED_SECRETS } from "../components/secretEpochs";
 import { realProvisioners } from "../components/provisioners";
 import { Captured, Run, runProgram } from "./support/program";
 import { parseEpochs, rotationPhases } from "../cli/rotate";
@@ -50,7 +50,16 @@ describe("secret epochs: derivation", () => {
     const names = declaredSecretNames();
     assert.ok(names.length > 40, names.join(" "));
     for (const c of ["service", "fernet", "ceph"]) assert.ok(names.some((n) => secretClass(n) === c), `no formula reads a ${c} value`);
-    for (const f of FIXED_SECRETS) assert.ok(names.includes(f), `${f} is declared by no formula (stale list?)`);
+    for (const f of [...FIXED_SECRETS, ...Object.keys(UNROTATED_SECRETS)]) assert.ok(names.includes(f), `${f} is declared by no formula (stale list?)`);
+  });
+
+  it("values whose formula cannot apply a new one stay at epoch 0 in a service rotation (the Erlang cookie, OpenSearch's admin)", () => {
+    const seed = "epoch-test-seed";
+    for (const n of ["SECRET_RABBITMQ_COOKIE", "SECRET_OPENSEARCH_ADMIN"]) {
+      assert.equal(secretClass(n), undefined, n);
+      assert.equal(deriveSecretAt(seed, n, epochOf(n, { service: 3 })), deriveSecretAt(seed, n, 0), n);
+    }
+    assert.notEqual(deriveSecretAt(seed, "SECRET_RABBITMQ", epochOf("SECRET_RABBITMQ", { service: 1 })), deriveSecretAt(seed, "SECRET_RABBITMQ", 0));
   });
 
   it("bumping one class changes every value of that class and no value of any other class or fixed value", () => {
@@ -78,6 +87,8 @@ describe("secret epochs: derivation", () => {
       "kinetic:epochs.tls: unknown class (classes: service, fernet, ceph, hostKeys)",
       "kinetic:epochs.ceph: -1 is not a whole number >= 0",
     ]);
+    // service rotates (its formulas take a new value: README, "Rotation").
+    assert.deepEqual(epochProblems({ service: 1 }), []);
     // Classes whose formulas cannot take a new value yet are refused above 0, not silently ignored.
     assert.match(epochProblems({ ceph: 1 })[0], /^kinetic:epochs\.ceph: 1, but ceph cannot be rotated yet: .*auth database/);
     assert.match(epochProblems({ hostKeys: 1 })[0], /^kinetic:epochs\.hostKeys: 1, but hostKeys cannot be rotated yet/);
@@ -144,6 +155,15 @@ describe("secret epochs: through the program (mocks)", function () {
     const a = values(before0, keystoneConfigures[0]);
     const b = values(bumped, keystoneConfigures[0]);
     assert.deepEqual(Object.keys(a).filter((k) => a[k] !== b[k]), ["SECRET_KEYSTONE_FERNET"]);
+  });
+
+  it("service at 1 changes exactly the phases whose formula reads a service value: not opensearch's, not a Ceph monitor's", async () => {
+    const bumped = await runProgram({ config: { "kinetic:epochs": JSON.stringify({ service: 1 }) }, program: { provisioners: realProvisioners } });
+    const readsService = (n: string) => stdinOf(before0, n).split("\n").some((l) => /^SECRET_[A-Z0-9_]+=/.test(l) && secretClass(l.slice(0, l.indexOf("="))) === "service");
+    const expected = commands(before0).map((c) => c.name).filter(readsService).sort();
+    assert.ok(expected.some((n) => /^mysql-.*-configure$/.test(n)) && expected.some((n) => /^rabbitmq-.*-configure$/.test(n)), expected.join(" "));
+    assert.deepEqual(changedCommands(bumped, before0), expected);
+    assert.ok(!expected.some((n) => /^(opensearch|cephmon)-/.test(n)), expected.join(" "));
   });
 
   it("a refused epoch stops the program with one line naming the key", async () => {

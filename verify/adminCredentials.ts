@@ -5,7 +5,7 @@
  * `http://<haproxy's first address, else keystone endpoint 0's>:5000/v3/`. Everything that acts as
  * the admin (verify, openrc, lab shell) takes them from here, so they cannot drift apart.
  */
-import { deriveSecret } from "../components/formulaFacts";
+import { deriveSecretAt, epochOf, SecretEpochs } from "../components/secretEpochs";
 import type { Cloud } from "../pillar";
 
 export interface AdminCredentials {
@@ -29,12 +29,16 @@ export function keystoneAuthUrl(cloud: Cloud): string {
   return `http://${host}:5000/v3`;
 }
 
-/** The admin's credentials for a cloud deployed from `cloud` with the stack's service secret. */
-export function adminCredentials(cloud: Cloud, serviceSecret: string): AdminCredentials {
+/**
+ * The admin's credentials for a cloud deployed from `cloud` with the stack's service secret, at the
+ * stack's epochs (`kinetic:epochs`): after `kinetic rotate --class service` the admin's password is
+ * the new one, and the old one is refused.
+ */
+export function adminCredentials(cloud: Cloud, serviceSecret: string, epochs: SecretEpochs = {}): AdminCredentials {
   return {
     authUrl: keystoneAuthUrl(cloud),
     username: "admin",
-    password: deriveSecret(serviceSecret, "SECRET_KEYSTONE_ADMIN"),
+    password: deriveSecretAt(serviceSecret, "SECRET_KEYSTONE_ADMIN", epochOf("SECRET_KEYSTONE_ADMIN", epochs)),
     projectName: "admin",
     userDomainName: "Default",
     projectDomainName: "Default",

@@ -1,7 +1,8 @@
 /**
  * `kinetic rotate` through the real engine: two foundation hosts (a real sshd each, on loopback),
  * stub formulas that log each run and keep a digest of the secret they read. A rotation of one
- * class re-runs exactly the phase that reads a value of it, with a new value, replaces nothing else;
+ * class (fernet, then service) re-runs exactly the phase that reads a value of it, with a new value,
+ * replaces nothing else;
  * explicit epochs of 0 (an upgraded stack) change nothing; a rotation that would carry another
  * pending change is refused with the epochs put back.
  */
@@ -189,6 +190,24 @@ describe("engine: kinetic rotate re-runs exactly the phases that read the rotate
     assert.deepEqual(JSON.parse((await epochs())!), { service: 0, fernet: 1, ceph: 0, hostKeys: 0 });
     // The new value is in the state only encrypted.
     assert.ok(!storedState(s!.backendDir, "rotate").includes(deriveSecretAt(SERVICE_SECRET, "SECRET_KEYSTONE_FERNET", 1)));
+  });
+
+  it("rotate --class service --yes: only mysql's configure re-runs, with a new database password; the fernet and credential values stay", async () => {
+    const fernet = digest("SECRET_KEYSTONE_FERNET");
+    const credential = digest("SECRET_KEYSTONE_CREDENTIAL");
+    const db = digest("SECRET_KEYSTONE_DB");
+    lines.length = 0;
+    const r = await rotateStack(s!.stack, { classes: ["service"], yes: true, formulasDir, out });
+    assert.equal(r.code, 0, lines.join("\n"));
+    assert.match(lines.join("\n"), /rotate service \(epoch 0 -> 1: service passwords/);
+    assert.deepEqual(take(), [`${names.mysql} mysql/configure`]);
+    assert.deepEqual([...r.changed!.keys()], [`${names.mysql}-configure`]);
+    assert.notEqual(digest("SECRET_KEYSTONE_DB"), db, "the database password did not change");
+    assert.equal(digest("SECRET_KEYSTONE_DB"), createHash("sha256").update(deriveSecretAt(SERVICE_SECRET, "SECRET_KEYSTONE_DB", 1)).digest("hex"));
+    assert.equal(digest("SECRET_KEYSTONE_FERNET"), fernet);
+    assert.equal(digest("SECRET_KEYSTONE_CREDENTIAL"), credential);
+    assert.deepEqual(JSON.parse((await epochs())!), { service: 1, fernet: 1, ceph: 0, hostKeys: 0 });
+    assert.ok(!storedState(s!.backendDir, "rotate").includes(deriveSecretAt(SERVICE_SECRET, "SECRET_KEYSTONE_DB", 1)));
   });
 
   it("the next up changes nothing and runs nothing", async () => {

@@ -1,7 +1,20 @@
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import { FormulaValues } from "../../formulas/envelope";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FORMULAS_DIR } from "../../formulas/load";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, describeRun, EVIL, runOk, waitForPort, withHost } from "./hostSuite";
+import { http, startWsgi, stopAll } from "./openstackSuite";
+
+/** What a service's configure does in keystone (formulas/lib/openstack.sh): its user, for a service `svc`. */
+const REGISTER = [
+  "#!/usr/bin/env bash",
+  ...["lib/kinetic.sh", "lib/openstack.sh"].map((f) => fs.readFileSync(path.join(FORMULAS_DIR, f), "utf8")),
+  "os_values svc",
+  "os_register user svc SECRET_SVC",
+  "finish",
+].join("\n");
 
 // 127.0.99.1:3306 has no listener: the bootstrap guard must see the database as unreachable.
 const values = (over: FormulaValues = {}): FormulaValues => ({
@@ -104,7 +117,46 @@ describe("formulas/keystone on a Debian host", function () {
       const again = await runOk(h, "keystone/configure", live);
       assert.match(again.stdout, /keystone: already bootstrapped/);
       assert.deepEqual(changes(again), []);
+
+      // kinetic rotate --class service, as keystone serving requests sees it: a service user made
+      // through os_register (as every service's configure does), then keystone's configure and the
+      // registration run again with new secrets.
+      startWsgi(h, "keystone", "/usr/bin/keystone-wsgi-public", "keystone", live.ADDRESS, 5000);
+      await waitForPort(live.ADDRESS, 5000, 120_000);
+      const token = async (user: string, password: string, project?: string): Promise<number> => {
+        const scope = project ? { scope: { project: { name: project, domain: { id: "default" } } } } : {};
+        const body = { auth: { identity: { methods: ["password"], password: { user: { name: user, domain: { id: "default" }, password } } }, ...scope } };
+        return (await http(`http://${live.ADDRESS}:5000/v3/auth/tokens`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } })).status;
+      };
+      const register = (admin: string, svc: string) =>
+        h.script("register/svc", REGISTER, { ...live, ADDRESSES_KEYSTONE: live.ADDRESS, ADDRESSES_SVC: live.ADDRESS, SECRET_KEYSTONE_ADMIN: admin, SECRET_SVC: svc });
+      const OLD_SVC = "svc-0-q3Jd9vX0aZbKc7Lm2Np4Rs6Tu8V";
+      const NEW_SVC = "svc-1-Wp8s0Yh2Kc4Lq6Mz8Nx0Rv2Tb4Jd";
+      const NEW_ADMIN = "admin-rotated-Zq2Wx4Ec6Rv8Tb0Yn";
+      const made = await register(live.SECRET_KEYSTONE_ADMIN, OLD_SVC);
+      assert.equal(made.code, 0, describeRun(made));
+      assert.equal(await token("admin", live.SECRET_KEYSTONE_ADMIN, "admin"), 201);
+      assert.equal(await token("svc", OLD_SVC, "service"), 201);
+
+      const rotated = await runOk(h, "keystone/configure", { ...live, SECRET_KEYSTONE_ADMIN: NEW_ADMIN });
+      assert.deepEqual(changes(rotated), ["keystone admin password"], describeRun(rotated));
+      assert.doesNotMatch(rotated.stdout + rotated.stderr, /admin-rotated|admin-x/, "secrets are never printed");
+      assert.equal(await token("admin", live.SECRET_KEYSTONE_ADMIN, "admin"), 401, "the old admin password is refused");
+      // The admin keeps its project and role: the token is scoped to project admin.
+      assert.equal(await token("admin", NEW_ADMIN, "admin"), 201, "the new admin password works");
+      assert.equal(q("SELECT COUNT(*) FROM keystone.local_user WHERE name = 'admin'"), "1", "the admin was not made again");
+      assert.deepEqual(changes(await runOk(h, "keystone/configure", { ...live, SECRET_KEYSTONE_ADMIN: NEW_ADMIN })), []);
+
+      const svc = await register(NEW_ADMIN, NEW_SVC);
+      assert.equal(svc.code, 0, describeRun(svc));
+      assert.deepEqual(changes(svc), ["keystone password of user svc"]);
+      assert.doesNotMatch(svc.stdout + svc.stderr, /svc-[01]-|admin-rotated/, "secrets are never printed");
+      assert.equal(await token("svc", OLD_SVC, "service"), 401, "the service user's old password is refused");
+      // Its grants on project service survived: the token is scoped to it.
+      assert.equal(await token("svc", NEW_SVC, "service"), 201, "the service user's new password works");
+      assert.deepEqual(changes(await register(NEW_ADMIN, NEW_SVC)), []);
     } finally {
+      await stopAll();
       mariadb?.kill("SIGTERM");
       if (mariadb && mariadb.exitCode === null) await new Promise((r) => mariadb!.once("exit", r));
     }

@@ -68,6 +68,21 @@ describe("formulas/mysql on a Debian host", function () {
       // The service account logs in over TCP with the secret exactly as given (shell syntax, quotes, newline).
       assert.equal(h.exec(["mysql", "-h", ADDRS[0], "-u", "keystone", `--password=${values(0).SECRET_KEYSTONE_DB}`, "-N", "-B", "-e", "SELECT DATABASE() IS NULL, 1", "keystone"]).trim(), "0\t1");
       await assertIdempotent(h, "mysql/configure", values(0));
+
+      // kinetic rotate --class service: configure again with new secrets. The account keeps its
+      // rows and grants; the old password is refused, the new one works.
+      const login = (pw: string, sql: string) => h.tryExec(["mysql", "-h", ADDRS[0], "-u", "keystone", `--password=${pw}`, "-N", "-B", "-e", sql, "keystone"]);
+      assert.equal(login(values(0).SECRET_KEYSTONE_DB, "CREATE TABLE survivor (n INT); INSERT INTO survivor VALUES (42)").code, 0);
+      const rotated = values(0, { SECRET_KEYSTONE_DB: "ks-rotated-Zq2Wx4Ec6Rv8Tb0Yn1Um3", SECRET_MYSQL_ROOT: "root-rotated-Pl9Ok8Ij7Uh6Yg5Tf" });
+      const r2 = await runOk(h, "mysql/configure", rotated);
+      assert.deepEqual(changes(r2), ["/root/.my.cnf", "database password of user keystone"]);
+      assert.doesNotMatch(r2.stdout + r2.stderr, /rotated-/, "the secrets are never printed");
+      assert.notEqual(login(values(0).SECRET_KEYSTONE_DB, "SELECT 1").code, 0, "the old password is refused");
+      assert.equal(login(rotated.SECRET_KEYSTONE_DB, "SELECT n FROM survivor").stdout.trim(), "42", "the new password works and the rows are there");
+      assert.ok(h.exec(["my_print_defaults", "--defaults-file=/root/.my.cnf", "client"]).includes(`--password=${rotated.SECRET_MYSQL_ROOT}\n`));
+      const rootHas = (pw: string) => q(`SELECT JSON_SEARCH(Priv, 'one', PASSWORD('${pw}')) IS NOT NULL FROM mysql.global_priv WHERE User = 'root' AND Host = 'localhost'`);
+      assert.equal(rootHas(rotated.SECRET_MYSQL_ROOT), "1", "root's password (for TCP clients) is the new one");
+      await assertIdempotent(h, "mysql/configure", rotated);
     } finally {
       server?.kill("SIGTERM");
       if (server && server.exitCode === null) await new Promise((r) => server!.once("exit", r));

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { FormulaValues } from "../../formulas/envelope";
-import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, EVIL, runOk, withHost } from "./hostSuite";
+import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, EVIL, runOk, withHost } from "./hostSuite";
 
 const NAMES = ["rabbitmq-0d4f7a2e-1c3b-4e5d-8f6a-7b8c9d0e1f01", "rabbitmq-1e5a8b3f-2d4c-4f6e-9a7b-8c9d0e1f2a02"];
 const ADDRS = ["127.0.10.61", "127.0.10.62"];
@@ -97,6 +97,28 @@ describe("formulas/rabbitmq on a booted Debian host (RabbitMQ really runs)", fun
   it("changes nothing on a second run", async () => {
     await assertIdempotent(host(), "rabbitmq/configure", single());
     assert.ok(!users(host()).includes("guest"));
+  });
+
+  it("a new SECRET_RABBITMQ (kinetic rotate --class service): openstack's password changes, read from stdin; nothing else does", async () => {
+    const h = host();
+    // What must survive: a vhost, a queue in it, another user, openstack's permissions there.
+    h.exec(["rabbitmqctl", "-q", "add_vhost", "survivor"]);
+    h.exec(["rabbitmqctl", "-q", "set_permissions", "-p", "survivor", "openstack", ".*", ".*", ".*"]);
+    h.exec(["sh", "-c", "printf '%s' probe-password-0123 | rabbitmqctl -q add_user probe"]);
+    h.exec(["sh", "-c", "rabbitmqctl -q eval 'rabbit_amqqueue:declare(rabbit_misc:r(<<\"survivor\">>, queue, <<\"kept\">>), true, false, [], none, <<\"test\">>).' > /dev/null"]);
+    const queues = () => h.exec(["rabbitmqctl", "-q", "list_queues", "-p", "survivor", "name"]).split("\n").map((l) => l.trim()).filter(Boolean);
+    assert.ok(queues().includes("kept"), queues().join(", "));
+    const NEW = "Wp8s0Yh2Kc4Lq6Mz8Nx0Rv2Tb4Jd6Fg_";
+    const r = await runOk(h, "rabbitmq/configure", { ...single(), SECRET_RABBITMQ: NEW });
+    assert.deepEqual(changes(r), ["rabbitmq password of user openstack"]);
+    assert.doesNotMatch(r.stdout + r.stderr, /Wp8s0Yh2|q3Jd-9vX/, "the secrets are never printed");
+    assert.notEqual(h.tryExec(["rabbitmqctl", "-q", "authenticate_user", "openstack", PASSWORD]).code, 0, "the old password is refused");
+    assert.equal(h.tryExec(["rabbitmqctl", "-q", "authenticate_user", "openstack", NEW]).code, 0, "the new password works");
+    assert.ok(queues().includes("kept"), "the queue survived");
+    assert.ok(users(h).includes("probe"), users(h).join(", "));
+    assert.equal(h.tryExec(["rabbitmqctl", "-q", "authenticate_user", "probe", "probe-password-0123"]).code, 0, "another user's password is untouched");
+    assert.match(h.exec(["rabbitmqctl", "-q", "list_user_permissions", "openstack"]), /^survivor\s/m, "openstack's permissions survived");
+    await assertIdempotent(h, "rabbitmq/configure", { ...single(), SECRET_RABBITMQ: NEW });
   });
 
   it("health: a node of a pillar of one passes; with a second name in the pillar it fails naming the node not running", async () => {

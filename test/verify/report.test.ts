@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { deriveSecret } from "../../components/formulaFacts";
+import { deriveSecretAt } from "../../components/secretEpochs";
 import type { Cloud } from "../../pillar";
 import { adminCredentials, keystoneAuthUrl, openrc, osEnvironment } from "../../verify/adminCredentials";
 import { junitXml, renderTable, serviceOf, summaryLine, countsOf } from "../../verify/report";
@@ -136,6 +137,11 @@ describe("kinetic verify: Tempest's results", function () {
     const c = adminCredentials(cloud(ks), "seed-1");
     // What components/formulaStep.ts hands formulas/keystone/configure as SECRET_KEYSTONE_ADMIN.
     assert.equal(c.password, deriveSecret("seed-1", "SECRET_KEYSTONE_ADMIN"));
+    // After kinetic rotate --class service, the password keystone/configure got at the new epoch.
+    const rotated = adminCredentials(cloud(ks), "seed-1", { service: 1, fernet: 3 });
+    assert.equal(rotated.password, deriveSecretAt("seed-1", "SECRET_KEYSTONE_ADMIN", 1));
+    assert.notEqual(rotated.password, c.password);
+    assert.equal(adminCredentials(cloud(ks), "seed-1", { fernet: 3 }).password, c.password, "another class's epoch is not the admin's");
     const env = osEnvironment(c);
     assert.equal(env.OS_USERNAME, "admin");
     assert.equal(env.OS_PROJECT_NAME, "admin");
