@@ -3,13 +3,7 @@
  * `kinetic restore <id|latest> [--stack NAME] --yes` (issue 21): consistent copies of what the
  * pillar cannot re-derive, kept outside the cloud (cli/backupStore.ts), and put back.
  *
- * What is taken, per role the pillar has (`RECIPES`):
- * - mysql: every database but the server's own (`mariadb-dump --single-transaction`: one
- *   consistent snapshot of InnoDB, with routines, events and triggers; `--add-drop-database`, so a
- *   restore makes each database exactly what it was). Accounts are not in it: formulas/mysql makes
- *   them from the stack's secrets at every configure. Restored through one member; Galera copies
- *   it to the others.
- * Not yet: OVN's northbound and southbound databases, etcd; the list says so.
+ * What is taken and how it is put back: cli/backupRecipes.ts.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,40 +16,16 @@ import { BackupManifest, BackupPart, backupId, backupRoot, decryptPart, encrypti
 import { setSecretConfig } from "../engine/stack";
 import { bashCommand } from "../formulas/envelope";
 import { endpointShell, ShellResult } from "./endpointShell";
+import { BACKUP_RECIPES, recipeOf } from "./backupRecipes";
 import { stackCloud } from "./cloudAccess";
 import { oneLine } from "./verify";
 
 export const BACKUP_USAGE = `kinetic backup [--stack NAME]     consistent copies of what the pillar cannot re-derive (every mysql
-                               database), encrypted with the stack's kinetic:backupSecret, kept in
+                               database, OVN's northbound database), encrypted with the stack's kinetic:backupSecret, kept in
                                $KINETIC_BACKUP_DIR/NAME (default .kinetic/backups/NAME)
 kinetic backup list [--stack NAME]
 kinetic restore <id|latest> [--stack NAME] --yes
                                put a backup back: each database in it is dropped and made again from it`;
-
-interface Recipe {
-  role: string;
-  what: string;
-  /** Bash, run as root on a member; writes the backup on standard output. */
-  dump: string;
-  /** Bash, run as root on a member; reads the backup on standard input. */
-  restore: string;
-}
-
-const RECIPES: readonly Recipe[] = [
-  {
-    role: "mysql",
-    what: "every database of the Galera cluster but the server's own (mariadb-dump --single-transaction)",
-    dump: [
-      "set -euo pipefail",
-      `dbs=$(mysql -N -B -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1")`,
-      `[ -n "$dbs" ] || { echo 'no database to back up' >&2; exit 1; }`,
-      "dump=$(command -v mariadb-dump || command -v mysqldump)",
-      `# shellcheck disable=SC2086 # one word per database name`,
-      `exec "$dump" --single-transaction --routines --events --triggers --add-drop-database --databases $dbs`,
-    ].join("\n"),
-    restore: ["set -euo pipefail", "exec mysql --protocol=socket -uroot"].join("\n"),
-  },
-];
 
 /**
  * The stack's backup secret; made (random, a secret in the stack's config) on the first backup,
@@ -93,8 +63,8 @@ async function onFirstMember(cloud: Cloud, role: string, failure: string, attemp
 
 /** One backup of every role the pillar has a recipe for. */
 export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) => void): Promise<BackupManifest> {
-  const recipes = RECIPES.filter((r) => membersOf(cloud, r.role).length);
-  if (!recipes.length) throw new Error(`stack ${stack.name}'s pillar has nothing Kinetic can back up yet (${RECIPES.map((r) => r.role).join(", ")})`);
+  const recipes = BACKUP_RECIPES.filter((r) => membersOf(cloud, r.role).length);
+  if (!recipes.length) throw new Error(`stack ${stack.name}'s pillar has nothing Kinetic can back up yet (roles ${[...new Set(BACKUP_RECIPES.map((r) => r.role))].join(", ")})`);
   const secret = await backupSecret(stack, true, out);
   const id = backupId();
   const root = backupRoot(stack.name);
@@ -109,18 +79,18 @@ export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) =
     for (const r of recipes) {
       let enc!: ReturnType<typeof encryptingStream>;
       let started = Date.now();
-      const from = await onFirstMember(cloud, r.role, `backup ${r.role}: no member gave a copy`, async (e) => {
+      const from = await onFirstMember(cloud, r.role, `backup ${r.part}: no member of ${r.role} gave a copy`, async (e) => {
         // Each attempt writes the part anew (a fresh IV), over what a failed one left.
-        enc = encryptingStream(secret, id, r.role);
-        const written = pipeline(enc, fs.createWriteStream(path.join(partial, `${r.role}.enc`), { mode: 0o600 }));
+        enc = encryptingStream(secret, id, r.part);
+        const written = pipeline(enc, fs.createWriteStream(path.join(partial, `${r.part}.enc`), { mode: 0o600 }));
         started = Date.now();
         const res = await endpointShell(stack, e, bashCommand(r.dump), { stdout: enc, timeoutMs: 3_600_000 });
         enc.end();
         await written;
         return res;
       });
-      const taken: BackupPart = { name: r.role, what: r.what, from: from.name, bytes: enc.plainBytes(), sha256: enc.plainSha256() };
-      out(`backup ${r.role}: ${taken.bytes} bytes from ${from.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const taken: BackupPart = { name: r.part, what: r.what, from: from.name, bytes: enc.plainBytes(), sha256: enc.plainSha256() };
+      out(`backup ${r.part}: ${taken.bytes} bytes from ${from.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       parts.push(taken);
     }
     const manifest: BackupManifest = { id, stack: stack.name, takenAt: new Date().toISOString(), parts };
@@ -155,7 +125,7 @@ export async function openBackup(stack: Stack, name: string, out: (l: string) =>
   const plain = new Map<string, string>();
   try {
     for (const p of manifest.parts) {
-      if (!RECIPES.some((r) => r.role === p.name)) throw new Error(`backup ${manifest.id} has a part ${p.name} this version cannot restore`);
+      if (!recipeOf(p.name)) throw new Error(`backup ${manifest.id} has a part ${p.name} this version cannot restore`);
       const file = path.join(scratch, p.name);
       decryptPart(secret, manifest.id, p, path.join(backupRoot(stack.name), manifest.id, `${p.name}.enc`), file);
       plain.set(p.name, file);
@@ -166,10 +136,10 @@ export async function openBackup(stack: Stack, name: string, out: (l: string) =>
   }
   return {
     manifest,
-    roles: new Set(manifest.parts.map((p) => p.name)),
+    roles: new Set(manifest.parts.map((p) => recipeOf(p.name)!.role)),
     restore: async (target, cloud, log, roles) => {
-      for (const p of manifest.parts.filter((x) => !roles || roles.includes(x.name))) {
-        const recipe = RECIPES.find((r) => r.role === p.name)!;
+      for (const p of manifest.parts.filter((x) => !roles || roles.includes(recipeOf(x.name)!.role))) {
+        const recipe = recipeOf(p.name)!;
         let started = Date.now();
         const into = await onFirstMember(cloud, recipe.role, `restore ${p.name}: no member took it`, (e) => {
           started = Date.now();

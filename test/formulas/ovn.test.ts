@@ -5,6 +5,8 @@
  * metadata agent, the chassis), the last two against an Open vSwitch database run in the host.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { recipeOf } from "../../cli/backupRecipes";
 import { assertEnabled, assertIdempotent, assertInstalled, assertRejects, changes, describeRun, EVIL, runOk, waitForPort } from "./hostSuite";
 import { assertNoSecretPrinted, assertValidConfig, osValues, serviceTests, startIn, withOpenStackHost } from "./openstackSuite";
 
@@ -126,5 +128,36 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
     assert.match(ids, /ovn-encap-ip="127\.0\.14\.124"/);
     await assertIdempotent(h, "compute/configure", values);
     await assertRejects(h, "compute/configure", { ...values, ADDRESSES_OVSDB: "" }, "check values", /no OVN databases/);
+  });
+
+  // Last: it stops the OVN databases and makes them anew, as a rebuilt cluster would be.
+  it("backup ovn-northbound (cli/backupRecipes.ts): taken from the RAFT member, put back into a cluster made anew, every row back", async () => {
+    const h = host();
+    const recipe = recipeOf("ovn-northbound")!;
+    const nbctl = (...args: string[]) => h.exec(["ovn-nbctl", `--db=tcp:${OVSDB}:6641`, ...args]).trim();
+    // What a tenant's network leaves in the northbound database: a switch, a port with addresses, a router.
+    nbctl("ls-add", "kinetic-probe-net");
+    nbctl("lsp-add", "kinetic-probe-net", "kinetic-probe-port");
+    nbctl("lsp-set-addresses", "kinetic-probe-port", "fa:16:3e:00:00:01 10.20.30.4");
+    nbctl("lr-add", "kinetic-probe-router");
+    const tables: [string, string][] = [["Logical_Switch", "name"], ["Logical_Switch_Port", "name,addresses"], ["Logical_Router", "name"]];
+    const rows = () => tables.map(([t, c]) => `${t}: ${nbctl("--bare", `--columns=${c}`, "list", t).split("\n").filter(Boolean).sort().join(" ")}`).join("\n");
+    const before = rows();
+    assert.match(before, /kinetic-probe-port/);
+    fs.writeFileSync(h.path("/tmp/nb.backup"), h.exec(["bash", "-c", recipe.dump]));
+
+    // The cluster made anew: its databases deleted, ovn-ctl starts a new RAFT cluster from the same options.
+    const clusterId = () => h.exec(["ovs-appctl", "-t", "/var/run/ovn/ovnnb_db.ctl", "cluster/cid", "OVN_Northbound"]).trim();
+    const oldCluster = clusterId();
+    h.exec(["sh", "-c", ". /etc/default/ovn-central && /usr/share/ovn/scripts/ovn-ctl stop_northd $OVN_CTL_OPTS > /tmp/ovn-ctl-stop.log 2>&1"]);
+    h.exec(["sh", "-c", "rm -f /var/lib/ovn/ovnnb_db.db /var/lib/ovn/ovnsb_db.db"]);
+    h.exec(["sh", "-c", ". /etc/default/ovn-central && /usr/share/ovn/scripts/ovn-ctl start_northd $OVN_CTL_OPTS > /tmp/ovn-ctl.log 2>&1"]);
+    await waitForPort(OVSDB, 6641);
+    assert.notEqual(clusterId(), oldCluster, "a new cluster");
+    assert.equal(nbctl("ls-list"), "", "the new cluster starts empty");
+
+    h.exec(["bash", "-c", `${recipe.restore} < /tmp/nb.backup`]);
+    assert.equal(rows(), before);
+    assert.match(h.exec(["ovs-appctl", "-t", "/var/run/ovn/ovnnb_db.ctl", "cluster/status", "OVN_Northbound"]), /Role: leader/);
   });
 });
