@@ -64,11 +64,20 @@ export function planFromSeed(seed: { userData: string; networkConfig: string }, 
     if (!address) continue;
     const network = mac ? networkOfMac.get(mac) : undefined;
     if (!network) throw new InstallRefused(`${what} network-config: NIC ${ifname} (${mac ?? "no MAC"}) is not one of the domain's`);
-    const route = (Array.isArray(eth.routes) ? eth.routes : []).map(obj).find((r) => r.to === "0.0.0.0/0" || r.to === "default");
-    nics.push({ ifname, mac, network, address, gateway: typeof route?.via === "string" ? route.via : undefined, nameservers: strings(obj(eth.nameservers).addresses) });
+    nics.push({ ifname, mac, network, address, gateway: seedGateway(eth), nameservers: strings(obj(eth.nameservers).addresses) });
   }
   if (!nics.length) throw new InstallRefused(`${what} network-config: no NIC with an address`);
   return { ...base, nics };
+}
+
+/**
+ * The default gateway of one v2 ethernet: `gateway4`/`gateway6`, which the program's seed writes
+ * (providers/libvirt/cloudInit.ts), or a default `routes` entry, which seeds made before it wrote.
+ */
+function seedGateway(eth: Record<string, unknown>): string | undefined {
+  for (const k of ["gateway4", "gateway6"]) if (typeof eth[k] === "string") return eth[k] as string;
+  const route = (Array.isArray(eth.routes) ? eth.routes : []).map(obj).find((r) => r.to === "0.0.0.0/0" || r.to === "::/0" || r.to === "default");
+  return typeof route?.via === "string" ? route.via : undefined;
 }
 
 /**

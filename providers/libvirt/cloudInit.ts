@@ -76,7 +76,7 @@ export function userData(vm: VirtualMachineSpec): string {
 /**
  * `network-config`, version 2 (https://cloudinit.readthedocs.io/en/latest/reference/network-config-format-v2.html):
  * the management NIC, matched by its MAC (names are not trusted before `set-name` applies), with a
- * static address, default route and resolvers.
+ * static address, default gateway and resolvers.
  */
 export function networkConfig(vm: VirtualMachineSpec): string {
   const m = vm.management;
@@ -102,9 +102,14 @@ export function networkConfig(vm: VirtualMachineSpec): string {
     dhcp6: false,
     addresses: [`${m.address}/${m.prefixLength}`],
   };
-  // `to: 0.0.0.0/0` rather than netplan's `default`: cloud-init before 23.x converts v2 routes
-  // itself for non-netplan guests (Debian: networkd, ENI) and rejects `default` as an address.
-  if (m.gateway) ethernet.routes = [{ to: isIP(m.gateway) === 6 ? "::/0" : "0.0.0.0/0", via: m.gateway }];
+  // The default route as `gateway4`/`gateway6`, not as a `routes` entry: cloud-init converts v2
+  // itself for guests without netplan, and its ENI renderer (Debian 12's cloud images: ifupdown)
+  // writes a route as `post-up route add default gw ... || true`, net-tools' route(8), which such
+  // images lack: the guest came up without a default route, silently (a Debian guest booted by
+  // test/libvirt/qemu.test.ts; canonical/cloud-init#6250). A gateway becomes ifupdown's own
+  // `gateway` line there, networkd's `Gateway=`, and netplan takes it as it is (it warns that
+  // `gateway4` is deprecated, and still applies it).
+  if (m.gateway) ethernet[isIP(m.gateway) === 6 ? "gateway6" : "gateway4"] = m.gateway;
   if (m.nameservers.length) ethernet.nameservers = { addresses: [...m.nameservers] };
   return yaml({ version: 2, ethernets: { [m.interface]: ethernet } });
 }

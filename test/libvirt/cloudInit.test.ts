@@ -122,12 +122,16 @@ describe("cloud-init NoCloud seed", () => {
     assert.match(text, new RegExp(`MACAddress=${mac}`));
     assert.match(text, /Name=ens3/);
     assert.match(text, /Address=10\.100\.0\.20\/22/);
-    assert.match(text, /Destination=0\.0\.0\.0\/0\s+Gateway=10\.100\.0\.1/);
+    assert.match(text, /\[Route\]\s+Gateway=10\.100\.0\.1/);
     assert.match(text, /DNS=10\.100\.0\.10 10\.100\.0\.11/);
     // Only the management NIC: the others belong to the networking formula.
     assert.equal(Object.keys(files).filter((p) => p.endsWith(".network")).length, 1);
     const eni = Object.values(netConvert(networkConfig(vm), "eni")).join("\n");
     assert.match(eni, /iface ens3 inet static\s+address 10\.100\.0\.20\/22/);
+    // ifupdown's own `gateway`: a v2 `routes` entry became `post-up route add ... || true`, which
+    // needs net-tools' route(8), absent from Debian's cloud images: no default route, silently.
+    assert.match(eni, /^\s+gateway 10\.100\.0\.1$/m);
+    assert.doesNotMatch(eni, /\broute (add|del)\b/);
   });
 
   it("network-config: netplan (Ubuntu guests) accepts it and renders the same", () => {
@@ -146,12 +150,17 @@ describe("cloud-init NoCloud seed", () => {
     const vm = keystoneSpec();
     vm.management = { interface: "ens3", address: "fd00::20", prefixLength: 64, gateway: "fd00::1", nameservers: [] };
     const v6 = networkConfig(vm);
-    assert.deepEqual(parse(v6).ethernets.ens3.routes, [{ to: "::/0", via: "fd00::1" }]);
+    assert.equal(parse(v6).ethernets.ens3.gateway6, "fd00::1");
+    assert.equal(parse(v6).ethernets.ens3.gateway4, undefined);
     assert.equal(netplanGenerate(v6).status, 0);
-    netConvert(v6, "networkd");
+    assert.match(Object.values(netConvert(v6, "networkd")).join("\n"), /Gateway=fd00::1/);
+    const eni6 = Object.values(netConvert(v6, "eni")).join("\n");
+    assert.match(eni6, /iface ens3 inet6 static\s+address fd00::20\/64\s+[\s\S]*^\s+gateway fd00::1$/m);
+    assert.doesNotMatch(eni6, /\broute (add|del)\b/);
     vm.management = { interface: "ens3", address: "10.100.0.20", prefixLength: 22, nameservers: [] };
     const bare = parse(networkConfig(vm)).ethernets.ens3;
     assert.equal(bare.routes, undefined);
+    assert.equal(bare.gateway4, undefined);
     assert.equal(bare.nameservers, undefined);
   });
 
