@@ -21,6 +21,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureEngine } from "../engine/build";
+import { cloudImageUnavailable, ensureCloudImage } from "../lab/cloudImage";
 import { debianRootUnavailable, ensureDebianRoot, withSbin } from "../lab/debianRoot";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -62,7 +63,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/bind.test.ts": 30,
   "test/formulas/etcd.test.ts": 20,
   "test/lab/bootedHost.test.ts": 10,
-  "test/libvirt/qemu.test.ts": 5,
+  "test/libvirt/qemu.test.ts": 240,
 };
 
 interface Job {
@@ -160,6 +161,9 @@ async function main(): Promise<number> {
   const why = debianRootUnavailable();
   if (why) log(`no Debian root (${why}): the files that need test hosts skip (under CI=true they fail)`);
   else ensureDebianRoot(log);
+  // The Debian cloud image test/libvirt/qemu.test.ts boots (apt in a chroot needs the mirror);
+  // only when that file runs, so other runs never wait for a cold build.
+  if (!why && files.some((f) => path.resolve(ROOT, f) === path.join(ROOT, "test/libvirt/qemu.test.ts")) && !cloudImageUnavailable()) ensureCloudImage({ log });
   const prepared = Math.round((Date.now() - started) / 1000);
   process.stdout.write(`${files.length} test files in ${lanes} lane(s)${isolate ? ", each process in a network namespace of its own" : ""}; prepared in ${prepared} s\n`);
 
