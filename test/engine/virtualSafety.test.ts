@@ -7,7 +7,8 @@
  *
  * - a stack made by the component as released before (fixtures/virtualMachineBefore21.ts) upgrades
  *   to the current code without a replacement;
- * - a nameserver or gateway change re-runs the create script in place, the disk kept; a RAM change
+ * - a nameserver or gateway change re-runs the create script in place, the disk kept, and so does a
+ *   seed the released program rendered differently (the default route as gateway4); a RAM change
  *   replaces the machine;
  * - a domain found shut off or paused by refresh is started again by the next up, its disk kept;
  *   one found missing is re-created;
@@ -158,6 +159,35 @@ describe("engine: a VM's disk is wiped only when what it is made of changes (iss
     const changes = await up(current(spec, a!));
     assert.equal(replaced(changes), 0, JSON.stringify(changes));
     assert.ok(hasData(a!), "a nameserver change wiped the VM's disk");
+    assert.equal(domstate(a!), "running");
+  });
+
+  it("a seed rendered as released before (the default route as a routes entry, not gateway4) upgrades in place: create re-runs with the new seed, the disk kept", async () => {
+    // The released renderer, reproduced by rewriting today's output: scripts.ts calls renderSeed
+    // through the module's exports, so replacing that export for one up is the previous program.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const cloudInit = require("../../providers/libvirt/cloudInit") as { renderSeed: (vm: VirtualMachineSpec) => Record<string, string> };
+    const today = cloudInit.renderSeed;
+    cloudInit.renderSeed = (vm) => {
+      const seed = today(vm);
+      return { ...seed, "network-config": seed["network-config"].replace(/^( +)gateway4: (\S+)$/m, "$1routes:\n$1  - to: 0.0.0.0/0\n$1    via: $2") };
+    };
+    const networkConfig = () => run("isoinfo", ["-R", "-i", path.join(a!.kvmRoot, "vms", spec.name, "config.iso"), "-x", "/network-config"]).stdout;
+    try {
+      await up(current(spec, a!));
+    } finally {
+      cloudInit.renderSeed = today;
+    }
+    assert.match(networkConfig(), /routes:\n +- to: 0\.0\.0\.0\/0\n +via: 10\.100\.0\.2/, "the released seed was not what the VM got");
+    writeData(a!);
+    s!.stack.workspace.program = current(spec, a!);
+    assert.deepEqual(await previewMachineChanges(s!.stack), [], "kinetic up would ask before a seed rendering change");
+    const changes = await up(current(spec, a!));
+    assert.equal(replaced(changes), 0, JSON.stringify(changes));
+    assert.ok((changes.update ?? 0) >= 1, `the create script did not re-run: ${JSON.stringify(changes)}`);
+    assert.match(networkConfig(), /gateway4: 10\.100\.0\.2/);
+    assert.doesNotMatch(networkConfig(), /routes:/);
+    assert.ok(hasData(a!), "a seed rendering change wiped the VM's disk");
     assert.equal(domstate(a!), "running");
   });
 

@@ -113,8 +113,9 @@ describe("a VM boots for real: the program's domain XML and seed under libvirt's
       return `mkdir -p ${target} && mount --bind "$1/${k}" ${target}`;
     });
     // The shell is PID 1 of a PID namespace of its own and reaps what libvirt daemonizes (QEMU, its
-    // capability probes): this machine's PID 1 reaps nothing, and libvirtd takes a zombie QEMU for a
-    // live one and waits on it. When the test ends, ending that PID 1 ends everything in it.
+    // capability probes): this machine's PID 1 is no init and left them zombies for minutes, which
+    // libvirtd took for live QEMUs and waited on (`virsh define` hung). When the test ends, ending
+    // that PID 1 ends everything in it.
     const daemonScript = ["set -e", ...mounts, "virtlogd &", `libvirtd -f "$1/libvirtd.conf" &`, "while :; do wait; sleep 1; done"].join("\n");
     daemons.push(
       spawn("ip", ["netns", "exec", ns, "unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "sh", "-c", daemonScript, "daemons", dir], { stdio: "ignore" }),
