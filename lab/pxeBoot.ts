@@ -11,10 +11,11 @@
  * means no user-data, and `describeChain` says where it stopped from what the pxe host itself
  * recorded (Kea's lease file, nginx's access log) and what the installer said.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawnTied } from "./tiedProcess";
 import { uuidForms } from "../providers/redfish/uuid";
 
 export interface PxeBootOptions {
@@ -58,6 +59,19 @@ export interface PxeBootResult {
 export function labServerMac(uuid: string): string {
   const h = createHash("sha256").update(`pxe-nic/${uuid.toLowerCase()}`).digest("hex");
   return `52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
+}
+
+/**
+ * The tap that cables a server's QEMU machine to the lab's bridge, named by the server's MAC (12
+ * hex digits: "kt" + 12 = 14 characters, within Linux's 15). Unique as the MACs on one bridge
+ * are. It was the UUID's first 12 hex digits, which servers of one vendor share (the cloud
+ * pillar's three differ only in their last): each machine's set-up deleted the tap of the one
+ * before, which then never got a lease.
+ */
+export function pxeTapName(mac: string): string {
+  const hex = mac.toLowerCase().replace(/[:-]/g, "");
+  if (!/^[0-9a-f]{12}$/.test(hex)) throw new Error(`not a MAC address: ${mac}`);
+  return `kt${hex}`;
 }
 
 const PREFIX = "kinetic-installer: ";
@@ -117,7 +131,8 @@ export class PxeMachine {
     try {
       const end = await new Promise<PxeBootResult["end"]>((resolve) => {
         const uefi = o.firmware === "uefi";
-        const child = spawn("qemu-system-x86_64", [
+        // Tied to the supervisor: a supervisor killed with SIGKILL leaves no machine behind.
+        const child = spawnTied("qemu-system-x86_64", [
           "-machine", "pc,accel=tcg", "-m", String(o.memoryMiB ?? 512), "-smp", "1",
           "-uuid", o.uuid, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
           ...(uefi ? ["-bios", OVMF] : []),

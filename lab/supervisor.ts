@@ -28,7 +28,7 @@ import { applyPlan, InstallPlan, planFromAutoinstall, planFromSeed } from "./ins
 import { labLayout, LabLayout } from "./layout";
 import { LabSpec, labSpec, PhysicalSpec } from "./labSpec";
 import { bridgeName, ensureLabNetwork, plugNic } from "./network";
-import { ChainStep, chainSummary, describeChain, logMarks, PxeMachine } from "./pxeBoot";
+import { ChainStep, chainSummary, describeChain, logMarks, PxeMachine, pxeTapName } from "./pxeBoot";
 import { attachOsdDisks, detachAllOsdDisks, hostDevices } from "./osdDisks";
 
 /** The libvirt connection the lab's controllers serve: libvirtd's own test driver (no KVM here). */
@@ -308,7 +308,7 @@ class Lab {
       uuid: p.uuid,
       mac: p.mac,
       bridge: bridgeName("management"),
-      tap: `kt${p.uuid.replace(/-/g, "").slice(0, 12)}`,
+      tap: pxeTapName(p.mac),
       workDir: path.join(this.layout.dir, "pxe", p.name),
     });
     this.booting.set(p.name, machine);
