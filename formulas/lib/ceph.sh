@@ -56,7 +56,11 @@ ceph_conf_global() {
   local fsid=$1 i
   printf '%s\n' '# kinetic: managed by the Ceph formulas (formulas/lib/ceph.sh)' '[global]'
   printf 'fsid = %s\n' "$fsid"
-  printf 'mon_initial_members = %s\n' "$(IFS=,; printf '%s' "${MON_NAMES[*]}")"
+  # Only the founding monitor (INDEX 0, formulas/cephmon/configure): the initial members are the
+  # quorum a new cluster's first map waits for, and the others' stores are made only once INDEX 0
+  # answers (they join with its map). Naming them all left INDEX 0 probing for a majority that
+  # could not exist, so no cluster of two or more monitors ever formed.
+  printf 'mon_initial_members = %s\n' "${MON_NAMES[0]}"
   printf 'mon_host = %s\n' "$(IFS=,; printf '%s' "${MON_ADDRS[*]}")"
   [ -z "${KINETIC_SUBNET_MANAGEMENT-}" ] || printf 'public_network = %s\n' "$KINETIC_SUBNET_MANAGEMENT"
   [ -z "${KINETIC_SUBNET_SBE-}" ] || printf 'cluster_network = %s\n' "$KINETIC_SUBNET_SBE"
