@@ -29,6 +29,19 @@ function labWithMysql(count: number): Cloud {
   }
 }
 
+/** pillar/lab with `count` Ceph monitors added (a copy in a temporary directory). */
+function labWithCephmon(count: number): Cloud {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-rebuild-plan-"));
+  try {
+    fs.cpSync(path.join(ROOT, "pillar/lab"), dir, { recursive: true });
+    const cephmon = ["  cephmon:", "    style: virtual", `    count: ${count}`, "    ram: 1048576", "    cpu: 1", "    disk: 4G", "    os: ubuntu2204", "    networks:", "      management:", "        interfaces: [ens3]", ""];
+    fs.appendFileSync(path.join(dir, "hosts.yaml"), cephmon.join("\n"));
+    return loadCloud(dir, { stack: "lab" });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const steps = (p: RebuildPlan) => {
   assert.equal(p.kind, "plan", p.kind === "refuse" ? p.lines.join("\n") : "");
   return p.kind === "plan" ? p.steps.map((s) => ({ machines: s.machines, names: [...s.names].sort(), gates: s.gates })) : [];
@@ -38,13 +51,13 @@ const refusal = (p: RebuildPlan) => (p.kind === "refuse" ? p.lines.join("\n") : 
 describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () => {
   const clusters = clusterRoles();
 
-  it("the formulas declare the clustered roles; mysql's and rabbitmq's can rejoin a rebuilt member (they have a health formula)", () => {
+  it("the formulas declare the clustered roles; mysql's, rabbitmq's, cephmon's and etcd's can rejoin a rebuilt member (they have a health formula)", () => {
     assert.deepEqual([...clusters.keys()].sort(), ["cephmon", "etcd", "mysql", "ovsdb", "rabbitmq"]);
-    for (const r of ["mysql", "rabbitmq"]) {
+    for (const r of ["mysql", "rabbitmq", "cephmon", "etcd"]) {
       assert.equal(clusters.get(r)?.health, `${r}/health`);
       assert.equal(clusters.get(r)?.leave, `${r}/leave`);
     }
-    for (const r of ["cephmon", "etcd", "ovsdb"]) assert.equal(clusters.get(r)?.health, undefined, r);
+    assert.equal(clusters.get("ovsdb")?.health, undefined);
     assert.match(clusters.get("mysql")!.holds, /every service's database/);
     assert.deepEqual([1, 2, 3, 4, 5].map(quorum), [1, 2, 2, 3, 3]);
   });
@@ -91,10 +104,10 @@ describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () 
 
   it("on the sample pillar: a clustered role whose formulas cannot rejoin a member is refused, and so is a controller carrying one", () => {
     const sample = loadCloud(path.join(ROOT, "pillar/sample"), { stack: "sample" });
-    assert.match(refusal(planRebuild(sample, ["cephmon"], clusters)), /cephmon-\S+, cephmon-\S+, cephmon-\S+ are members of cephmon, which holds .*no health formula/);
+    assert.match(refusal(planRebuild(sample, ["ovsdb"], clusters)), /ovsdb-\S+ is a member of ovsdb, which holds .*no health formula/);
     const controller = sample.endpoints.find((e) => e.type === "controller")!;
-    // Its rabbitmq node is one of three that can rejoin: not a reason; the roles that cannot are.
-    const carried = sample.endpoints.filter((e) => e.controller === controller.name && ["cephmon", "etcd", "ovsdb"].includes(e.role));
+    // Its rabbitmq node, monitor and etcd member are each one of three that can rejoin: not a reason; the role that cannot is.
+    const carried = sample.endpoints.filter((e) => e.controller === controller.name && e.role === "ovsdb");
     assert.ok(carried.length > 0, "the sample's first controller carries a member of a clustered role");
     const why = refusal(planRebuild(sample, [controller.name], clusters));
     for (const e of carried) assert.ok(why.includes(e.name), `${e.name} named: ${why}`);
@@ -112,6 +125,37 @@ describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () 
     assert.deepEqual(got[3].machines, []);
     assert.ok(got[3].names.length > 0 && got[3].names.every((n) => n.endsWith("-configure") && !r.some((m) => n.startsWith(m))), got[3].names.join(", "));
     assert.deepEqual(plan.kind === "plan" && plan.before, ["rabbitmq"]);
+  });
+
+  it("on the sample pillar: etcd's three members one at a time, each gated on the whole cluster", () => {
+    const sample = loadCloud(path.join(ROOT, "pillar/sample"), { stack: "sample" });
+    const e = sample.endpoints.filter((x) => x.type === "etcd").sort((a, b) => a.index - b.index).map((x) => x.name);
+    assert.equal(e.length, 3);
+    const plan = planRebuild(sample, ["etcd"], clusters);
+    assert.deepEqual(steps(plan).slice(0, 3), e.map((name) => ({ machines: [name], names: PHASES.map((p) => `${name}-${p}`).sort(), gates: ["etcd"] })));
+    assert.deepEqual(plan.kind === "plan" && plan.before, ["etcd"]);
+  });
+
+  it("three Ceph monitors: each alone in its own up, in index order, gated on the whole quorum before the first and after each", () => {
+    const lab = labWithCephmon(3);
+    const m = lab.endpoints.filter((e) => e.type === "cephmon").sort((a, b) => a.index - b.index).map((e) => e.name);
+    assert.equal(m.length, 3);
+    const plan = planRebuild(lab, ["cephmon"], clusters);
+    // No role of pillar/lab needs cephmon: nothing downstream, so no last up.
+    assert.deepEqual(steps(plan), m.map((name) => ({ machines: [name], names: PHASES.map((p) => `${name}-${p}`).sort(), gates: ["cephmon"] })));
+    assert.deepEqual(plan.kind === "plan" && plan.before, ["cephmon"]);
+  });
+
+  it("one Ceph monitor, or one of two, is refused: the monitors' store (the maps of the OSDs' data) would be gone or without a majority; planned only when a backup puts it back", () => {
+    assert.match(refusal(planRebuild(labWithCephmon(1), ["cephmon"], clusters)), /^rebuild: refused: cephmon has 1 member\(s\) holding the Ceph monitors' store.*; rebuilding cephmon-\S+ leaves 0, and a cluster of 1 needs 1 up to keep its data: give cephmon count >= 3/);
+    const two = labWithCephmon(2);
+    const second = two.endpoints.find((e) => e.type === "cephmon" && e.index === 1)!.name;
+    assert.match(refusal(planRebuild(two, [second], clusters)), /cephmon has 2 member\(s\).* leaves 1, and a cluster of 2 needs 2 up/);
+    assert.match(refusal(planRebuild(two, ["cephmon"], clusters)), /cephmon has 2 member\(s\)/);
+    // With --restore-from naming a backup that holds cephmon's part, the members go together and it is put back.
+    const restored = planRebuild(labWithCephmon(1), ["cephmon"], clusters, new Set(["cephmon"]));
+    assert.equal(restored.kind, "plan");
+    assert.deepEqual(restored.kind === "plan" && restored.steps.map((s) => s.restore), [["cephmon"]]);
   });
 
   describe("--restore-from: a backup's data put back instead of kept", () => {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { FormulaValues } from "../../formulas/envelope";
 import { waitFor } from "./daemons";
-import { assertIdempotent, changes, describeRun, EVIL, runOk, withHost } from "./hostSuite";
+import { assertIdempotent, assertRejects, changes, describeRun, EVIL, runOk, withHost } from "./hostSuite";
 
 const MON = "cephmon-9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01";
 const values = (over: FormulaValues = {}): FormulaValues => ({
@@ -33,5 +33,41 @@ describe("formulas/cephmon on a booted Debian host (the formula starts the monit
     await runOk(h, "cephmon/configure", values());
     assert.equal(h.exec(["ceph", "config", "get", "mon", "osd_pool_default_size"]).trim(), "1", describeRun(r));
     await assertIdempotent(h, "cephmon/configure", values());
+  });
+
+  it("health: passes with the monitor in quorum; fails naming a pillar monitor not in it, and a monitor that is down. leave: refused when it would break quorum, the monitor kept", async () => {
+    const h = host();
+    const other = "cephmon-1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a02";
+    const health = await runOk(h, "cephmon/health", values());
+    assert.match(health.stdout, new RegExp(`^cephmon: mon\\.${MON} leader, all 1 monitors of the pillar in its quorum$`, "m"), describeRun(health));
+    await assertRejects(h, "cephmon/health", values({ NAMES_CEPHMON: `${MON} ${other}`, ADDRESSES_CEPHMON: "127.0.0.1 127.0.0.2" }), "quorum", new RegExp(`not in mon\\.${MON}'s quorum: mon\\.${other} \\(quorum: ${MON}\\)`));
+    // The only monitor: removing it leaves no quorum, so leave refuses and changes nothing.
+    await assertRejects(h, "cephmon/leave", values(), "leave", new RegExp(`removing mon\\.${MON} would leave 0 monitor\\(s\\) in quorum of the 0 remaining in the map \\(1 needed\\): refusing`));
+    assert.equal(h.exec(["systemctl", "is-active", `ceph-mon@${MON}.service`]).trim(), "active");
+    assert.deepEqual(cephJson("quorum_status").quorum_names, [MON]);
+    // A monitor that is down is not healthy, whatever the others say.
+    h.exec(["systemctl", "stop", `ceph-mon@${MON}.service`]);
+    try {
+      await assertRejects(h, "cephmon/health", values(), "quorum", new RegExp(`mon\\.${MON} does not answer on its admin socket`));
+    } finally {
+      h.exec(["systemctl", "start", `ceph-mon@${MON}.service`]);
+    }
+  });
+
+  it("a rebuilt INDEX 0 while a monitor of the cluster listens but gives no map: refused, no second cluster made", async () => {
+    const h = host();
+    // Stands for a monitor of the pillar without a quorum: its port takes connections (the kernel
+    // completes them from the backlog) and nothing ever answers.
+    h.exec(["systemd-run", "--unit", "kinetic-silent-mon", "python3", "-c", "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.2', 3300))\ns.listen(64)\ntime.sleep(3600)"]);
+    try {
+      await waitFor("the silent listener", () => h.tryExec(["bash", "-c", "exec 3<> /dev/tcp/127.0.0.2/3300"]).code === 0, 30_000);
+      const fresh = "cephmon-9f4c6a5b-1e8d-4c2f-8a7b-5d6e7f8a9b04";
+      const other = "cephmon-0a5d7b6c-2f9e-4d3a-9b8c-6e7f8a9b0c05";
+      await assertRejects(h, "cephmon/configure", values({ NAME: fresh, ADDRESS: "127.0.0.3", NAMES_CEPHMON: `${fresh} ${other}`, ADDRESSES_CEPHMON: "127.0.0.3 127.0.0.2" }), "monitor",
+        /a monitor of this cluster listens on 127\.0\.0\.2:3300 but no quorum gave its map: refusing to create a second cluster/);
+      assert.equal(h.exists(`/var/lib/ceph/mon/ceph-${fresh}`), false, "no monitor store was made");
+    } finally {
+      h.tryExec(["systemctl", "stop", "kinetic-silent-mon.service"]);
+    }
   });
 });

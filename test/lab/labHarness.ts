@@ -62,14 +62,18 @@ function linesFrom(file: string, offset: number): { lines: string[]; next: numbe
   }
 }
 
-/** `pillar`: the pillar the lab is built for (copied into the scratch directory): pillar/lab, or pillar/cloud (the bench's cloud case). */
+/**
+ * `pillar`: the pillar the lab is built for (copied into the scratch directory): pillar/lab, or
+ * pillar/cloud (the bench's cloud case), or an absolute path (a test's own pillar, which must exist
+ * before the lab starts: the lab's BMCs and disks are made for its physical servers).
+ */
 export async function startLabHarness(name: string, log: (m: string) => void = () => undefined, pillar = "pillar/lab"): Promise<LabHarness> {
   const layout = labLayout({ KINETIC_LAB_DIR: `/var/lib/kinetic-lab-${name}`, KINETIC_LAB_NETNS: `kinetic-${name}` });
   const stack = name;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-lab-${name}-`));
   const pillarDir = path.join(tmp, "pillar");
   const formulasDir = path.join(tmp, "formulas");
-  fs.cpSync(path.join(ROOT, pillar), pillarDir, { recursive: true });
+  fs.cpSync(path.resolve(ROOT, pillar), pillarDir, { recursive: true });
   fs.cpSync(path.join(ROOT, "formulas"), formulasDir, { recursive: true });
   const key = path.join(tmp, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `lab-${name}`, "-f", key]);

@@ -18,8 +18,12 @@ export function changedResources(r: EngineResult): string[] {
 export function assertOneMemberAtATime(r: EngineResult, members: { name: string }[]): void {
   const at = (name: string, pick: (s: StepRecord) => boolean) => r.steps.filter((s) => s.name === name && pick(s));
   for (let i = 1; i < members.length; i++) {
-    const prevDone = Math.max(...at(`${members[i - 1].name}-configure`, (s) => s.end !== undefined).map((s) => s.end!));
-    const nextDown = Math.min(...at(`${members[i].name}-provision-domain`, () => true).map((s) => s.start));
-    assert.ok(nextDown > prevDone, `${members[i].name} went down only after ${members[i - 1].name} was back`);
+    const done = at(`${members[i - 1].name}-configure`, (s) => s.end !== undefined);
+    const down = at(`${members[i].name}-provision-domain`, () => true);
+    const prevDone = Math.max(...done.map((s) => s.end!));
+    const nextDown = Math.min(...down.map((s) => s.start));
+    // The steps themselves in the message: which op of which up came too early.
+    const seen = [...done, ...down].map((s) => `${s.name} ${s.op} ${s.start - r.startedAt}..${s.end === undefined ? "?" : s.end - r.startedAt} ms`).join("; ");
+    assert.ok(nextDown > prevDone, `${members[i].name} went down only after ${members[i - 1].name} was back (${seen})`);
   }
 }
