@@ -36,6 +36,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/lab/lab.test.ts": 1800,
   "test/lab/rabbitmqRebuild.test.ts": 700,
   "test/lab/cephmonRebuild.test.ts": 780,
+  "test/lab/etcdRebuild.test.ts": 1000,
   "test/formulas/openstack.test.ts": 750,
   "test/formulas/computeGuest.test.ts": 900,
   "test/formulas/ceph.test.ts": 520,
