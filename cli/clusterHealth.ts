@@ -11,9 +11,14 @@ import { loadFormula } from "../formulas/load";
 import type { Cloud, Endpoint } from "../pillar";
 import { endpointShell } from "./endpointShell";
 
+/** A formula's exit status when it declined something destructive (formulas/lib/kinetic.sh `refuse`). */
+export const FORMULA_REFUSED = 77;
+
 export interface MemberHealth {
   endpoint: string;
   ok: boolean;
+  /** The formula ran and declined (exit FORMULA_REFUSED), as opposed to failing or not being reached. */
+  refused?: boolean;
   /** The formula's own line: what it saw, or why it failed. */
   line: string;
 }
@@ -32,7 +37,7 @@ export async function runRoleFormula(stack: Stack, cloud: Cloud, e: Endpoint, la
   const values = selectValues(label, text, endpointFacts(cloud, cloudFacts(cloud), e));
   // endpointShell adds `sudo -n` for a non-root user.
   const r = await endpointShell(stack, e, formulaCommand(label, text), { stdin: encodeValues(values), timeoutMs: 120_000 }).catch((err: Error) => ({ code: 255, out: err.message }));
-  return { endpoint: e.name, ok: r.code === 0, line: verdict(r.out) };
+  return { endpoint: e.name, ok: r.code === 0, ...(r.code === FORMULA_REFUSED ? { refused: true } : {}), line: verdict(r.out) };
 }
 
 /** The health formula of `type`'s role on each of its members, once. */

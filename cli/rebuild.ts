@@ -14,6 +14,7 @@ import { generationProblems } from "../components/secretEpochs";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { stackPillarCloud } from "./stackPillar";
 import { Cloud } from "../pillar/load";
+import type { Endpoint } from "../pillar";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
 import { keepRunningOnFirstInterrupt, pendingOf, projectStack } from "./engineCommands";
 import { clusterRoles } from "../formulas/clusters";
@@ -21,7 +22,7 @@ import { FORMULAS_DIR } from "../formulas/load";
 import { planRebuild, RebuildStep, rebuildResourceNames, renewedEndpoints } from "./rebuildPlan";
 import { OpenedBackup, openBackup } from "./backup";
 import { oneLine } from "./verify";
-import { clusterHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
+import { clusterHealth, MemberHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] [--restore-from <id|latest>] --yes
                                replace those machines (VMs re-created, physical servers re-installed
@@ -57,6 +58,33 @@ function revealed(v: unknown): unknown {
 }
 
 /** The host key every phase of these endpoints now pins (from the state the up recorded), as fingerprints. */
+
+/**
+ * Each member about to be replaced leaves its cluster cleanly first (formulas/<role>/leave), so the
+ * others do not hold writes waiting to learn it is gone. A member that cannot be reached or whose
+ * leave fails is already gone or broken: the rebuild goes on (replacing it is the repair). A member
+ * whose leave *refused* (exit 77: its going would take the cluster below a majority) stops the
+ * rebuild before its machine is touched: the line saying why, or undefined to go on.
+ */
+export async function leaveBeforeReplace(
+  members: readonly Endpoint[],
+  leaveOf: (e: Endpoint) => string | undefined,
+  run: (e: Endpoint, label: string) => Promise<MemberHealth>,
+  out: (line: string) => void,
+): Promise<string | undefined> {
+  for (const e of members) {
+    const leave = leaveOf(e);
+    if (!leave) continue;
+    const left = await run(e, leave);
+    if (left.refused) {
+      out(`  refused to leave ${e.name}: ${left.line}`);
+      return `${e.name} refused to leave its cluster (${left.line})`;
+    }
+    out(`  ${left.ok ? "left" : "could not leave (going on)"} ${e.name}: ${left.line}`);
+  }
+  return undefined;
+}
+
 export async function pinnedFingerprints(stack: Stack, endpoints: string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   for (const r of await stateResources(stack)) {
@@ -176,16 +204,12 @@ async function rebuildPlanned(stack: Stack, targets: string[], opts: RebuildOpti
   for (const [i, step] of steps.entries()) {
     const stepUrns = urns.filter((u) => step.names.has(nameOfUrn(u)));
     if (steps.length > 1) opts.out(`step ${i + 1} of ${steps.length}: ${step.machines.join(", ") || "the phases that need them"} (${stepUrns.length} resources)`);
-    // A member about to be replaced leaves its cluster cleanly first (formulas/<role>/leave), so the
-    // others do not hold writes waiting to learn it is gone. A member already down has nothing to
-    // leave: the rebuild goes on either way.
     // Members whose data a backup replaces all go at once: nobody stays to hear them leave.
-    for (const name of step.gates.length && !step.restore?.length ? step.machines : []) {
-      const e = cloud.endpoints.find((x) => x.name === name)!;
-      const leave = clusters.get(e.role)?.leave;
-      if (!leave) continue;
-      const left = await runRoleFormula(stack, cloud, e, leave, formulasDir);
-      opts.out(`  ${left.ok ? "left" : "could not leave (going on)"} ${e.name}: ${left.line}`);
+    const leaving = (step.gates.length && !step.restore?.length ? step.machines : []).map((name) => cloud.endpoints.find((x) => x.name === name)!);
+    const stop = await leaveBeforeReplace(leaving, (e) => clusters.get(e.role)?.leave, (e, label) => runRoleFormula(stack, cloud, e, label, formulasDir), opts.out);
+    if (stop) {
+      opts.out(`rebuild: stopped before step ${i + 1}: ${stop}; nothing of this step was replaced${i ? ` (steps 1 to ${i} are done)` : ""}`);
+      return 1;
     }
     await rebuildUp(stack, cloud, step.names, stepUrns, opts);
     if (step.gates.length && !(await gate(step.gates, `after step ${i + 1}`))) return 1;

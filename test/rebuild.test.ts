@@ -4,7 +4,10 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { rebuildResourceNames } from "../cli/rebuild";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { FORMULA_REFUSED, MemberHealth } from "../cli/clusterHealth";
+import { leaveBeforeReplace, rebuildResourceNames } from "../cli/rebuild";
 import { loadCloud } from "../pillar";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -40,5 +43,45 @@ describe("kinetic rebuild: which resources are replaced", () => {
     const keystone = sample.endpoints.filter((e) => e.type === "keystone").map((e) => `${e.name}-configure`);
     for (const k of keystone) assert.ok(names.has(k), k);
     assert.ok(![...names].some((n) => n.startsWith("storage-") && n.endsWith("-install")), "storage installs do not need mysql");
+  });
+});
+
+describe("kinetic rebuild: a member leaves its cluster before its machine is replaced (leaveBeforeReplace)", () => {
+  const sample = loadCloud(path.join(ROOT, "pillar/sample"), { stack: "sample" });
+  const mons = sample.endpoints.filter((e) => e.role === "cephmon").slice(0, 2);
+  const leaveOf = (e: { role: string }) => (e.role === "cephmon" ? "cephmon/leave" : undefined);
+  const run = (results: MemberHealth[]) => {
+    const ran: string[] = [];
+    return { ran, fn: async (e: { name: string }, label: string) => (ran.push(`${e.name} ${label}`), results.shift()!) };
+  };
+
+  it("goes on after each member left, and after one that could not be reached (already gone: replacing it is the repair)", async () => {
+    const r = run([{ endpoint: mons[0].name, ok: true, line: "left" }, { endpoint: mons[1].name, ok: false, line: "dialing: no route to host" }]);
+    const lines: string[] = [];
+    assert.equal(await leaveBeforeReplace(mons, leaveOf, r.fn, (l) => lines.push(l)), undefined);
+    assert.deepEqual(r.ran, mons.map((m) => `${m.name} cephmon/leave`));
+    assert.match(lines[1], /could not leave \(going on\)/);
+  });
+
+  it("stops at a member that refused (exit 77: its going would break the majority), before the next is asked", async () => {
+    const r = run([{ endpoint: mons[0].name, ok: false, refused: true, line: "removing mon.x would leave 1 monitor(s) in quorum of the 2 remaining in the map (2 needed): refusing" }]);
+    const stop = await leaveBeforeReplace(mons, leaveOf, r.fn, () => undefined);
+    assert.match(stop ?? "", new RegExp(`^${mons[0].name} refused to leave its cluster \\(removing mon\\.x would leave`));
+    assert.equal(r.ran.length, 1);
+  });
+
+  it("a role without a leave formula is not asked", async () => {
+    const r = run([]);
+    const keystone = sample.endpoints.filter((e) => e.role === "keystone");
+    assert.equal(await leaveBeforeReplace(keystone, leaveOf, r.fn, () => undefined), undefined);
+    assert.deepEqual(r.ran, []);
+  });
+
+  it("formulas/lib/kinetic.sh refuse exits 77, the status runRoleFormula reads as refused", () => {
+    const lib = fs.readFileSync(path.join(ROOT, "formulas/lib/kinetic.sh"), "utf8");
+    const out = spawnSync("bash", ["-c", `${lib.slice(lib.indexOf("# die MESSAGE"), lib.indexOf("# warn MESSAGE"))}\nKINETIC_FORMULA=t/leave KINETIC_STEP=leave; refuse "no"`], { encoding: "utf8" });
+    assert.equal(out.status, FORMULA_REFUSED);
+    assert.equal(out.stderr, 'kinetic: t/leave: step "leave" failed: no\n');
+    for (const f of ["cephmon/leave", "etcd/leave"]) assert.match(fs.readFileSync(path.join(ROOT, "formulas", f), "utf8"), /refuse "removing /, f);
   });
 });

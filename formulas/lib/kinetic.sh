@@ -67,6 +67,14 @@ die() {
   exit 1
 }
 
+# refuse MESSAGE: decline to do something destructive (a cluster member asked to leave when that
+# would break its majority): the step fails as with die, with exit 77, which callers tell apart from
+# a failure to reach or run (kinetic rebuild stops there instead of replacing the machine anyway).
+refuse() {
+  printf 'kinetic: %s: step "%s" failed: %s\n' "$KINETIC_FORMULA" "$KINETIC_STEP" "$1" >&2
+  exit 77
+}
+
 # warn MESSAGE
 warn() {
   printf 'warning: %s\n' "$1" >&2
