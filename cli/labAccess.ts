@@ -10,7 +10,7 @@
  *   directory removed afterwards.
  * - `kinetic lab forward <endpoint|type> [--stack NAME] [--port P] [--local L]`: 127.0.0.1:L of this
  *   machine relayed to the endpoint's port P in the lab (horizon: `kinetic lab forward horizon`, then
- *   http://127.0.0.1:8080/horizon in a browser). Loopback only.
+ *   http://127.0.0.1:8080/horizon/ in a browser). Loopback only.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,7 +29,7 @@ kinetic lab ssh <endpoint|type[/N]> [--stack NAME] [-- COMMAND...]
                                root on a lab host, with the stack's key, over the host key its state pinned
 kinetic lab forward <endpoint|type[/N]> [--stack NAME] [--port 80] [--local 8080]
                                127.0.0.1:LOCAL relayed to that host's PORT in the lab (horizon: open
-                               http://127.0.0.1:8080/horizon); Ctrl-C stops it`;
+                               http://127.0.0.1:8080/horizon/); Ctrl-C stops it`;
 
 interface Parsed {
   stack: string;
@@ -166,7 +166,8 @@ export async function labForward(argv: string[]): Promise<number> {
   const e = endpointNamed(s.cloud, p.target);
   const port = p.port ?? 80;
   const fwd = await forwardIntoNamespace(labLayout(process.env, p.stack).netns, e.address, port, p.local ?? 8080);
-  const hint = e.role === "horizon" && port === 80 ? "/horizon" : "/";
+  // The dashboard is at /horizon/ (formulas/horizon/configure); anything else at /.
+  const hint = e.role === "horizon" && port === 80 ? "/horizon/" : "/";
   process.stderr.write(`lab forward: http://127.0.0.1:${fwd.port}${hint} -> ${e.name} ${e.address}:${port} in the lab (this machine only); Ctrl-C stops\n`);
   await new Promise<void>((resolve) => process.once("SIGINT", resolve).once("SIGTERM", resolve));
   await fwd.close();

@@ -31,7 +31,7 @@ The cloud is up. Use it:
   npm run kinetic -- lab shell ${s}                    a shell in the lab's network as the cloud's admin (openstack server list)
   npm run kinetic -- lab shell ${s} -- openstack catalog list    one command instead
   npm run kinetic -- lab ssh keystone ${s}             root on a lab host (an endpoint or a type), over its pinned host key
-  npm run kinetic -- lab forward horizon ${s}          horizon at http://127.0.0.1:8080/horizon in this machine's browser
+  npm run kinetic -- lab forward horizon ${s}          horizon at http://127.0.0.1:8080/horizon/ in this machine's browser
   npm run kinetic -- verify ${s}                       OpenStack's Tempest smoke tests against it (--profile full for all)
   npm run kinetic -- openrc --stack NAME                a real site's admin openrc (a secret: it holds the password)
 `;

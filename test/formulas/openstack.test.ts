@@ -188,7 +188,9 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
         let r = { status: 0, body: "" };
         for (let i = 0; i < 60; i++) {
           try {
-            r = await http("http://127.0.12.17/auth/login/");
+            // From the dashboard's root, as a browser comes: its redirect must land on a page Apache
+            // serves (Django's WEBROOT and Apache's WSGIScriptAlias agree).
+            r = await http("http://127.0.12.17/horizon/");
             if (r.status === 200) break;
           } catch (e) {
             r = { status: -1, body: String(e) };
@@ -197,6 +199,7 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
         }
         assert.equal(r.status, 200, `${r.body.slice(0, 800)}\n${logOf(h, "apache2")}\n${h.tryExec(["sh", "-c", "tail -n 60 /var/log/apache2/*.log /var/log/openstack-dashboard/*.log 2>/dev/null"]).stdout}`);
         assert.match(r.body, /<form[^>]*login/i);
+        assert.match(r.body, /<form[^>]*action="\/horizon\/auth\/login\/"/);
       } finally {
         apache.kill("SIGTERM");
       }
@@ -217,7 +220,7 @@ describe("formulas: glance, placement, nova, cinder, volume, heat, horizon on a 
       fs.writeFileSync(h.path(UBUNTU_SHAPED), "WSGIDaemonProcess dashboard user=horizon group=horizon processes=3 threads=10 display-name=%{GROUP}\nWSGIProcessGroup dashboard\n");
       try {
         const r = await runOk(h, "horizon/configure", osValues("horizon", "127.0.12.17"));
-        assert.match(r.stdout, /the dashboard runs as horizon:horizon/);
+        assert.match(r.stdout, /the dashboard runs as horizon:horizon$/m);
         assert.deepEqual(storeOwners(), ["horizon:horizon"]);
         assert.equal(settingsGroup(), "horizon");
       } finally {
