@@ -17,6 +17,7 @@ import { debianRootUnavailable } from "../../lab/debianRoot";
 import { loadCloud } from "../../pillar";
 import { requirePrerequisite } from "../support/prerequisite";
 import type { EngineResult } from "./engineRun";
+import { replaceIdentityChain, virtualType } from "./clusterPillar";
 import { LabHarness, startLabHarness } from "./labHarness";
 import { assertOneMemberAtATime, changedResources } from "./rebuildChecks";
 
@@ -27,13 +28,8 @@ import { assertOneMemberAtATime, changedResources } from "./rebuildChecks";
 function makeCephPillar(): string {
   const pillarDir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-cephmon-pillar-"));
   fs.cpSync(path.join(__dirname, "../../pillar/lab"), pillarDir, { recursive: true });
-  const hosts = path.join(pillarDir, "hosts.yaml");
-  const text = fs.readFileSync(hosts, "utf8");
-  const at = text.indexOf("\n  mysql:\n");
-  if (at < 0) throw new Error(`${hosts} is not pillar/lab's shape (no mysql type after the controller)`);
-  const cephmon = ["  cephmon:", "    style: virtual", "    count: 3", "    ram: 1048576", "    cpu: 1", "    disk: 4G", "    os: ubuntu2204", "    networks:", "      management:", "        interfaces: [ens3]"];
   const storage = ["  storage:", "    style: physical", "    role: storage", "    uuids:", "      - 3b1f7c2e-0d4a-4b8e-9f61-2a7c5e9d1b03", "    interface: eno1", "    disk: LAB DISK", "    os: ubuntu2204", "    osd_disks: [/dev/disk/by-id/lab-osd-0]", "    networks:", "      management:", "        interfaces: [eno1]"];
-  fs.writeFileSync(hosts, `${text.slice(0, at + 1)}${[...cephmon, ...storage, ""].join("\n")}`);
+  replaceIdentityChain(pillarDir, [...virtualType("cephmon", 3), ...storage]);
   return pillarDir;
 }
 

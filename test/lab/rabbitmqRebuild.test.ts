@@ -14,18 +14,9 @@ import { debianRootUnavailable } from "../../lab/debianRoot";
 import { loadCloud } from "../../pillar";
 import { requirePrerequisite } from "../support/prerequisite";
 import type { EngineResult } from "./engineRun";
+import { replaceIdentityChain, virtualType } from "./clusterPillar";
 import { LabHarness, startLabHarness } from "./labHarness";
 import { assertOneMemberAtATime, changedResources } from "./rebuildChecks";
-
-/** pillar/lab's copy made pxe, the controller and three rabbitmq nodes (the identity chain dropped). */
-function makeRabbitPillar(pillarDir: string): void {
-  const hosts = path.join(pillarDir, "hosts.yaml");
-  const text = fs.readFileSync(hosts, "utf8");
-  const at = text.indexOf("\n  mysql:\n");
-  if (at < 0) throw new Error(`${hosts} is not pillar/lab's shape (no mysql type after the controller)`);
-  const rabbitmq = ["  rabbitmq:", "    style: virtual", "    count: 3", "    ram: 1048576", "    cpu: 1", "    disk: 4G", "    os: ubuntu2204", "    networks:", "      management:", "        interfaces: [ens3]", ""].join("\n");
-  fs.writeFileSync(hosts, `${text.slice(0, at + 1)}${rabbitmq}`);
-}
 
 describe("kinetic rebuild rabbitmq, end to end through the engine", function () {
   this.timeout(60 * 60_000);
@@ -46,7 +37,7 @@ describe("kinetic rebuild rabbitmq, end to end through the engine", function () 
   before(async function () {
     requirePrerequisite(this, debianRootUnavailable(), "the lab");
     lab = await startLabHarness("rmq", (m) => console.log(`      [lab] ${m}`));
-    makeRabbitPillar(lab.pillarDir);
+    replaceIdentityChain(lab.pillarDir, virtualType("rabbitmq", 3));
     assert.equal(nodes().length, 3);
   });
 
