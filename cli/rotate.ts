@@ -85,6 +85,8 @@ export interface RotateOptions {
   out: (line: string) => void;
   /** The engine's own output. */
   onOutput?: (s: string) => void;
+  /** The up's engine events (not the preview's): what a caller records of the steps that ran. */
+  onEvent?: (e: EngineEvent) => void;
 }
 
 export interface RotateResult {
@@ -137,7 +139,7 @@ export async function rotateStack(stack: Stack, opts: RotateOptions): Promise<Ro
     return { code: 65, phases };
   }
   opts.out("the new epochs are in the stack's config; if this up is cut short, the next `kinetic up` finishes the rotation");
-  const changed = await changesOf((onEvent) => stack.up({ onEvent, onOutput: opts.onOutput }));
+  const changed = await changesOf((onEvent) => stack.up({ onEvent: (e) => (onEvent(e), opts.onEvent?.(e)), onOutput: opts.onOutput }));
   const ran = [...changed.keys()].filter((n) => phases.includes(n));
   const other = [...changed.keys()].filter((n) => !phases.includes(n));
   // The preview said nothing else would change; if the up did anyway (a machine changed in between), say so.

@@ -14,7 +14,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadCloud } from "../../pillar";
 import { runStamp } from "../../cli/verify";
-import { adminCredentials } from "../../verify/adminCredentials";
 import type { EngineResult, StepRecord } from "../lab/engineRun";
 import { LabHarness, startLabHarness } from "../lab/labHarness";
 
@@ -160,5 +159,5 @@ export interface VerifyFigures {
 /** The guest image into glance and Tempest's smoke profile, inside the lab's network, as the stack's admin. */
 export function verifyInLab(lab: LabHarness, cloud: ReturnType<typeof loadCloud>): Promise<VerifyFigures> {
   const runDir = path.join(process.cwd(), ".kinetic", "verify", lab.stack, runStamp());
-  return lab.inLab<VerifyFigures>(path.join(__dirname, "../lab/cloudVerify.ts"), [], { credentials: adminCredentials(cloud, lab.serviceSecret), runDir });
+  return lab.inLab<VerifyFigures>(path.join(__dirname, "../lab/cloudVerify.ts"), [], { credentials: lab.admin(cloud), runDir });
 }

@@ -10,7 +10,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadCloud } from "../../pillar";
-import { adminCredentials } from "../../verify/adminCredentials";
 import { makeGaleraPillar, TABLE_DIGEST } from "../lab/galeraPillar";
 import { startLabHarness } from "../lab/labHarness";
 import type { ProbeResult } from "../lab/tokenProbe";
@@ -27,7 +26,7 @@ export async function benchRebuild(): Promise<void> {
     const members = cloud.endpoints.filter((e) => e.type === "mysql");
     const before = lab.ssh(members[0].address, TABLE_DIGEST);
     const stopFile = path.join(lab.tmp, "probe-stop");
-    const probe = lab.inLab<ProbeResult>(path.join(__dirname, "../lab/tokenProbe.ts"), [], { auth: adminCredentials(cloud, lab.serviceSecret), stopFile, intervalMs: 500 });
+    const probe = lab.inLab<ProbeResult>(path.join(__dirname, "../lab/tokenProbe.ts"), [], { auth: lab.admin(cloud), stopFile, intervalMs: 500 });
     const r = await lab.run("rebuild", { targets: ["mysql"] });
     fs.writeFileSync(stopFile, "");
     const p = await probe;

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { debianRootUnavailable } from "../../lab/debianRoot";
 import { loadCloud } from "../../pillar";
 import { authFromEnv } from "../../image/openstackSession";
-import { adminCredentials, osEnvironment } from "../../verify/adminCredentials";
+import { osEnvironment } from "../../verify/adminCredentials";
 import { verifyInLab, VerifyFigures } from "../bench/lab";
 import { requireCloudSet } from "../support/cloudSet";
 import { requirePrerequisite } from "../support/prerequisite";
@@ -40,7 +40,7 @@ describe("the whole cloud: up from nothing, Tempest smoke, a tenant's resources 
   };
   const tenantJob = (): TenantJob => {
     return {
-      admin: authFromEnv(osEnvironment(adminCredentials(cloud(), lab.serviceSecret))),
+      admin: authFromEnv(osEnvironment(lab.admin(cloud()))),
       password: tenantPassword,
       guestImage,
       record: path.join(lab.tmp, "tenant-record.json"),

@@ -13,13 +13,18 @@ import { kineticProgram } from "../../components/program";
 import { PendingReplacements, upFinishingReplacements } from "../../engine/pendingReplacements";
 import { realProvisioners } from "../../components/provisioners";
 import { rebuildStack } from "../../cli/rebuild";
+import { rotateStack } from "../../cli/rotate";
+import type { SecretClass } from "../../components/secretEpochs";
 import { backupStack, restoreStack } from "../../cli/backup";
 import { stackPillarCloud } from "../../cli/stackPillar";
 
 export interface EngineJob {
-  /** rebuild: `kinetic rebuild <targets> --yes` (cli/rebuild.ts rebuildStack: new host keys too). */
-  op: "up" | "refresh" | "destroy" | "preview" | "rebuild" | "backup" | "restore";
-  /** rebuild's types or endpoints; restore's backup (one id, or latest). */
+  /**
+   * rebuild: `kinetic rebuild <targets> --yes` (cli/rebuild.ts rebuildStack: new host keys too);
+   * rotate: `kinetic rotate --class <target>... --yes` (cli/rotate.ts rotateStack).
+   */
+  op: "up" | "refresh" | "destroy" | "preview" | "rebuild" | "backup" | "restore" | "rotate";
+  /** rebuild's types or endpoints; restore's backup (one id, or latest); rotate's classes. */
   targets?: string[];
   stack: string;
   workDir: string;
@@ -100,6 +105,10 @@ async function main(): Promise<void> {
       const said: string[] = (result.said = []);
       const code = await rebuildStack(stack, job.targets ?? [], { yes: true, restoreFrom: job.restoreFrom, pending: PendingReplacements.of(job.backendDir, job.stack), out: (l) => (said.push(l), onOutput(`${l}\n`)), onOutput, onEvent, ...(job.formulasDir ? { formulasDir: job.formulasDir } : {}) });
       if (code !== 0) throw new Error(`rebuild ended with ${code}: ${said.join("\n")}`);
+    } else if (job.op === "rotate") {
+      const said: string[] = (result.said = []);
+      const r = await rotateStack(stack, { classes: (job.targets ?? []) as SecretClass[], yes: true, out: (l) => (said.push(l), onOutput(`${l}\n`)), onOutput, onEvent, ...(job.formulasDir ? { formulasDir: job.formulasDir } : {}) });
+      if (r.code !== 0) throw new Error(`rotate ended with ${r.code}: ${said.join("\n")}`);
     } else if (job.op === "backup" || job.op === "restore") {
       // cli/backup.ts as `kinetic backup` / `kinetic restore <id> --yes` run it, on the pillar the stack names.
       const said: string[] = (result.said = []);

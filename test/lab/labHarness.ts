@@ -9,9 +9,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigMap } from "@pulumi/pulumi/automation";
+import { parse } from "yaml";
+import { parseEpochs } from "../../cli/rotate";
+import type { SecretEpochs } from "../../components/secretEpochs";
 import { labDown, labUp } from "../../lab/control";
 import { labLayout, LabLayout } from "../../lab/layout";
 import { LAB_LIBVIRT_URI } from "../../lab/supervisor";
+import type { Cloud } from "../../pillar";
+import { AdminCredentials, adminCredentials } from "../../verify/adminCredentials";
 import { onInterrupt } from "../support/interrupt";
 import type { EngineJob, EngineResult } from "./engineRun";
 
@@ -26,9 +31,14 @@ export interface LabHarness {
   key: string;
   /** The stack's service secret (the bench derives the cloud's admin credentials from it). */
   serviceSecret: string;
+  /** The stack's `kinetic:epochs` now (a `rotate` raises them): what every secret is derived at. */
+  epochs(): SecretEpochs;
+  /** The cloud's admin credentials at the stack's epochs now, as `kinetic openrc` derives them. */
+  admin(cloud: Cloud): AdminCredentials;
   /** One engine operation; `interruptAt`: SIGINT to the engine (its process group) when its output shows this. */
   run(op: EngineJob["op"], extra?: Partial<EngineJob>, opts?: { interruptAt?: RegExp }): Promise<EngineResult & { interrupted?: Interruption }>;
-  ssh(address: string, command: string): string;
+  /** `input`: the command's stdin (a password goes there, never in its command line). */
+  ssh(address: string, command: string, input?: string): string;
   /**
    * A TypeScript script of ours run inside the lab's network with a job file (written 0600: it may
    * hold the cloud's admin password); its last line of output is JSON, returned parsed.
@@ -168,8 +178,16 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       });
     });
   };
-  const ssh = (address: string, command: string): string =>
-    execFileSync("nsenter", [`--net=/run/netns/${layout.netns}`, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { encoding: "utf8" });
+  const ssh = (address: string, command: string, input?: string): string =>
+    execFileSync("nsenter", [`--net=/run/netns/${layout.netns}`, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { encoding: "utf8", input });
+  // Read from the stack's config file (the engine's workDir is tmp), where cli/rotate.ts writes it:
+  // not from the test's memory, so credentials follow a rotation whoever ran it.
+  const epochs = (): SecretEpochs => {
+    const file = path.join(tmp, `Pulumi.${stack}.yaml`);
+    const config = fs.existsSync(file) ? ((parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {}) : {};
+    const text = config["kinetic:epochs"];
+    return parseEpochs(typeof text === "string" ? text : undefined);
+  };
   let jobs = 0;
   const inLab = async <T>(script: string, args: string[], job: unknown): Promise<T> => {
     const file = path.join(tmp, `in-lab-${++jobs}.json`);
@@ -187,7 +205,8 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
     }
   };
   return {
-    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, inLab, serviceSecret,
+    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, inLab, serviceSecret, epochs,
+    admin: (cloud) => adminCredentials(cloud, serviceSecret, epochs()),
     dispose: teardown,
   };
 }

@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import type { AdminCredentials } from "../../verify/adminCredentials";
+import { askToken } from "./keystoneToken";
 
 interface Job {
   auth: AdminCredentials;
@@ -24,12 +25,6 @@ export interface ProbeResult {
 
 async function main(): Promise<void> {
   const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as Job;
-  const body = JSON.stringify({
-    auth: {
-      identity: { methods: ["password"], password: { user: { name: job.auth.username, domain: { name: job.auth.userDomainName }, password: job.auth.password } } },
-      scope: { project: { name: job.auth.projectName, domain: { name: job.auth.projectDomainName } } },
-    },
-  });
   const result: ProbeResult = { ok: 0, failed: 0, failures: [], longestGapMs: 0 };
   const started = Date.now();
   let lastOk = started;
@@ -37,9 +32,8 @@ async function main(): Promise<void> {
     const t = Date.now();
     let why: string | undefined;
     try {
-      const r = await fetch(`${job.auth.authUrl.replace(/\/$/, "")}/auth/tokens`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(10_000) });
-      await r.arrayBuffer();
-      if (r.status !== 201 || !r.headers.get("x-subject-token")) why = `HTTP ${r.status}`;
+      const r = await askToken(job.auth);
+      if (r.status !== 201 || !r.token) why = `HTTP ${r.status}`;
     } catch (e) {
       why = (e as Error).cause ? String((e as Error & { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message;
     }
