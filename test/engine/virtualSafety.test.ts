@@ -150,6 +150,12 @@ describe("engine: a VM's disk is wiped only when what it is made of changes (iss
     // And nothing is left to do.
     const again = await up(current(spec, a!));
     assert.deepEqual(Object.keys(again).filter((k) => k !== "same"), [], JSON.stringify(again));
+    // Nor does a preview show anything to do: `kinetic rotate` refuses when its preview shows a change
+    // it did not ask for, and every VM's domain showed as an update (DomainState's `starts` was absent
+    // from its state, so unknown in every preview).
+    s!.stack.workspace.program = current(spec, a!);
+    const preview = await s!.stack.preview({ onOutput: () => undefined });
+    assert.deepEqual(Object.keys(preview.changeSummary).filter((k) => k !== "same"), [], JSON.stringify(preview.changeSummary));
   });
 
   it("adding a nameserver or changing the gateway re-runs create in place and keeps the disk", async () => {
