@@ -1,7 +1,23 @@
 # shellcheck shell=bash
-# What formulas/etcd/configure and leave both ask of a running etcd cluster. Included after
-# lib/kinetic.sh:
+# What formulas/etcd/configure, health and leave share: the pillar's members, and what they ask of
+# a running etcd cluster. Included after lib/kinetic.sh:
 #   # kinetic-include: lib/etcd.sh
+
+# etcd_check_members: the pillar's members, validated: ETCD_NAMES and ETCD_ADDRS (arrays, in index
+# order) and ETCD_CLIENT_URLS (every member's client URL, comma-separated, as etcdctl takes them).
+etcd_check_members() {
+  local n a urls=()
+  mapfile -t ETCD_NAMES < <(words "${KINETIC_NAMES_ETCD-}")
+  mapfile -t ETCD_ADDRS < <(words "${KINETIC_ADDRESSES_ETCD-}")
+  [ "${#ETCD_NAMES[@]}" -eq "${#ETCD_ADDRS[@]}" ] || die "KINETIC_NAMES_ETCD and KINETIC_ADDRESSES_ETCD differ in length"
+  for n in "${ETCD_NAMES[@]}"; do need_valid is_hostname NAMES_ETCD "$n"; done
+  for a in "${ETCD_ADDRS[@]}"; do
+    need_valid is_ipv4 ADDRESSES_ETCD "$a"
+    urls+=("http://$a:2379")
+  done
+  # shellcheck disable=SC2034 # read by the formulas that include this (configure does not)
+  ETCD_CLIENT_URLS=$(IFS=,; printf '%s' "${urls[*]}")
+}
 
 # etcd_serving URLS: how many of the members at URLS (client URLs, comma-separated) serve.
 # `endpoint health` is a quorum read on each; etcdctl exits non-zero when any of them fails and
