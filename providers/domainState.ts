@@ -13,16 +13,23 @@
  *   replace it (issue 21).
  *
  * `create` and `update` never connect; nothing is done on `destroy`.
+ *
+ * The provider supports no preview: the engine previews an update with the checked inputs as its
+ * outputs, and an output missing there is unknown. `generation` and `starts` are in the domain
+ * command's triggers and create line, so an unknown one made the preview of any update of this
+ * resource (a new orchestrator key, a re-pinned controller, a new provider version) predict
+ * replacing every VM, and the up gate refused a change that replaces nothing (issue 22). So both are
+ * inputs too: `check` carries them over from the recorded inputs and `read` records them there, as
+ * machineGeneration.ts does for the generation, and a preview shows the values the up keeps.
  */
 import * as pulumi from "@pulumi/pulumi";
 
 /** Bump when the provider's behaviour changes so existing resources are updated by the new code. */
-// Not bumped for `starts` (always in the state since 2026-12-07): an update of this resource leaves
-// its outputs unknown in the preview, the domain command's triggers with them, and the preview then
-// predicts replacing every VM (tried on the lab: `kinetic up` refused, 17 machines). Stacks made
-// before keep `starts` absent, so their previews show each VM's domain command as an update (applied,
-// it changes nothing) until this resource is next updated.
-export const DOMAIN_STATE_VERSION = "1";
+// 2: `starts` in every state, `generation` and `starts` among the inputs. Stacks made before had
+// `starts` absent, unknown in every preview, so each VM's domain command showed as an update and
+// `kinetic rotate` refused; the update this bump causes records it (and previews as no change to
+// any machine, see the header).
+export const DOMAIN_STATE_VERSION = "2";
 
 export interface DomainStateArgs {
   domain: pulumi.Input<string>;
@@ -44,6 +51,9 @@ interface DomainStateInputs {
   hostKey?: string;
   virshUri: string;
   providerVersion: string;
+  /** Not the program's: carried over by `check` from the recorded inputs (see the header). */
+  generation?: number;
+  starts?: number;
 }
 
 interface DomainStateOutputs extends DomainStateInputs {
@@ -55,19 +65,25 @@ interface DomainStateOutputs extends DomainStateInputs {
   observed: string;
 }
 
+/** What the program sets; `generation` and `starts` come from the state. */
+const PROGRAM_KEYS = ["domain", "host", "port", "user", "privateKey", "hostKey", "virshUri", "providerVersion"] as const;
+
 class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainStateInputs, DomainStateOutputs> {
-  async check(_olds: DomainStateInputs, news: DomainStateInputs): Promise<pulumi.dynamic.CheckResult<DomainStateInputs>> {
+  async check(olds: DomainStateInputs | undefined, news: DomainStateInputs): Promise<pulumi.dynamic.CheckResult<DomainStateInputs>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     // Both go on a command line (no shell on our side, a shell on the controller's): names only.
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(news.domain)) failures.push({ property: "domain", reason: `${JSON.stringify(news.domain)} is not a domain name` });
     if (!/^[A-Za-z0-9][A-Za-z0-9.:-]*$/.test(news.host)) failures.push({ property: "host", reason: `${JSON.stringify(news.host)} is not an address or host name` });
     if (!/^[a-z0-9+]+:\/\/[A-Za-z0-9._/?=&:-]*$/.test(news.virshUri)) failures.push({ property: "virshUri", reason: `${JSON.stringify(news.virshUri)} is not a libvirt URI` });
-    return { inputs: news, failures };
+    // A stack recorded before version 2 has neither in its inputs: 0, what nearly all of its
+    // machines have (a machine re-created after drift has 1 or more in its outputs only, and its
+    // preview shows a replacement that the update, which keeps the outputs' value, does not make).
+    const carried = { generation: Number(olds?.generation ?? 0), starts: Number(olds?.starts ?? 0) };
+    return { inputs: { ...news, ...carried }, failures };
   }
 
   async diff(_id: string, olds: DomainStateOutputs, news: DomainStateInputs): Promise<pulumi.dynamic.DiffResult> {
-    const keys = ["domain", "host", "port", "user", "privateKey", "hostKey", "virshUri", "providerVersion"] as const;
-    return { changes: keys.some((k) => olds[k] !== news[k]), replaces: [], deleteBeforeReplace: false };
+    return { changes: PROGRAM_KEYS.some((k) => olds[k] !== news[k]), replaces: [], deleteBeforeReplace: false };
   }
 
   async create(inputs: DomainStateInputs): Promise<pulumi.dynamic.CreateResult<DomainStateOutputs>> {
@@ -85,7 +101,13 @@ class DomainStateProvider implements pulumi.dynamic.ResourceProvider<DomainState
     const SECRET_SIG = "4dabf18193072939515e22adb298388d";
     const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG in (v as object) ? (v as { value: unknown }).value : v);
     const props = Object.fromEntries(Object.entries(recorded).map(([k, v]) => [k, plain(v)])) as unknown as DomainStateOutputs;
-    const keep = (changes: Partial<DomainStateOutputs>) => ({ id, props: { ...recorded, starts: Number(props.starts ?? 0), ...changes } });
+    // The inputs too, so the next check carries what this refresh saw (see the header).
+    const keep = (changes: Partial<DomainStateOutputs>) => {
+      const seen = { generation: Number(props.generation ?? 0), starts: Number(props.starts ?? 0), ...changes };
+      const inputs = { ...Object.fromEntries(PROGRAM_KEYS.filter((k) => k in recorded).map((k) => [k, recorded[k]])), generation: seen.generation, starts: seen.starts };
+      // The SDK types a read's inputs as its outputs; these are the inputs, as check returns them.
+      return { id, props: { ...recorded, ...seen }, inputs: inputs as unknown as DomainStateOutputs };
+    };
     // Serialized and run in the dynamic provider host: everything is required here (STYLE.md).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { execFile } = require("node:child_process") as typeof import("node:child_process");

@@ -32,6 +32,8 @@ import { nameOfUrn, scratchStack, ScratchStack } from "./scratch";
 import { decideMachineChanges, previewMachineChanges } from "../../engine/machineChanges";
 
 const CLIENT = deriveHostKey("engine-vm-safety-test", "orchestrator", "client");
+/** The orchestrator's key after a rotation: the controllers accept both, as during a real one. */
+const ROTATED_CLIENT = deriveHostKey("engine-vm-safety-test", "orchestrator", "client-rotated");
 const HOST_KEY_SECRET = "engine-vm-safety-host-keys-TEST";
 const MiB = 1024 * 1024;
 /** Where the "guest" keeps its data: past the 1 MiB base image, so a fresh copy has zeros there. */
@@ -55,7 +57,7 @@ async function startController(name: string, address: string): Promise<Controlle
   // A tiny raw base image (what /kvm/images/<os>-latest is on a real controller).
   fs.writeFileSync(path.join(kvmRoot, "images", "ubuntu2204-latest"), Buffer.alloc(MiB));
   const libvirtd = await startLibvirtd();
-  const sshd = await startSshd(key.privateKey, address, undefined, { authorizedKey: CLIENT.publicKey });
+  const sshd = await startSshd(key.privateKey, address, undefined, { authorizedKey: `${CLIENT.publicKey}\n${ROTATED_CLIENT.publicKey}` });
   return { name, key, sshd, libvirtd, kvmRoot, logDir: path.join(root, "log") };
 }
 
@@ -82,7 +84,8 @@ describe("engine: a VM's disk is wiped only when what it is made of changes (iss
     fs.closeSync(fd);
     return buf.toString() === DATA;
   };
-  const connection = (c: Controller) => ({ host: c.sshd.address, port: c.sshd.port, user: "root", privateKey: pulumi.secret(CLIENT.privateKey), hostKey: c.key.publicKey });
+  let client = CLIENT;
+  const connection = (c: Controller) => ({ host: c.sshd.address, port: c.sshd.port, user: "root", privateKey: pulumi.secret(client.privateKey), hostKey: c.key.publicKey });
   const script = (c: Controller) => ({ virshUri: c.libvirtd.uri, kvmRoot: c.kvmRoot, logDir: c.logDir });
 
   /** The program as it was before issue 21: generation = the current definition hash. */
@@ -158,6 +161,33 @@ describe("engine: a VM's disk is wiped only when what it is made of changes (iss
     assert.deepEqual(Object.keys(preview.changeSummary).filter((k) => k !== "same"), [], JSON.stringify(preview.changeSummary));
   });
 
+  it("a stack whose DomainState was recorded by version 1 (no `starts`) is updated once, and neither its preview nor its up touches the machine", async () => {
+    // Version 1's record, reproduced in the state: `starts` absent from the outputs, neither it nor
+    // `generation` among the inputs. The provider's new version makes DomainState an update, whose
+    // preview once left both unknown and predicted replacing the VM.
+    const deployment = await s!.stack.exportStack();
+    const state = (deployment.deployment.resources as Array<{ type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }>).find((r) => r.type.endsWith(":DomainState"));
+    assert.ok(state, "no DomainState in the state");
+    delete state.outputs.starts;
+    delete state.inputs.starts;
+    delete state.inputs.generation;
+    state.inputs.providerVersion = state.outputs.providerVersion = "1";
+    await s!.stack.importStack(deployment);
+    const xml = path.join(a!.kvmRoot, "vms", spec.name, "domain.xml");
+    const written = fs.statSync(xml).mtimeMs;
+    s!.stack.workspace.program = current(spec, a!);
+    const preview = await s!.stack.preview({ onOutput: () => undefined });
+    assert.deepEqual(preview.changeSummary, { same: (preview.changeSummary.same ?? 0), update: 1 }, `only DomainState should change: ${JSON.stringify(preview.changeSummary)}`);
+    assert.deepEqual(await previewMachineChanges(s!.stack), []);
+    const changes = await up(current(spec, a!));
+    assert.equal(changes.update, 1, JSON.stringify(changes));
+    assert.equal(replaced(changes), 0, JSON.stringify(changes));
+    assert.equal(fs.statSync(xml).mtimeMs, written, "the update ran the create script");
+    assert.ok(hasData(a!));
+    const after = await s!.stack.preview({ onOutput: () => undefined });
+    assert.deepEqual(Object.keys(after.changeSummary).filter((k) => k !== "same"), [], JSON.stringify(after.changeSummary));
+  });
+
   it("adding a nameserver or changing the gateway re-runs create in place and keeps the disk", async () => {
     spec = { ...spec, management: { ...spec.management, nameservers: [...spec.management.nameservers, "10.100.0.12"], gateway: "10.100.0.2" } };
     s!.stack.workspace.program = current(spec, a!);
@@ -225,6 +255,22 @@ describe("engine: a VM's disk is wiped only when what it is made of changes (iss
     assert.ok(replaced(changes) > 0, JSON.stringify(changes));
     assert.equal(domstate(a!), "running");
     writeData(a!);
+  });
+
+  it("a new orchestrator key updates DomainState and re-runs create in place: the preview predicts no replacement, even after a re-creation (generation 1)", async () => {
+    client = ROTATED_CLIENT;
+    s!.stack.workspace.program = current(spec, a!);
+    const preview = await s!.stack.preview({ onOutput: () => undefined });
+    assert.equal(preview.changeSummary.replace ?? 0, 0, JSON.stringify(preview.changeSummary));
+    assert.deepEqual(await previewMachineChanges(s!.stack), [], "kinetic up would ask before an orchestrator key change");
+    const changes = await up(current(spec, a!));
+    assert.equal(replaced(changes), 0, JSON.stringify(changes));
+    assert.ok(hasData(a!), "a new orchestrator key wiped the VM's disk");
+    assert.equal(domstate(a!), "running");
+    // The refresh after it reads the domain with the new key (the old one would also be accepted here).
+    await refresh(current(spec, a!));
+    const again = await up(current(spec, a!));
+    assert.deepEqual(Object.keys(again).filter((k) => k !== "same"), [], JSON.stringify(again));
   });
 
   it("more RAM replaces the machine (a new disk from the base image)", async () => {
