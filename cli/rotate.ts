@@ -70,6 +70,10 @@ async function changesOf(run: (onEvent: (e: EngineEvent) => void) => Promise<unk
     if (!m || !CHANGING.has(m.op)) return;
     // The stack resource itself (outputs) is not a machine or a phase.
     if (m.type === "pulumi:pulumi:Stack") return;
+    // Nor is a provider updated in place: the dynamic providers' default provider takes the stack's
+    // whole config as its inputs, so the new epochs update it on any stack with a VM or a physical
+    // server, and an update of a provider touches none of its resources. A replaced one would.
+    if (m.type.startsWith("pulumi:providers:") && m.op === "update") return;
     const name = nameOfUrn(m.urn);
     changed.set(name, new Set([...(changed.get(name) ?? []), m.op]));
   });

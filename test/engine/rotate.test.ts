@@ -19,6 +19,7 @@ import { kineticProgram } from "../../components/program";
 import { realProvisioners } from "../../components/provisioners";
 import { deriveSecretAt } from "../../components/secretEpochs";
 import { loadCloud } from "../../pillar";
+import { MachineGeneration } from "../../providers/machineGeneration";
 import { stubFormulas } from "../support/formulas";
 import { requirePrerequisite } from "../support/prerequisite";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
@@ -106,7 +107,13 @@ describe("engine: kinetic rotate re-runs exactly the phases that read the rotate
     names = { keystone: cloud.endpoints.find((e) => e.type === "keystone")!.name, mysql: cloud.endpoints.find((e) => e.type === "mysql")!.name };
     const first = await startSshd(KEYSTONE_KEY.privateKey, KEYSTONE_ADDRESS, undefined, { authorizedKey: CLIENT.publicKey });
     sshds = [first, await startSshd(MYSQL_KEY.privateKey, MYSQL_ADDRESS, first.port, { authorizedKey: CLIENT.publicKey })];
-    const program: PulumiFn = async () => ({ endpoints: kineticProgram({ provisioners: realProvisioners, formulasDir }).endpoints });
+    const program: PulumiFn = async () => {
+      // A dynamic resource, as every stack with a VM or a physical server has (DomainState, the
+      // Redfish providers): their default provider takes the stack's config as its inputs, so a
+      // new epoch is an update of that provider (the lab's first rotation was refused for it).
+      new MachineGeneration("probe-generation", { domain: "probe", generation: "g", replacing: "r" });
+      return { endpoints: kineticProgram({ provisioners: realProvisioners, formulasDir }).endpoints };
+    };
     s = await scratchStack({
       name: "rotate",
       program,
