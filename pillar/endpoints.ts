@@ -7,6 +7,7 @@ import { AddressRequest, allocate } from "./addresses";
 import { Endpoint, HostType, Pillar } from "./model";
 import { parseCidr } from "./net";
 import { CONTROLLER_ROLE } from "./typeGraph";
+import { SITE } from "./stacks";
 import { endpointUuid } from "./uuid";
 
 export interface Expansion {
@@ -50,8 +51,14 @@ export function expandEndpoints(pillar: Pillar, stack: string, lock: Record<stri
       requests.push({ key: addressKey(t, i), pinned: t.addresses[i] });
     }
   }
-  const controllers = drafts.filter((e) => pillar.hosts[e.type].role === CONTROLLER_ROLE && e.style !== "virtual").map((e) => e.name);
-  for (const e of drafts) if (e.style === "virtual" && controllers.length) e.controller = placement(e.type, e.index, controllers);
+  // A VM runs on a controller of its own stack (pillar/stacks.ts): with one stack, every controller.
+  const controllers = drafts.filter((e) => pillar.hosts[e.type].role === CONTROLLER_ROLE && e.style !== "virtual");
+  const stackOf = (type: string) => pillar.hosts[type].stack ?? SITE;
+  for (const e of drafts) {
+    if (e.style !== "virtual") continue;
+    const here = controllers.filter((c) => stackOf(c.type) === stackOf(e.type)).map((c) => c.name);
+    if (here.length) e.controller = placement(e.type, e.index, here);
+  }
 
   const subnet = parseCidr(pillar.subnets.management!)!;
   const reserved = [pillar.gateway, ...pillar.nameservers].filter((a): a is string => !!a);

@@ -5,3 +5,4 @@ export { buildNeedsGraph, criticalPath, needMet, NeedsGraph, stepId, waves } fro
 export { STEPS, Step } from "./typeGraph";
 export { LOCK_FILE, writeLock } from "./addresses";
 export { endpointUuid } from "./uuid";
+export { SITE, STACK_NAME, partDigest, partEndpoints, pulumiStackName, stackNames, stackOfType } from "./stacks";

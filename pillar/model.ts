@@ -66,6 +66,11 @@ export interface HostType {
    */
   hostKeys?: string[];
   networks: Record<string, NetworkSpec>;
+  /**
+   * `stack`: the rack stack this type's endpoints live in (pillar/stacks.ts); absent: the site stack.
+   * A virtual type's VMs run on controllers of the same stack.
+   */
+  stack?: string;
   /** Effective needs: defaults merged with the pillar's, already validated. */
   needs: Needs;
 }
@@ -74,6 +79,8 @@ export interface Pillar {
   /** Directory the pillar was read from. */
   dir: string;
   hosts: Record<string, HostType>;
+  /** `stacks`: the rack stacks the pillar names, in order; empty: everything in the one site stack. */
+  stacks?: string[];
   subnets: Partial<Record<SubnetName, string>>;
   bmc: { user: string };
   authorizedKeys: string[];

@@ -14,11 +14,12 @@ import { HostType, Needs, NetworkSpec, Phase, PHASES, Pillar, STYLES, SubnetName
 import { Cidr, contains, formatIpv4, hostRange, parseCidr, parseInterfaceAddress, parseIpv4 } from "./net";
 import { publicKeyBlob } from "./sshPublicKey";
 import { fileData, has, isReported, KeyPath, newMap, parseFile, PillarMap, PillarSource, quote, readPillarSource } from "./source";
+import { SITE, STACK_NAME } from "./stacks";
 import { CONTROLLER_ROLE, Edge, PXE_TYPE, typePhaseEdges } from "./typeGraph";
 import { roleRequirements } from "../formulas/requirements";
 
-const TOP_KEYS = ["hosts", "networking", "bmc", "authorized_keys", "timezone", "ntp", "images", "syslog"] as const;
-const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config", "host_keys", "osd_disks"] as const;
+const TOP_KEYS = ["hosts", "networking", "bmc", "authorized_keys", "timezone", "ntp", "images", "syslog", "stacks"] as const;
+const HOST_KEYS = ["style", "enabled", "role", "uuids", "interface", "disk", "count", "ram", "cpu", "os", "addresses", "networks", "needs", "boot_mode", "kvm_disk_config", "host_keys", "osd_disks", "stack"] as const;
 const NETWORK_KEYS = ["interfaces", "bridge", "managed", "addresses"] as const;
 const NETWORKING_KEYS = ["subnets", "gateway", "nameservers", "domain"] as const;
 
@@ -317,6 +318,8 @@ function validate(source: PillarSource, defaults: PillarSource, opts: ValidateOp
       );
     }
   }
+  const stacks = checkStacks(c, t, hosts, hostsRaw, needsWritten);
+
   // Discovery logs in to every BMC as bmc.api_user: without it no physical server can be found
   // (seen only under the real engine, where discovery's Check refuses an empty user).
   const firstPhysical = active.find((h) => h.style === "physical" && h.count > 0);
@@ -434,6 +437,7 @@ function validate(source: PillarSource, defaults: PillarSource, opts: ValidateOp
     pillar: {
       dir: source.dir,
       hosts,
+      stacks,
       subnets,
       bmc: { user: bmcUser },
       authorizedKeys,
@@ -743,6 +747,7 @@ function readHost(
     c.report(at("os"), `the pxe formula installs Ubuntu with autoinstall only: one of ${PXE_OS.join(", ")}, got ${quote(os)}`);
   }
   const bootMode = c.oneOf(h.boot_mode, at("boot_mode"), ["UEFI", "Legacy"] as const);
+  const stack = c.string(h.stack, at("stack"), { pattern: STACK_NAME, what: `a stack name: '${SITE}' or one listed under \`stacks\` (lower-case letters and digits, at most 16)` });
   // One Ceph OSD per disk named here (formulas/storage/configure). Optional: a storage type without
   // it gets no OSD, and its configure run says so.
   const osdDisks =
@@ -827,6 +832,7 @@ function readHost(
     addresses,
     ...(osdDisks.length ? { osdDisks } : {}),
     ...(hostKeys.some(Boolean) ? { hostKeys } : {}),
+    ...(stack !== undefined && stack !== SITE ? { stack } : {}),
     networks,
     needs: {},
   };
@@ -856,3 +862,62 @@ function foundationHostKeys(c: Checker, raw: unknown, keyPath: KeyPath, addresse
 }
 
 const isMapping = (v: unknown): v is PillarMap => v !== null && typeof v === "object" && !Array.isArray(v) && !isReported(v);
+
+/**
+ * `stacks` and every type's `stack` (README "Stacks per site and per rack"). The site stack runs
+ * first, then the racks side by side, so: a stack named must be listed and hold something; a VM
+ * runs on a controller of its own stack; a type waits only for its own stack or the site (a site
+ * type waiting for a rack, or a rack for another rack, could never be ordered); physical servers
+ * outside the pxe server's stack need it in the site. Returns the listed rack stacks.
+ */
+function checkStacks(c: Checker, t: PillarMap, hosts: Record<string, HostType>, hostsRaw: PillarMap, needsWritten: Map<string, Needs>): string[] {
+  const listed = c.strings(t.stacks, ["stacks"], { pattern: STACK_NAME, what: "rack stack names (lower-case letters and digits, at most 16)", maxItems: 64 });
+  const stacks: string[] = [];
+  listed.forEach((name, i) => {
+    if (name === SITE) c.report(["stacks", i], `'${SITE}' is the stack of every type that names none; list only the rack stacks`);
+    else if (stacks.includes(name)) c.report(["stacks", i], `stack '${name}' is listed twice`);
+    else stacks.push(name);
+  });
+  const known = [SITE, ...stacks];
+  const written = (type: string) => has(hostsRaw[type] as PillarMap, "stack");
+  /** Where to report about a type's stack: its `stack` key, or the type itself when it names none. */
+  const where = (type: string): [KeyPath, { key?: boolean }] => (written(type) ? [["hosts", type, "stack"], {}] : [["hosts", type], { key: true }]);
+  const stackOf = (h: HostType) => h.stack ?? SITE;
+  const active = Object.values(hosts).filter((h) => h.enabled);
+  for (const h of Object.values(hosts)) {
+    if (h.stack !== undefined && !stacks.includes(h.stack)) {
+      c.report(["hosts", h.name, "stack"], `names stack '${h.stack}', which \`stacks\` does not list (stacks: ${known.join(", ")}): add it to \`stacks\` or correct the name`);
+    }
+  }
+  stacks.forEach((name) => {
+    if (!active.some((h) => h.count > 0 && h.stack === name)) {
+      c.report(["stacks", listed.indexOf(name)], `stack '${name}' has nothing in it: no enabled type with endpoints names it (\`stack: ${name}\`); remove it or move a type into it`);
+    }
+  });
+  const controllers = active.filter((h) => h.role === CONTROLLER_ROLE && h.style !== "virtual" && h.count > 0);
+  for (const h of active) {
+    if (h.count === 0) continue;
+    if (h.style === "virtual" && controllers.length && !controllers.some((ct) => stackOf(ct) === stackOf(h))) {
+      const [keyPath, opts] = where(h.name);
+      c.report(keyPath, `is virtual in stack '${stackOf(h)}', which has no controller to run its VMs (controllers: ${controllers.map((ct) => `${ct.name} in '${stackOf(ct)}'`).join(", ")}): a VM lives in its controller's stack; move the type or a controller`, opts);
+    }
+    for (const phase of PHASES) {
+      for (const [dep, depPhase] of Object.entries(h.needs[phase] ?? {})) {
+        const d = hosts[dep];
+        if (!d || d.count === 0 || stackOf(d) === stackOf(h) || stackOf(d) === SITE) continue;
+        const why = `${h.name} (stack '${stackOf(h)}') would wait for ${dep}.${depPhase} in stack '${stackOf(d)}': a type waits only for its own stack or the site (the site runs first, then the racks side by side)`;
+        if (needsWritten.get(h.name)?.[phase] && has(needsWritten.get(h.name)![phase]!, dep)) c.report(["hosts", h.name, "needs", phase, dep], why, { key: true });
+        else {
+          const [keyPath, opts] = where(h.name);
+          c.report(keyPath, `${why}; the need is a default (pillar/defaults/needs.yaml): write \`needs.${phase}\` for this type, or move it`, opts);
+        }
+      }
+    }
+  }
+  const pxe = has(hosts, PXE_TYPE) && hosts[PXE_TYPE].enabled ? hosts[PXE_TYPE] : undefined;
+  if (pxe && pxe.count > 0 && stackOf(pxe) !== SITE) {
+    const other = active.find((h) => h.style === "physical" && h.count > 0 && stackOf(h) !== stackOf(pxe));
+    if (other) c.report(["hosts", PXE_TYPE, "stack"], `physical type ${other.name} is in stack '${stackOf(other)}' and boots from the pxe server: the pxe server must be in the site stack`);
+  }
+  return stacks;
+}

@@ -43,7 +43,7 @@ describe("pillar validation", () => {
 
   it("names file, line and key path of a typo, and suggests the key meant", () => {
     const { dir, lines } = problemsOf({ "net.yaml": NETWORKING + IMAGES, "hosts.yaml": `hosts:\n${CONTROLLER}${VIRTUAL("cache", "    enabeld: true\n")}` });
-    assert.deepEqual(lines, [`${path.join(dir, "hosts.yaml")}:16:5: hosts.cache.enabeld: unknown key (did you mean 'enabled'?); allowed: style, enabled, role, uuids, interface, disk, count, ram, cpu, os, addresses, networks, needs, boot_mode, kvm_disk_config, host_keys, osd_disks`]);
+    assert.deepEqual(lines, [`${path.join(dir, "hosts.yaml")}:16:5: hosts.cache.enabeld: unknown key (did you mean 'enabled'?); allowed: style, enabled, role, uuids, interface, disk, count, ram, cpu, os, addresses, networks, needs, boot_mode, kvm_disk_config, host_keys, osd_disks, stack`]);
   });
 
   it("reports every problem of a run together: types, UUIDs, CIDRs, needs, duplicates, hosting", () => {

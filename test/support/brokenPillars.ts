@@ -114,18 +114,18 @@ export const CASES: Record<string, BrokenCase[]> = {
       "<dir>/addresses.lock.yaml:2:1: (yaml): Flow sequence in block collection must be sufficiently indented and end with a ]",
     ] },
     { name: "constructor and toString at top level", net: [["images:\n", "constructor: 1\ntoString: x\nimages:\n"]], expect: [
-      "<dir>/net.yaml:6:1: constructor: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog",
-      "<dir>/net.yaml:7:1: toString: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog",
+      "<dir>/net.yaml:6:1: constructor: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog, stacks",
+      "<dir>/net.yaml:7:1: toString: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog, stacks",
     ] },
     { name: "__proto__ at top level", net: [["images:\n", "__proto__:\n  style: virtual\nimages:\n"]], expect: [
-      "<dir>/net.yaml:6:1: __proto__: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog",
+      "<dir>/net.yaml:6:1: __proto__: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog, stacks",
     ] },
     { name: "__proto__ and constructor under hosts", hosts: [["hosts:\n", "hosts:\n  __proto__:\n    style: physical\n  constructor:\n    style: virtual\n"]], expect: [
       "<dir>/hosts.yaml:2:3: hosts.__proto__: '__proto__' is reserved; choose another type name",
       "<dir>/hosts.yaml:4:3: hosts.constructor: 'constructor' is reserved; choose another type name",
     ] },
     { name: "__proto__ does not fill in a missing key", hosts: [["    style: virtual\n", ""]], files: undefined, setup: (d) => write(d, "proto.yaml", "timezone: UTC\n__proto__:\n  style: virtual\n"), expect: [
-      "<dir>/proto.yaml:2:1: __proto__: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog",
+      "<dir>/proto.yaml:2:1: __proto__: unknown key; allowed: hosts, networking, bmc, authorized_keys, timezone, ntp, images, syslog, stacks",
       "<dir>/hosts.yaml:13:3: hosts.cache.style: is required (one of physical, virtual, foundation)",
     ] },
     { name: "count 1e9", hosts: [["    count: 1\n", "    count: 1e9\n"]], expect: [
