@@ -203,9 +203,32 @@ export function refstackRegexes(list: string): string {
     const line = raw.replace(/#.*/, "").trim();
     if (!line) continue;
     const id = /\bid-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/.exec(line);
-    out.push(id ? `[\\[,]id-${id[1]}[\\],]` : `^${line.replace(/\[.*$/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\[|$)`);
+    out.push(id ? idRegex(id[1]) : `^${line.replace(/\[.*$/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\[|$)`);
   }
   return out.length ? `${out.join("\n")}\n` : "";
+}
+
+const idRegex = (uuid: string) => `[\\[,]id-${uuid}[\\],]`;
+
+/** A whole test id with its attributes, as interop lists and `tempest run --list-tests` print them. */
+const TEST_ID = /^[A-Za-z_][\w.]*\[[^\]]*\bid-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b[^\]]*\]$/;
+
+/**
+ * An include or exclude list as Tempest reads it (one regular expression a line), except the lines
+ * that are whole test ids (`tempest.api.x.Class.test_y[id-<uuid>,smoke]`, as an interop guideline's
+ * list or `--list-tests` gives them): as a regular expression their brackets are a character class,
+ * so such a line matches no test at all and the run silently selects nothing of it. They match by
+ * their id instead, as the refstack profile's lines do. `converted` counts them.
+ */
+export function listRegexes(text: string): { text: string; converted: number } {
+  let converted = 0;
+  const lines = text.split("\n").map((raw) => {
+    const id = TEST_ID.exec(raw.trim());
+    if (!id) return raw;
+    converted++;
+    return idRegex(id[1]);
+  });
+  return { text: lines.join("\n"), converted };
 }
 
 /** The profile's selection as `tempest run` options (`runDir` receives a refstack list turned into regexes). */
@@ -215,7 +238,15 @@ export function selection(profile: Profile | undefined, includeList?: string, ex
   for (const [flag, file] of [["--include-list", includeList], ["--exclude-list", excludeList]] as const) {
     if (!file) continue;
     if (!fs.existsSync(file)) throw new VerifyError(`${flag} ${file}: no such file`);
-    args.push(flag, path.resolve(file));
+    const list = listRegexes(fs.readFileSync(file, "utf8"));
+    if (!list.converted || !runDir) {
+      args.push(flag, path.resolve(file));
+      continue;
+    }
+    // The operator's file stays as it is; Tempest reads the converted copy kept with the run.
+    const copy = path.join(runDir, `${flag.slice(2)}.txt`);
+    fs.writeFileSync(copy, list.text);
+    args.push(flag, copy);
   }
   if (profile === "refstack") {
     // Not shipped: the interop guideline's list belongs to the OpenInfra interop working group and
@@ -277,6 +308,10 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   if (init.status !== 0) throw new VerifyError(`stestr init failed: ${lastErrorLine(init.stderr + init.stdout)}`);
 
   const select = selection(profile, o.includeList, o.excludeList, o.runDir);
+  for (const [flag, file] of [["include-list", o.includeList], ["exclude-list", o.excludeList]] as const) {
+    const n = file ? listRegexes(fs.readFileSync(file, "utf8")).converted : 0;
+    if (n) log(`${flag} ${file}: ${n} lines are whole test ids ([id-...]), matched by their id (as regular expressions they would match nothing)`);
+  }
   const subunit = path.join(o.runDir, "tempest.subunit");
   const stderrLog = path.join(o.runDir, "tempest.stderr.log");
   const argv = ["tempest", "run", "--config-file", conf, "--subunit", ...select, ...(o.concurrency ? ["--concurrency", String(o.concurrency)] : [])];

@@ -5,6 +5,9 @@
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { deriveSecret } from "../../components/formulaFacts";
 import { deriveSecretAt } from "../../components/secretEpochs";
 import type { Cloud } from "../../pillar";
@@ -170,6 +173,40 @@ describe("kinetic verify: Tempest's results", function () {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), [true, true, true, false, false]);
     assert.equal(refstackRegexes("# nothing\n\n"), "");
+  });
+
+  it("include and exclude lists: a line that is a whole test id (an interop list given as --include-list) matches by its id; regular expressions stay as written", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-lists-"));
+    try {
+      const file = path.join(dir, "interop.txt");
+      const given = "tempest.api.compute.flavors.test_flavors.FlavorsV2TestJSON.test_list_flavors[id-e36c0eaa-dff5-4082-ad1f-3f9a80aa3f59]\ntempest\\.api\\.identity\\..*token\n";
+      fs.writeFileSync(file, given);
+      const args = selection(undefined, file, undefined, dir);
+      assert.equal(args[0], "--include-list");
+      assert.notEqual(args[1], file, "the converted copy, not the operator's file");
+      assert.equal(fs.readFileSync(file, "utf8"), given, "the operator's file is left as it was");
+      const regexes = fs.readFileSync(args[1], "utf8");
+      const ids = [
+        "tempest.api.compute.flavors.test_flavors.FlavorsV2TestJSON.test_list_flavors[id-e36c0eaa-dff5-4082-ad1f-3f9a80aa3f59,smoke]",
+        "tempest.api.compute.flavors.test_flavors.FlavorsV2TestJSON.test_list_flavors_with_detail[id-6e85fde4-b3cd-4137-ab72-ed5f418e8c24]",
+        "tempest.api.identity.v3.test_tokens.TokensV3Test.test_create_token[id-6f8e4436-fc96-4282-8122-e41df57197a9]",
+      ];
+      // A line Python's re cannot compile selects nothing here (stestr stops on it).
+      const py = "import re, sys, json\ndef c(l):\n  try: return re.compile(l)\n  except re.error: return None\nrx = [r for r in (c(l) for l in sys.argv[1].split('\\n') if l) if r]\nprint(json.dumps([any(r.search(t) for r in rx) for t in json.loads(sys.stdin.read())]))";
+      const match = (rx: string) => {
+        const r = spawnSync("python3", ["-c", py, rx], { input: JSON.stringify(ids), encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout) as boolean[];
+      };
+      assert.deepEqual(match(regexes), [true, false, true]);
+      // The line as written: a character class that Python's re rejects or that matches nothing.
+      assert.deepEqual(match(given), [false, false, true]);
+      // Without a test id in it, the operator's own file is passed as it is.
+      fs.writeFileSync(file, "tempest\\.api\\.identity\n");
+      assert.deepEqual(selection(undefined, undefined, file, dir), ["--exclude-list", path.resolve(file)]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("arguments: profiles, lists, concurrency; the run directory's name; one line of an engine error", () => {
