@@ -19,7 +19,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 export { DEV_PASSPHRASE, DEV_STACKS } from "../engine/devPassphrase";
 
 export const ENGINE_USAGE = `kinetic engine                 build (or find) the Pulumi engine and print where it is
-kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes] [--backend URL]
+kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes] [--backend URL] [--all]
                                run the real engine on Pulumi.<NAME>.yaml (default: dev); state in
                                --backend or $KINETIC_BACKEND (postgres://user@host/db?sslmode=verify-full&
                                sslrootcert=CA, password from PGPASSWORD or PGPASSFILE), else file://
@@ -29,7 +29,9 @@ kinetic preview|up|refresh|destroy [--stack NAME] [--diff] [--yes] [--backend UR
                                a terminal or needs --yes or --allow-replace <type|endpoint> (repeatable);
                                an up that would take a clustered type (mysql, rabbitmq, cephmon, etcd,
                                ovsdb) below a majority of its members is refused unless
-                               --allow-data-loss <type>: use kinetic rebuild, one member at a time`;
+                               --allow-data-loss <type>: use kinetic rebuild, one member at a time;
+                               preview|up --all: the site stack and every rack stack the pillar names
+                               (<NAME>-<rack>); up runs the site, then the racks side by side`;
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
@@ -114,11 +116,13 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
   const allowReplace: string[] = [];
   const allowDataLoss: string[] = [];
   let backendFlag: string | undefined;
+  let all = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack" && argv[i + 1]) stackName = argv[++i];
     else if (argv[i] === "--backend" && argv[i + 1]) backendFlag = argv[++i];
     else if (argv[i] === "--yes") yes = true;
     else if (argv[i] === "--diff") diff = true;
+    else if (argv[i] === "--all" && (op === "preview" || op === "up")) all = true;
     else if (argv[i] === "--allow-replace" && argv[i + 1] !== undefined && op === "up") allowReplace.push(argv[++i]);
     else if (argv[i] === "--allow-data-loss" && argv[i + 1] !== undefined && op === "up") allowDataLoss.push(argv[++i]);
     else {
@@ -130,8 +134,19 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
     process.stderr.write(`destroy zeroizes the stack's machines: run it again with --yes\n`);
     return 64;
   }
-  const stack = await projectStack(stackName, op, stackBackend(backendFlag));
+  const backend = stackBackend(backendFlag);
+  const stack = await projectStack(stackName, op, backend);
   if (!stack) return 64;
+  // Stacks per site and per rack (cli/stackSet.ts): --all runs every stack of the pillar; a rack alone waits for its site.
+  const open = (name: string) => projectStack(name, op, backend);
+  if (all) return (await import("./stackSetCommand")).stackSetCommand(op as "preview" | "up", stack, open, { gate: { yes, allow: allowList(allowReplace), allowDataLoss: allowList(allowDataLoss), color: process.stdout.isTTY ? "auto" : "never" }, diff, color: process.stdout.isTTY ? "auto" : "never" });
+  if (op === "up") {
+    const refused = await (await import("./stackSet")).rackRefusal(stack, open);
+    if (refused) {
+      process.stderr.write(`up: ${refused}\n`);
+      return 65;
+    }
+  }
   if (op === "destroy") {
     const mismatch = await stackZeroizeMismatch(stack);
     if (mismatch) {

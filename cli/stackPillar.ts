@@ -9,6 +9,9 @@ import { PROJECT_ROOT } from "../engine/paths";
 import { Cloud, loadCloud } from "../pillar";
 
 export async function stackPillarCloud(stack: Stack): Promise<Cloud> {
-  const pillarDir = (await stack.getConfig("kinetic:pillar").catch(() => ({ value: "pillar/dev" }))).value;
-  return loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: stack.name });
+  // One read of the config (pulumi config --json); a rack stack derives as its site does (components/program.ts rackSettings).
+  const config = await stack.getAllConfig();
+  const pillarDir = config["kinetic:pillar"]?.value ?? "pillar/dev";
+  const site = config["kinetic:siteStack"]?.value;
+  return loadCloud(path.resolve(PROJECT_ROOT, pillarDir), { stack: site ?? stack.name });
 }

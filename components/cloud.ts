@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Cloud, Endpoint, Phase } from "../pillar";
+import { Cloud, Endpoint, Phase, SITE, stackOfType } from "../pillar";
 import { endpointResource, EndpointResource } from "./endpoint";
 import { FormulaCatalog, formulaLabel } from "./formulaCatalog";
 import { cloudFacts, endpointFacts } from "./formulaFacts";
@@ -67,8 +67,8 @@ export function sshConnection(e: Endpoint, settings: Settings, hostKey: pulumi.I
  * Foundation hosts whose key the pillar does not give: `pulumi up` refuses before declaring anything
  * (unless the stack opted in to trust on first use); a preview warns, since it connects nowhere.
  */
-function requirePins(pins: ReturnType<typeof hostKeyPins>): void {
-  const unpinned = pins.unpinned();
+function requirePins(pins: ReturnType<typeof hostKeyPins>, mine: (e: Endpoint) => boolean): void {
+  const unpinned = pins.unpinned().filter(({ endpoint }) => mine(endpoint));
   if (!unpinned.length) return;
   const lines = unpinned.map(({ endpoint: e, key }) => `${e.name} at ${e.address}: add its SSH host key as ${key} (e.g. \`ssh-keyscan -t ed25519 ${e.address}\`, checked out of band)`);
   const how = "or opt in to trust on first use: `pulumi config set kinetic:trustOnFirstUse true`";
@@ -86,12 +86,18 @@ export function withKey(keys: string, key: string): string {
   return [...lines, key.trim()].join("\n");
 }
 
-export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaCatalog, provisioners: Provisioners): DeclaredCloud {
+/**
+ * `part`: the stack of the pillar this program run declares (pillar/stacks.ts); only its endpoints
+ * and steps are declared. A need on a step of another stack (the site's, validation allows no
+ * other) is no `dependsOn`: the site's \`up\` has finished before a rack's starts (cli/stackSet.ts).
+ */
+export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaCatalog, provisioners: Provisioners, part = SITE): DeclaredCloud {
   const components = new Map<string, EndpointResource>();
   const pins = hostKeyPins(cloud, settings);
-  requirePins(pins);
-  for (const e of cloud.endpoints) components.set(e.name, endpointResource(e));
-  pins.declareTrust((e) => components.get(e.name));
+  const mine = (e: Endpoint) => stackOfType(cloud.pillar, e.type) === part;
+  requirePins(pins, mine);
+  for (const e of cloud.endpoints) if (mine(e)) components.set(e.name, endpointResource(e));
+  pins.declareTrust((e) => components.get(e.name), mine);
   // Only the pxe server's configure reads them (declared as PXE_HOST_KEYS); made once, secret.
   let pxeHostKeys: pulumi.Output<string> | undefined;
   const shared = cloudFacts(cloud);
@@ -107,8 +113,9 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
   for (const id of cloud.graph.order) {
     const node = cloud.graph.nodes.get(id)!;
     const e = node.endpoint;
+    if (!mine(e)) continue;
     const parent = components.get(e.name)!;
-    const dependsOn = cloud.graph.preds.get(id)!.map((p) => steps.get(p.id)!);
+    const dependsOn = cloud.graph.preds.get(id)!.flatMap((p) => steps.get(p.id) ?? []);
     let resource: pulumi.Resource;
     if (node.step === "provision") {
       resource = provisioners[e.style as "physical" | "virtual"](e, parent, dependsOn);

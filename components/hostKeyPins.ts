@@ -32,7 +32,7 @@ export interface HostKeyPins {
   /** Foundation endpoints with neither a pillar key nor trust on first use, with the pillar key to add. */
   unpinned(): { endpoint: Endpoint; key: string }[];
   /** Declares the trust-on-first-use records (once, before any connection is declared). */
-  declareTrust(parentOf: (e: Endpoint) => pulumi.Resource | undefined): void;
+  declareTrust(parentOf: (e: Endpoint) => pulumi.Resource | undefined, only?: (e: Endpoint) => boolean): void;
   /** `PXE_HOST_KEYS` for the pxe configure formula: `uuid<TAB>public line<TAB>base64(private key)` per physical endpoint (secret). */
   pxeHostKeys(): pulumi.Output<string>;
 }
@@ -97,10 +97,10 @@ function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
       if (settings.trustOnFirstUse) return [];
       return cloud.endpoints.filter((e) => e.style === "foundation" && !pillarKey(e)).map((endpoint) => ({ endpoint, key: `hosts.${endpoint.type}.host_keys[${endpoint.index}]` }));
     },
-    declareTrust(parentOf) {
+    declareTrust(parentOf, only = () => true) {
       if (!settings.trustOnFirstUse) return;
       for (const e of cloud.endpoints) {
-        if (e.style !== "foundation" || pillarKey(e) || trusted.has(e.name)) continue;
+        if (e.style !== "foundation" || pillarKey(e) || trusted.has(e.name) || !only(e)) continue;
         const parent = parentOf(e);
         const record = new TrustedHostKey(`${e.name}-host-key`, { endpoint: e.name, host: e.address }, parent ? { parent } : {});
         record.fingerprint.apply((fp) => {

@@ -5,10 +5,11 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { Cloud, isPillarError, loadCloud } from "../pillar";
+import { Cloud, isPillarError, loadCloud, partDigest, partEndpoints, SITE, stackNames } from "../pillar";
 import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
 import { describeMissing, FORMULAS_DIR, formulaCatalog, FormulaLoader, formulaLoader } from "./formulaCatalog";
 import { readSettings, Settings } from "./settings";
+import { readSiteInputs, SITE_OUTPUT, SITE_SECRETS_OUTPUT, SiteInputs } from "./siteStack";
 import { withShortStacks } from "./shortStacks";
 
 export const PROJECT_ROOT = path.join(__dirname, "..");
@@ -19,6 +20,8 @@ export interface ProgramOptions {
   /** How formula files are read. */
   loadFormula?: FormulaLoader;
   formulasDir?: string;
+  /** A rack stack's view of its site stack (components/siteStack.ts readSiteInputs); required for a rack. */
+  site?: SiteInputs;
 }
 
 /** What the stack exports per endpoint. */
@@ -31,8 +34,22 @@ export interface EndpointOutput {
   address: string;
 }
 
-export function kineticProgram(opts: ProgramOptions = {}): { endpoints: EndpointOutput[] } {
-  const settings = readSettings();
+/** The stack outputs: the endpoints, and the site's outputs for its racks when the pillar names any. */
+export interface ProgramOutputs {
+  endpoints: EndpointOutput[];
+  [SITE_OUTPUT]?: pulumi.Output<{ digest: string; epochs: Settings["epochs"] }>;
+  [SITE_SECRETS_OUTPUT]?: pulumi.Output<{ serviceSecret: string; hostKeySecret: string }>;
+}
+
+/** The program as the engine runs it: a rack stack first reads its site's outputs. */
+export async function kineticStackProgram(opts: ProgramOptions = {}): Promise<ProgramOutputs> {
+  return kineticProgram({ ...opts, site: opts.site ?? (await readSiteInputs()) });
+}
+
+export function kineticProgram(opts: ProgramOptions = {}): ProgramOutputs {
+  let settings = readSettings();
+  const part = settings.rack ?? SITE;
+  if (settings.rack) settings = rackSettings(settings, opts.site);
   let cloud: Cloud;
   try {
     // The roles must form a cloud with the formulas that will run (a custom loader alone: not known).
@@ -48,9 +65,14 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
     throw e;
   }
   for (const note of cloud.pillar.notes) pulumi.log.info(note);
+  if (!stackNames(cloud.pillar).includes(part)) {
+    throw new pulumi.RunError(`kinetic:rack is '${part}', which the pillar's \`stacks\` does not list (stacks: ${stackNames(cloud.pillar).join(", ")})`);
+  }
+  if (opts.site) requireCurrentSite(opts.site, partDigest(cloud, SITE));
+  const endpoints = partEndpoints(cloud, part);
 
   const catalog = formulaCatalog(
-    cloud.endpoints.map((e) => e.role),
+    endpoints.map((e) => e.role),
     opts.loadFormula ?? formulaLoader(opts.formulasDir),
     opts.formulasDir,
   );
@@ -64,11 +86,13 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
 
   const provisioners = opts.provisioners ? opts.provisioners(cloud, settings) : placeholderProvisioners;
   withShortStacks(
-    () => declareCloud(cloud, settings, catalog, provisioners),
+    () => declareCloud(cloud, settings, catalog, provisioners, part),
     (d) => [...d.endpoints, ...d.steps.values()],
   );
   return {
-    endpoints: cloud.endpoints.map((e) => ({
+    // Only a site with racks exports what they read: a one-stack cloud's outputs stay as they were.
+    ...(part === SITE && stackNames(cloud.pillar).length > 1 ? siteOutputs(cloud, settings) : {}),
+    endpoints: endpoints.map((e) => ({
       name: e.name,
       type: e.type,
       style: e.style,
@@ -76,5 +100,49 @@ export function kineticProgram(opts: ProgramOptions = {}): { endpoints: Endpoint
       ...(e.controller ? { controller: e.controller } : {}),
       address: e.address,
     })),
+  };
+}
+
+/**
+ * A rack derives what the site derives: the site's stack name (virtual UUIDs, specs), its seeds and
+ * epochs (components/siteStack.ts). Its own config gives the rest (the orchestrator's SSH key, the
+ * BMC password).
+ */
+function rackSettings(settings: Settings, site: SiteInputs | undefined): Settings {
+  if (!site) throw new pulumi.RunError(`stack ${settings.stack} is rack '${settings.rack}' of site stack ${settings.siteStack}: it runs through \`kinetic preview|up --stack ${settings.stack}\` (or --all), which reads the site's outputs first`);
+  const { serviceSecret, hostKeySecret, ...rest } = settings;
+  void serviceSecret;
+  void hostKeySecret;
+  // A preview before the site's first up: the seeds are not known yet, as any value an up will make.
+  const unknownSecret = () => (pulumi.runtime.isDryRun() ? pulumi.secret(pulumi.output(pulumi.unknown as unknown as string)) : undefined);
+  const seed = site.serviceSecret ?? unknownSecret();
+  const hostSeed = site.hostKeySecret ?? unknownSecret();
+  return {
+    ...rest,
+    stack: site.stack,
+    epochs: site.epochs,
+    ...(seed ? { serviceSecret: seed } : {}),
+    ...(hostSeed ? { hostKeySecret: hostSeed } : {}),
+    hostKeySecretIsLegacy: false,
+  };
+}
+
+/**
+ * A rack's steps may need the site's (a configure waiting for keystone): they run only once the
+ * site's last \`up\` succeeded with the site's part of this pillar. A preview says so and goes on.
+ */
+function requireCurrentSite(site: SiteInputs, expected: string): void {
+  const why = site.digest === undefined ? `site stack ${site.stack} has not been up yet (no ${SITE_OUTPUT} output)` : site.digest !== expected ? `site stack ${site.stack} is not current: the pillar's site part changed since its last up` : undefined;
+  if (!why) return;
+  if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`refusing to run a rack before its site: ${why}; run \`kinetic up --stack ${site.stack}\` (or \`kinetic up --all\`) first, nothing was changed`);
+  void pulumi.log.warn(`${why}: \`kinetic up\` of this rack will refuse until the site is up`);
+}
+
+/** The site's outputs for its racks: the digest only once every site step is done, the seeds secret. */
+function siteOutputs(cloud: Cloud, settings: Settings): Pick<ProgramOutputs, typeof SITE_OUTPUT | typeof SITE_SECRETS_OUTPUT> {
+  const seeds = pulumi.secret(pulumi.all([settings.serviceSecret ?? "", settings.hostKeySecret ?? ""]).apply(([serviceSecret, hostKeySecret]) => ({ serviceSecret, hostKeySecret })));
+  return {
+    [SITE_OUTPUT]: pulumi.output({ digest: partDigest(cloud, SITE), epochs: settings.epochs }),
+    [SITE_SECRETS_OUTPUT]: seeds,
   };
 }

@@ -63,6 +63,13 @@ export interface Settings {
    * `qemu:///system`; the lab uses libvirtd's test driver (`test+unix:///default`), having no KVM.
    */
   libvirtUri?: string;
+  /**
+   * `kinetic:rack`: the pillar's rack stack this Pulumi stack runs (README "Stacks per site and per
+   * rack"); absent: the site stack. `kinetic:siteStack` names the site's Pulumi stack, whose outputs
+   * it reads (components/siteStack.ts).
+   */
+  rack?: string;
+  siteStack?: string;
 }
 
 function caBundle(value: string | undefined): string | undefined {
@@ -106,5 +113,6 @@ export function readSettings(): Settings {
     physicalBootMinutes: cfg.getNumber("physicalBootMinutes", { min: 1 }) ?? 45,
     vmBootSeconds: cfg.getNumber("vmBootSeconds", { min: 10 }) ?? 600,
     libvirtUri: cfg.get("libvirtUri"),
+    ...(cfg.get("rack") ? { rack: cfg.get("rack"), siteStack: cfg.require("siteStack") } : {}),
   };
 }

@@ -2,10 +2,10 @@
  * The Kinetic program as the engine runs it inline: the same declaration as index.ts.
  */
 import { PulumiFn } from "@pulumi/pulumi/automation";
-import { kineticProgram } from "../components/program";
+import { kineticStackProgram } from "../components/program";
 import { realProvisioners } from "../components/provisioners";
 
 export const kineticInline: PulumiFn = async () => {
-  const program = kineticProgram({ provisioners: realProvisioners });
-  return { endpoints: program.endpoints };
+  const program = await kineticStackProgram({ provisioners: realProvisioners });
+  return { ...program };
 };

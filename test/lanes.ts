@@ -51,6 +51,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/engine/rebuildHostKey.test.ts": 220,
   "test/engine/lifecycle.test.ts": 200,
   "test/engine/rotate.test.ts": 150,
+  "test/engine/stackSet.test.ts": 90,
   "test/secretEpochs.test.ts": 150,
   "test/formulas/controller.test.ts": 120,
   "test/formulas/cephBooted.test.ts": 105,
