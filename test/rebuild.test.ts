@@ -82,6 +82,6 @@ describe("kinetic rebuild: a member leaves its cluster before its machine is rep
     const out = spawnSync("bash", ["-c", `${lib.slice(lib.indexOf("# die MESSAGE"), lib.indexOf("# warn MESSAGE"))}\nKINETIC_FORMULA=t/leave KINETIC_STEP=leave; refuse "no"`], { encoding: "utf8" });
     assert.equal(out.status, FORMULA_REFUSED);
     assert.equal(out.stderr, 'kinetic: t/leave: step "leave" failed: no\n');
-    for (const f of ["cephmon/leave", "etcd/leave"]) assert.match(fs.readFileSync(path.join(ROOT, "formulas", f), "utf8"), /refuse "removing /, f);
+    for (const f of ["cephmon/leave", "etcd/leave", "ovsdb/leave"]) assert.match(fs.readFileSync(path.join(ROOT, "formulas", f), "utf8"), /refuse "removing /, f);
   });
 });

@@ -31,11 +31,16 @@ function labWithMysql(count: number): Cloud {
 
 /** pillar/lab with `count` Ceph monitors added (a copy in a temporary directory). */
 function labWithCephmon(count: number): Cloud {
+  return labWithType("cephmon", count);
+}
+
+/** pillar/lab with `count` endpoints of a virtual type added (a copy in a temporary directory). */
+function labWithType(type: string, count: number): Cloud {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinetic-rebuild-plan-"));
   try {
     fs.cpSync(path.join(ROOT, "pillar/lab"), dir, { recursive: true });
-    const cephmon = ["  cephmon:", "    style: virtual", `    count: ${count}`, "    ram: 1048576", "    cpu: 1", "    disk: 4G", "    os: ubuntu2204", "    networks:", "      management:", "        interfaces: [ens3]", ""];
-    fs.appendFileSync(path.join(dir, "hosts.yaml"), cephmon.join("\n"));
+    const added = [`  ${type}:`, "    style: virtual", `    count: ${count}`, "    ram: 1048576", "    cpu: 1", "    disk: 4G", "    os: ubuntu2204", "    networks:", "      management:", "        interfaces: [ens3]", ""];
+    fs.appendFileSync(path.join(dir, "hosts.yaml"), added.join("\n"));
     return loadCloud(dir, { stack: "lab" });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -51,13 +56,12 @@ const refusal = (p: RebuildPlan) => (p.kind === "refuse" ? p.lines.join("\n") : 
 describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () => {
   const clusters = clusterRoles();
 
-  it("the formulas declare the clustered roles; mysql's, rabbitmq's, cephmon's and etcd's can rejoin a rebuilt member (they have a health formula)", () => {
+  it("the formulas declare the clustered roles; mysql's, rabbitmq's, cephmon's, etcd's and ovsdb's can rejoin a rebuilt member (they have a health formula)", () => {
     assert.deepEqual([...clusters.keys()].sort(), ["cephmon", "etcd", "mysql", "ovsdb", "rabbitmq"]);
-    for (const r of ["mysql", "rabbitmq", "cephmon", "etcd"]) {
+    for (const r of ["mysql", "rabbitmq", "cephmon", "etcd", "ovsdb"]) {
       assert.equal(clusters.get(r)?.health, `${r}/health`);
       assert.equal(clusters.get(r)?.leave, `${r}/leave`);
     }
-    assert.equal(clusters.get("ovsdb")?.health, undefined);
     assert.match(clusters.get("mysql")!.holds, /every service's database/);
     assert.deepEqual([1, 2, 3, 4, 5].map(quorum), [1, 2, 2, 3, 3]);
   });
@@ -104,13 +108,28 @@ describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () 
 
   it("on the sample pillar: a clustered role whose formulas cannot rejoin a member is refused, and so is a controller carrying one", () => {
     const sample = loadCloud(path.join(ROOT, "pillar/sample"), { stack: "sample" });
-    assert.match(refusal(planRebuild(sample, ["ovsdb"], clusters)), /ovsdb-\S+ is a member of ovsdb, which holds .*no health formula/);
+    // Every clustered role of the tree has its health formula now: ovsdb's taken away here.
+    const withoutHealth = new Map(clusters);
+    withoutHealth.set("ovsdb", { role: "ovsdb", holds: clusters.get("ovsdb")!.holds });
+    assert.match(refusal(planRebuild(sample, ["ovsdb"], withoutHealth)), /ovsdb-\S+ is a member of ovsdb, which holds .*no health formula/);
     const controller = sample.endpoints.find((e) => e.type === "controller")!;
     // Its rabbitmq node, monitor and etcd member are each one of three that can rejoin: not a reason; the role that cannot is.
     const carried = sample.endpoints.filter((e) => e.controller === controller.name && e.role === "ovsdb");
     assert.ok(carried.length > 0, "the sample's first controller carries a member of a clustered role");
-    const why = refusal(planRebuild(sample, [controller.name], clusters));
+    const why = refusal(planRebuild(sample, [controller.name], withoutHealth));
     for (const e of carried) assert.ok(why.includes(e.name), `${e.name} named: ${why}`);
+    // With its formulas as they are, the sample's one ovsdb member is still refused: it is the last copy.
+    assert.match(refusal(planRebuild(sample, ["ovsdb"], clusters)), /^rebuild: refused: ovsdb has 1 member\(s\) holding OVN's northbound and southbound databases.*leaves 0, and a cluster of 1 needs 1 up/);
+  });
+
+  it("three ovsdb members: each alone in its own up, in index order, gated on both RAFT clusters before the first and after each", () => {
+    const lab = labWithType("ovsdb", 3);
+    const m = lab.endpoints.filter((e) => e.type === "ovsdb").sort((a, b) => a.index - b.index).map((e) => e.name);
+    assert.equal(m.length, 3);
+    const plan = planRebuild(lab, ["ovsdb"], clusters);
+    // No role of pillar/lab needs ovsdb (no neutron there): nothing downstream, so no last up.
+    assert.deepEqual(steps(plan), m.map((name) => ({ machines: [name], names: PHASES.map((p) => `${name}-${p}`).sort(), gates: ["ovsdb"] })));
+    assert.deepEqual(plan.kind === "plan" && plan.before, ["ovsdb"]);
   });
 
   it("on the sample pillar: rabbitmq's three nodes one at a time, each gated on the whole cluster, then the phases that need it", () => {
