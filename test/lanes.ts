@@ -37,6 +37,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/lab/rabbitmqRebuild.test.ts": 700,
   "test/lab/cephmonRebuild.test.ts": 780,
   "test/lab/etcdRebuild.test.ts": 1000,
+  "test/lab/ovsdbRebuild.test.ts": 900,
   "test/formulas/openstack.test.ts": 750,
   "test/formulas/computeGuest.test.ts": 900,
   "test/formulas/ceph.test.ts": 520,
@@ -65,6 +66,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/pxe.test.ts": 210,
   "test/formulas/bind.test.ts": 30,
   "test/formulas/etcd.test.ts": 90,
+  "test/formulas/ovsdbCluster.test.ts": 60,
   "test/lab/bootedHost.test.ts": 10,
   "test/libvirt/qemu.test.ts": 240,
 };
