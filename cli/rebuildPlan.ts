@@ -15,6 +15,7 @@
  * and the phases that need them run after that.
  */
 import { ClusterRole, quorum } from "../formulas/clusters";
+import { pxeHosts, pxeInstalledName } from "../components/pxeInstalled";
 import { Cloud, Endpoint } from "../pillar";
 
 /**
@@ -45,7 +46,12 @@ export function rebuildResourceNames(cloud: Cloud, targets: string[]): { endpoin
     const { endpoint: e, step } = cloud.graph.nodes.get(id)!;
     if (step !== "provision") names.add(`${e.name}-${step}`);
     else if (e.style === "virtual") names.add(`${e.name}-provision-domain`);
-    else if (e.style === "physical") for (const r of ["boot-once", "power-cycle"]) names.add(`${e.name}-provision-${r}`);
+    else if (e.style === "physical") {
+      for (const r of ["boot-once", "power-cycle"]) names.add(`${e.name}-provision-${r}`);
+      // Replaced with the machine (components/pxeInstalled.ts): the reinstalled server's install is retired again.
+      const pxes = pxeHosts(cloud.endpoints);
+      pxes.forEach((_, i) => names.add(pxeInstalledName(e.name, i, pxes.length)));
+    }
   }
   return { endpoints: chosen.map((e) => e.name), names };
 }

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cloud, Endpoint, Phase, SITE, stackOfType } from "../pillar";
 import { endpointResource, EndpointResource } from "./endpoint";
 import { FormulaCatalog, formulaLabel } from "./formulaCatalog";
+import { declarePxeInstalled, PXE_INSTALLED_FORMULA, pxeHosts } from "./pxeInstalled";
 import { cloudFacts, endpointFacts } from "./formulaFacts";
 import { formulaStep } from "./formulaStep";
 import { hostKeyPins } from "./hostKeyPins";
@@ -140,6 +141,14 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
     }
     steps.set(id, resource);
     children.set(e.name, { ...children.get(e.name), [node.step]: resource });
+  }
+  // Once a physical server's base phase has run, its pxe hosts stop serving its install (pxeInstalled.ts).
+  const pxes = pxeHosts(cloud.endpoints).map((p) => ({ endpoint: p, connection: sshConnection(p, settings, pins.hostKey(p)) }));
+  for (const e of cloud.endpoints) {
+    const base = children.get(e.name)?.base;
+    if (e.style !== "physical" || !base || !components.has(e.name)) continue;
+    const formula = catalog.other(PXE_INSTALLED_FORMULA);
+    declarePxeInstalled({ server: e, pxes, formula, base, machine: machines.get(e.name) ?? [], sudo: settings.sshUser !== "root" }, components.get(e.name)!);
   }
   for (const [name, c] of components) c.complete(children.get(name) ?? {});
   return { endpoints: [...components.values()], steps };

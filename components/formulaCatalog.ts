@@ -32,6 +32,8 @@ export interface FormulaCatalog {
   get(role: string, phase: Phase): Formula | undefined;
   /** Missing files by role, e.g. `{ glance: ["formulas/glance/install", ...] }`. */
   missing: Map<string, string[]>;
+  /** A formula that is no role's phase (e.g. `pxe/installed`), or undefined when its file is missing. */
+  other(label: string): Formula | undefined;
 }
 
 export function formulaCatalog(roles: Iterable<string>, load: FormulaLoader, dir = FORMULAS_DIR): FormulaCatalog {
@@ -51,7 +53,11 @@ export function formulaCatalog(roles: Iterable<string>, load: FormulaLoader, dir
       }
     }
   }
-  return { get: (role, phase) => found.get(formulaLabel(role, phase)), missing };
+  return {
+    get: (role, phase) => found.get(formulaLabel(role, phase)),
+    missing,
+    other: (label) => (fs.existsSync(path.join(dir, label)) ? load(label) : undefined),
+  };
 }
 
 /** One line per role for warnings and errors. */

@@ -86,6 +86,8 @@ function formulas(runLog: string, hostKeysFile: string): string {
     "pxe/configure": phase("pxe/configure", "NAME PXE_HOST_KEYS", `umask 077; printf '%s\\n' "$KINETIC_PXE_HOST_KEYS" > ${hostKeysFile}\n`),
     "storage/install": phase("storage/install"),
     "storage/configure": phase("storage/configure", "NAME SECRET_DB_PASSWORD", `[ -n "$KINETIC_SECRET_DB_PASSWORD" ]\n`),
+    // Run on the pxe host once the server's base phase has run (components/pxeInstalled.ts).
+    "pxe/installed": phase("pxe/installed", "NAME PXE_INSTALLED_UUID", `[ "$KINETIC_PXE_INSTALLED_UUID" = ${UUID} ]\n`),
   });
 }
 
@@ -180,10 +182,12 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     const lines = ran();
     const pos = (l: string) => lines.findIndex((x) => x.startsWith("storage-") && x.endsWith(l));
     assert.deepEqual(take(), [
-      "pxe common/base", "pxe common/networking", "pxe pxe/configure", "pxe pxe/install",
+      "pxe common/base", "pxe common/networking", "pxe pxe/configure", "pxe pxe/install", "pxe pxe/installed",
       "storage common/base", "storage common/networking", "storage storage/configure", "storage storage/install",
     ]);
     assert.ok(pos("common/base") < pos("common/networking") && pos("common/networking") < pos("storage/install") && pos("storage/install") < pos("storage/configure"), lines.join("\n"));
+    // The pxe host stops serving the install only once the server's base phase has run.
+    assert.ok(lines.indexOf(lines.find((l) => l.endsWith("pxe/installed"))!) > pos("common/base"), lines.join("\n"));
     assert.equal(sim!.bmc(BMC_ADDRESS).openSessions(), 0, "a BMC session was left open");
   });
 
@@ -239,7 +243,8 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     }
     assert.equal(sim!.bmc(BMC_ADDRESS).system().boots.filter((b) => b.target === "Pxe").length, 2, "a second PXE boot");
     assert.equal(installs, 2);
-    assert.deepEqual(take(), ["storage common/base", "storage common/networking", "storage storage/configure", "storage storage/install"]);
+    // The reinstall's install is served until its base phase has run, then retired again.
+    assert.deepEqual(take(), ["pxe pxe/installed", "storage common/base", "storage common/networking", "storage storage/configure", "storage storage/install"]);
   });
 
   it("refresh shows a server powered off at its BMC; the next up powers it on and runs nothing", async () => {
@@ -250,7 +255,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     const cycle = (state.deployment as { resources: { urn: string; outputs?: { powerState?: string } }[] }).resources.find((r) => r.urn.endsWith("-provision-power-cycle"));
     assert.equal(cycle?.outputs?.powerState, "Off");
     const repair = await s!.stack.up({ onOutput: () => undefined });
-    assert.deepEqual(repair.summary.resourceChanges, { same: 14, update: 1 });
+    assert.deepEqual(repair.summary.resourceChanges, { same: 15, update: 1 });
     assert.equal(sim!.bmc(BMC_ADDRESS).system().powerState, "On");
     assert.deepEqual(take(), [], "repairing the power ran a formula");
   });

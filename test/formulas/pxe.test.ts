@@ -179,6 +179,44 @@ describe("formulas/pxe on a Debian host", function () {
     await assertIdempotent(host(), "pxe/configure", values());
   });
 
+  it("once a server is installed (pxe/installed), its install is served no more: its boot script boots its disk and its host key is gone from nginx; the next configure keeps it so; a new host key (kinetic rebuild) serves the install again", async () => {
+    const h = host();
+    await assertRejects(h, "pxe/installed", { PXE_INSTALLED_UUID: EVIL }, "check values", /PXE_INSTALLED_UUID is not a valid uuid/);
+    await assertRejects(h, "pxe/installed", { PXE_INSTALLED_UUID: "7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b" }, "check values", /no assignment for 7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b on this pxe host/);
+    // The staged assignment (what a rebuild serves again) is root's only: it holds the private key.
+    assert.equal(h.exec(["stat", "-c", "%a %U:%G", `/var/lib/kinetic/pxe/assignments/${U1}/user-data`]).trim(), "600 root:root");
+    assert.equal(h.exec(["stat", "-c", "%a", "/var/lib/kinetic/pxe/assignments"]).trim(), "700");
+    const r = await runOk(h, "pxe/installed", { PXE_INSTALLED_UUID: U1.toUpperCase() });
+    assert.ok(changes(r).includes(`removed ${www}/assignments/${U1}/user-data`), r.stdout);
+    const installed = async () => {
+      const script = await get("127.0.10.50", `/assignments/${U1}/boot.ipxe`);
+      assert.equal(script.status, 200);
+      assert.match(script.body, /^exit$/m);
+      assert.doesNotMatch(script.body, /autoinstall|kernel/);
+      assert.equal((await get("127.0.10.50", `/assignments/${U1_SWAPPED}/boot.ipxe`)).body, script.body, "also under the byte-swapped UUID");
+      for (const f of ["user-data", "meta-data"]) assert.equal((await get("127.0.10.50", `/assignments/${U1}/${f}`)).status, 404, `${f} is still served`);
+    };
+    await installed();
+    // The other server is not installed yet: its install is still served, to it only.
+    const other = await get("127.0.10.51", `/assignments/${U2}/user-data`);
+    assert.equal(other.status, 200);
+    assert.ok(other.body.includes(JSON.stringify(HOST_KEY_2.privateKey)));
+    // pxe/configure again (a pillar or formula change): the installed server stays installed.
+    await assertIdempotent(h, "pxe/configure", values());
+    await installed();
+    // kinetic rebuild gives the server a new host key: its install, with that key, is served again.
+    const rebuilt = deriveHostKey("pxe-test", `controller-${U1}`, "physical-1/rebuild-1");
+    await runOk(h, "pxe/configure", values({ PXE_HOST_KEYS: [hostKeyLine(U1, rebuilt), hostKeyLine(U2, HOST_KEY_2)].join("\n") }));
+    const again = await get("127.0.10.50", `/assignments/${U1}/user-data`);
+    assert.equal(again.status, 200);
+    assert.ok(again.body.includes(JSON.stringify(rebuilt.privateKey)), "the rebuilt server's install carries its new key");
+    assert.match((await get("127.0.10.50", `/assignments/${U1}/boot.ipxe`)).body, / autoinstall /);
+    // And once it is installed with that key, retired again.
+    await runOk(h, "pxe/installed", { PXE_INSTALLED_UUID: U1 });
+    await installed();
+    await runOk(h, "pxe/configure", values());
+  });
+
   it("removes the assignment of an endpoint dropped from the pillar", async () => {
     const h = host();
     const r = await runOk(h, "pxe/configure", values({ PXE_ASSIGNMENTS: assignment(U2, `storage-${U2}`, "enp65s0f0", "INTEL SSDSC2KB48", "127.0.10.51"), PXE_HOST_KEYS: hostKeyLine(U2, HOST_KEY_2) }));
@@ -268,6 +306,14 @@ describe("formulas/pxe on a Debian host", function () {
         fs.rmSync(workDir, { recursive: true, force: true });
       }
     }
+    /** Stops the machine 10 s after nginx served `urlPath` (past `from` bytes of its access log): what it fetched next is all it would. */
+    const tenSecondsAfter = (urlPath: string, from: number) => {
+      let seen = 0;
+      return () => {
+        if (!seen && host().read("/var/log/nginx/access.log").slice(from).includes(`"GET ${urlPath} HTTP/1.1" 200 `)) seen = Date.now();
+        return seen > 0 && Date.now() - seen > 10_000;
+      };
+    };
     const why = (b: { result: PxeBootResult; summary: string }) => `${b.summary}\ninstaller said:\n  ${b.result.said.join("\n  ")}\n${b.result.qemuError ?? ""}\n${daemons.log("kea").slice(-6000)}`;
 
     it("gets its lease by UUID, chains both scripts, boots the installer at its reserved address, and the installer gets its user-data", async function () {
@@ -319,6 +365,25 @@ describe("formulas/pxe on a Debian host", function () {
         assert.equal(b.result.userData, undefined);
       } finally {
         fs.writeFileSync(h.path(script), good);
+      }
+    });
+
+    it("once installed (pxe/installed), the server network-booting again boots its own disk: its boot script, then iPXE exits; no installer, no user-data", async function () {
+      requirePrerequisite(this, qemuMissing && "qemu-system-x86_64 or ipxe-qemu not installed (Debian package qemu-system-x86)", "a network boot");
+      const h = host();
+      await runOk(h, "pxe/installed", { PXE_INSTALLED_UUID: U3 });
+      try {
+        const from = h.read("/var/log/nginx/access.log").length;
+        const b = await boot(tenSecondsAfter(`/assignments/${U3}/boot.ipxe`, from));
+        assert.equal(b.summary, "stopped at kernel: never asked for", why(b));
+        assert.deepEqual(b.steps.map((s) => [s.step, s.ok]), [["DHCP lease", true], ["boot script", true], ["server's boot script", true], ["kernel", false]], why(b));
+        assert.equal(b.result.userData, undefined);
+        assert.deepEqual(b.result.said, [], "the installer ran");
+        assert.doesNotMatch(h.read("/var/log/nginx/access.log").slice(from), /user-data|vmlinuz/);
+      } finally {
+        // The cases below boot the installer again: as a rebuild does, a new key serves the install.
+        h.exec(["rm", "-f", `/var/lib/kinetic/pxe/installed/${U3}`]);
+        await runOk(h, "pxe/configure", chainValues());
       }
     });
 

@@ -16,6 +16,8 @@ export function stubFormulas(roles: string[] = ALL_ROLES, extra: Record<string, 
     write(`${r}/install`, script("NAME ROLE"));
     write(`${r}/configure`, script(configureUses));
   }
+  // The pxe hosts' step after each physical server's install (components/pxeInstalled.ts).
+  if (roles.includes("pxe")) write("pxe/installed", script("PXE_INSTALLED_UUID"));
   for (const [label, text] of Object.entries(extra)) write(label, text);
   return dir;
 }
