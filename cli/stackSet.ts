@@ -163,5 +163,8 @@ export async function upAll(parts: StackPart[], fns: { up: (p: StackPart) => Pro
 function firstLine(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
   const refusal = /refusing[^\n]*/.exec(m);
-  return (refusal ? refusal[0] : m.split("\n").find((l) => l.trim()) ?? m).slice(0, 400);
+  // The Automation API's error starts with the exit code and the engine's whole output: the diagnostic is the line to show.
+  const lines = m.split("\n").map((l) => l.trim());
+  const diagnostic = lines.find((l) => /^error: (?!update failed|preview failed)/.test(l)) ?? lines.find((l) => /error:/.test(l));
+  return (refusal ? refusal[0] : diagnostic ?? lines.find(Boolean) ?? m).slice(0, 400);
 }

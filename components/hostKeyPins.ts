@@ -91,7 +91,8 @@ function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
       if (e.style !== "foundation") return generatedKey(e).publicKey;
       const fromPillar = pillarKey(e);
       if (fromPillar) return fromPillar;
-      return trusted.get(e.name)?.hostKey;
+      // Another stack's host (a rack reaching the site's): the key the site recorded on first use.
+      return trusted.get(e.name)?.hostKey ?? settings.siteHostKeys?.[e.name];
     },
     unpinned() {
       if (settings.trustOnFirstUse) return [];
@@ -102,7 +103,8 @@ function makePins(cloud: Cloud, settings: Settings): HostKeyPins {
       for (const e of cloud.endpoints) {
         if (e.style !== "foundation" || pillarKey(e) || trusted.has(e.name) || !only(e)) continue;
         const parent = parentOf(e);
-        const record = new TrustedHostKey(`${e.name}-host-key`, { endpoint: e.name, host: e.address }, parent ? { parent } : {});
+        // The port every connection uses (kinetic:sshPort): 22 unless the stack says otherwise, so a stack on 22 sees no change.
+        const record = new TrustedHostKey(`${e.name}-host-key`, { endpoint: e.name, host: e.address, port: settings.sshPort }, parent ? { parent } : {});
         record.fingerprint.apply((fp) => {
           if (fp) void pulumi.log.info(`${e.name} at ${e.address}: host key trusted on first use, ${fp}; add it to the pillar as hosts.${e.type}.host_keys[${e.index}] to make it explicit`, record);
         });

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cloud, isPillarError, loadCloud, partDigest, partEndpoints, SITE, stackNames } from "../pillar";
 import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
 import { describeMissing, FORMULAS_DIR, formulaCatalog, FormulaLoader, formulaLoader } from "./formulaCatalog";
+import { hostKeyPins } from "./hostKeyPins";
 import { readSettings, Settings } from "./settings";
 import { readSiteInputs, SITE_OUTPUT, SITE_SECRETS_OUTPUT, SiteInputs } from "./siteStack";
 import { withShortStacks } from "./shortStacks";
@@ -37,7 +38,7 @@ export interface EndpointOutput {
 /** The stack outputs: the endpoints, and the site's outputs for its racks when the pillar names any. */
 export interface ProgramOutputs {
   endpoints: EndpointOutput[];
-  [SITE_OUTPUT]?: pulumi.Output<{ digest: string; epochs: Settings["epochs"] }>;
+  [SITE_OUTPUT]?: pulumi.Output<{ digest: string; epochs: Settings["epochs"]; hostKeys: Record<string, string> }>;
   [SITE_SECRETS_OUTPUT]?: pulumi.Output<{ serviceSecret: string; hostKeySecret: string }>;
 }
 
@@ -121,6 +122,7 @@ function rackSettings(settings: Settings, site: SiteInputs | undefined): Setting
     ...rest,
     stack: site.stack,
     epochs: site.epochs,
+    siteHostKeys: site.hostKeys,
     ...(seed ? { serviceSecret: seed } : {}),
     ...(hostSeed ? { hostKeySecret: hostSeed } : {}),
     hostKeySecretIsLegacy: false,
@@ -141,8 +143,16 @@ function requireCurrentSite(site: SiteInputs, expected: string): void {
 /** The site's outputs for its racks: the digest only once every site step is done, the seeds secret. */
 function siteOutputs(cloud: Cloud, settings: Settings): Pick<ProgramOutputs, typeof SITE_OUTPUT | typeof SITE_SECRETS_OUTPUT> {
   const seeds = pulumi.secret(pulumi.all([settings.serviceSecret ?? "", settings.hostKeySecret ?? ""]).apply(([serviceSecret, hostKeySecret]) => ({ serviceSecret, hostKeySecret })));
+  // Foundation hosts trusted on first use: a rack reaching one pins the key the site recorded.
+  const pins = hostKeyPins(cloud, settings);
+  const trusted = partEndpoints(cloud, SITE).filter((e) => e.style === "foundation" && !cloud.pillar.hosts[e.type].hostKeys?.[e.index]);
+  const recorded = trusted.flatMap((e) => {
+    const key = pins.hostKey(e);
+    return key === undefined ? [] : [[e.name, key] as const];
+  });
+  const hostKeys = pulumi.all(Object.fromEntries(recorded));
   return {
-    [SITE_OUTPUT]: pulumi.output({ digest: partDigest(cloud, SITE), epochs: settings.epochs }),
+    [SITE_OUTPUT]: pulumi.output({ digest: partDigest(cloud, SITE), epochs: settings.epochs, hostKeys }),
     [SITE_SECRETS_OUTPUT]: seeds,
   };
 }

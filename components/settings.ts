@@ -70,6 +70,11 @@ export interface Settings {
    */
   rack?: string;
   siteStack?: string;
+  /**
+   * A rack's pins of the site's foundation hosts that the pillar gives no key for (recorded on
+   * first use by the site), by endpoint name: read from the site's outputs (components/siteStack.ts).
+   */
+  siteHostKeys?: Record<string, string>;
 }
 
 function caBundle(value: string | undefined): string | undefined {

@@ -15,6 +15,8 @@ export interface SiteInputs {
   /** partDigest of the site as of its last `up`; undefined when the site has never been up. */
   digest?: string;
   epochs: SecretEpochs;
+  /** The site's foundation hosts' keys recorded on first use (the pillar's own keys every stack reads). */
+  hostKeys: Record<string, string>;
   serviceSecret?: pulumi.Output<string>;
   hostKeySecret?: pulumi.Output<string>;
 }
@@ -39,7 +41,7 @@ export async function readSiteInputs(): Promise<SiteInputs | undefined> {
   if (!rack) return undefined;
   const stack = cfg.require("siteStack");
   const ref = new pulumi.StackReference(`${pulumi.getStack()}-site-reference`, { name: siteReferenceName(stack) });
-  let site: { digest?: unknown; epochs?: unknown } | undefined;
+  let site: { digest?: unknown; epochs?: unknown; hostKeys?: unknown } | undefined;
   let secrets: { serviceSecret?: unknown; hostKeySecret?: unknown } | undefined;
   try {
     site = (await ref.getOutputDetails(SITE_OUTPUT)).value as typeof site;
@@ -53,6 +55,7 @@ export async function readSiteInputs(): Promise<SiteInputs | undefined> {
     stack,
     ...(typeof site?.digest === "string" ? { digest: site.digest } : {}),
     epochs: (site?.epochs ?? {}) as SecretEpochs,
+    hostKeys: (site?.hostKeys ?? {}) as Record<string, string>,
     ...(str(secrets?.serviceSecret) ? { serviceSecret: str(secrets?.serviceSecret) } : {}),
     ...(str(secrets?.hostKeySecret) ? { hostKeySecret: str(secrets?.hostKeySecret) } : {}),
   };

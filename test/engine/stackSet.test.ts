@@ -49,7 +49,7 @@ stacks: [rack1, rack2]
   const host = (type: keyof typeof ADDRESS, extra: string, nic = "eth0") => `  ${type}:
     style: foundation
     addresses: [${ADDRESS[type]}]
-    host_keys: [${KEY[type].publicKey}]
+${type === "identity" ? "" : `    host_keys: [${KEY[type].publicKey}]\n`}
     networks:
       management:
         interfaces: [${nic}]
@@ -120,7 +120,8 @@ describe("engine: stacks per site and per rack (kinetic up|preview --all)", func
     sshds = [first];
     for (const t of ["dbase", "queue"] as const) sshds.push(await startSshd(KEY[t].privateKey, ADDRESS[t], first.port, { authorizedKey: CLIENT.publicKey }));
     const site = await open(SITE);
-    await site.setAllConfig({ "kinetic:pillar": { value: pillarDir }, "kinetic:sshPublicKey": { value: CLIENT.publicKey }, "kinetic:sshPort": { value: String(first.port) } });
+    // The site's host is trusted on first use (no key in the pillar): its racks pin what the site recorded.
+    await site.setAllConfig({ "kinetic:pillar": { value: pillarDir }, "kinetic:sshPublicKey": { value: CLIENT.publicKey }, "kinetic:sshPort": { value: String(first.port) }, "kinetic:trustOnFirstUse": { value: "true" } });
     const { setSecretConfig } = await import("../../engine/stack");
     await setSecretConfig(site, "kinetic:sshPrivateKey", CLIENT.privateKey);
     await setSecretConfig(site, "kinetic:serviceSecret", SERVICE_SECRET);
@@ -166,6 +167,10 @@ describe("engine: stacks per site and per rack (kinetic up|preview --all)", func
     for (const name of [SITE, `${SITE}-rack1`, `${SITE}-rack2`]) assert.ok(!storedState(backendDir, name).includes(SERVICE_SECRET), `${name}: the seed in plain text`);
     assert.ok(!storedState(backendDir, `${SITE}-rack1`).includes(deriveSecretAt(SERVICE_SECRET, "SECRET_KEYSTONE_DB", 0)));
     assert.equal(await rackRefusal(parts[1].stack, open), undefined);
+    // The key the site recorded on first use is in its outputs, for a rack that reaches the site's host.
+    const exported = (await parts[0].stack.outputs()).kineticSite?.value as { hostKeys?: Record<string, string> };
+    const blob = (k: string | undefined) => (k ?? "").split(/\s+/).slice(0, 2).join(" ");
+    assert.equal(blob(exported.hostKeys?.[names.identity]), blob(KEY.identity.publicKey));
   });
 
   it("preview --all after a change to rack1's entry: changes in rack1's stack only; up --all then runs only rack1's step", async () => {
