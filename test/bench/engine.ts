@@ -38,7 +38,7 @@ const PAGE_KIB = 4;
 /** Milliseconds since this process started (performance.timeOrigin). */
 const now = () => performance.now();
 
-interface CaseResult {
+export interface CaseResult {
   mode: "engine" | "mock";
   marks: Record<string, number>;
   resources: number;
@@ -117,12 +117,18 @@ async function engineCase(pillar: string, scratch: string): Promise<CaseResult> 
     return outputs;
   };
 
+  // The scale bench (scale.ts) runs rack stacks: their name and config come from its environment.
+  const extra = JSON.parse(process.env.KINETIC_BENCH_CONFIG ?? "{}") as Record<string, string>;
   const config = Object.fromEntries(
-    Object.entries({ ...BASE_CONFIG, "kinetic:pillar": pillar }).map(([k, value]) => [k, { value, secret: /private|password|secret/i.test(k) }]),
+    Object.entries({ ...BASE_CONFIG, "kinetic:pillar": pillar, ...extra }).map(([k, value]) => [k, { value, secret: /private|password|secret/i.test(k) }]),
   );
+  // A rack's program reads its site's outputs (a StackReference): the site stack must exist, as
+  // `kinetic preview --all` makes it first. Never up here: the rack previews with its seeds unknown.
+  const site = extra["kinetic:siteStack"];
+  if (site) await openStack({ engine, stack: site, program, backendDir: path.join(scratch, "backend"), passphrase: "kinetic-bench-only", workDir: path.join(scratch, "work") });
   const stack = await openStack({
     engine,
-    stack: "bench",
+    stack: process.env.KINETIC_BENCH_STACK ?? "bench",
     program,
     backendDir: path.join(scratch, "backend"),
     passphrase: "kinetic-bench-only",
@@ -179,7 +185,7 @@ async function engineCase(pillar: string, scratch: string): Promise<CaseResult> 
 // The bench: runs each case in a child process and watches its whole process tree
 // ---------------------------------------------------------------------------------------------
 
-type Role = "node" | "pulumi" | "command" | "dynamic" | "other";
+export type Role = "node" | "pulumi" | "command" | "dynamic" | "other";
 const ROLES: Role[] = ["node", "pulumi", "command", "dynamic", "other"];
 
 interface ProcSample {
@@ -188,7 +194,7 @@ interface ProcSample {
   cpuTicks: number;
 }
 
-interface TreeStats {
+export interface TreeStats {
   /** Per role: the largest VmHWM of any of its processes, CPU summed over its processes. */
   peakMiB: Record<Role, number>;
   cpuS: Record<Role, number>;
@@ -285,7 +291,7 @@ function watchTree(root: number): { stop(): TreeStats; kill(): void } {
   };
 }
 
-interface Measured {
+export interface Measured {
   result?: CaseResult;
   /** Wall time of the whole case process, seen from here (Node.js + ts-node startup included). */
   wallMs: number;
@@ -296,7 +302,7 @@ interface Measured {
   lastProgress?: Record<string, number>;
 }
 
-function runCase(mode: "engine" | "mock", pillar: string, timeoutMs: number, env: Record<string, string> = {}): Promise<Measured> {
+export function runCase(mode: "engine" | "mock", pillar: string, timeoutMs: number, env: Record<string, string> = {}): Promise<Measured> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-bench-${mode}-`));
   fs.mkdirSync(path.join(scratch, "work"));
   const load0 = os.loadavg()[0];

@@ -6,9 +6,10 @@ const BENCHES: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   lab: async () => (await import("./lab")).benchLab,
   cloud: async () => (await import("./lab")).benchCloud,
   rebuild: async () => (await import("./rebuild")).benchRebuild,
+  scale: async () => (await import("./scale")).benchScale,
 };
-/** Left out of a bare `npm run bench`: the full cloud from nothing takes about 40 minutes, the rolling rebuild about 10. */
-const ON_REQUEST = new Set(["cloud", "rebuild"]);
+/** Left out of a bare `npm run bench`: the full cloud from nothing takes about 40 minutes, the rolling rebuild about 10, scale (1,000 endpoints, twice) several. */
+const ON_REQUEST = new Set(["cloud", "rebuild", "scale"]);
 
 async function main(argv: string[]): Promise<void> {
   const names = argv.length && !argv[0].startsWith("-") ? [argv[0]] : Object.keys(BENCHES).filter((n) => !ON_REQUEST.has(n));

@@ -11,7 +11,13 @@ const VIRTUAL_TYPES = [
   "placement", "barbican", "magnum", "sahara", "manila", "share",
 ];
 
-export function syntheticPillar(total: number): string {
+/**
+ * `racks`: the same endpoints as `racks` rack stacks (README "Stacks per site and per rack"): the
+ * site holds the pxe server; rack r a controller type of its own, its share of the storage and
+ * compute servers, and every racks-th virtual type, on its controllers. Needs within a rack only
+ * (the defaults would join racks): virtual types need their rack's controller, physical ones pxe.
+ */
+export function syntheticPillar(total: number, opts: { racks?: number } = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-synthetic-${total}-`));
   const physical = Math.floor((total - 1) / 2);
   const virtual = total - 1 - physical;
@@ -31,7 +37,9 @@ export function syntheticPillar(total: number): string {
     const count = Math.floor(virtual / VIRTUAL_TYPES.length) + (i < virtual % VIRTUAL_TYPES.length ? 1 : 0);
     hosts[t] = { style: "virtual", count, ram: 4194304, cpu: 2, disk: "32G", os: "ubuntu", networks: { management: { interfaces: ["ens3"] } } };
   });
+  if (opts.racks) rack(hosts, opts.racks);
   const doc = {
+    ...(opts.racks ? { stacks: Array.from({ length: opts.racks }, (_, r) => `rack${r}`) } : {}),
     networking: { subnets: { management: "10.0.0.0/16", oob: "10.1.0.0/22" }, gateway: "10.0.0.1" },
     images: { ubuntu: { url: "https://images.example/ubuntu.img", type: "qcow2" } },
     // Physical types need the BMC account (the validator refuses them without it); its password is a stack secret.
@@ -40,4 +48,22 @@ export function syntheticPillar(total: number): string {
   };
   fs.writeFileSync(path.join(dir, "pillar.yaml"), stringify(doc));
   return dir;
+}
+
+/** Splits the one-stack hosts into racks, in place (see syntheticPillar). */
+function rack(hosts: Record<string, unknown>, racks: number): void {
+  const share = <T>(list: T[], r: number) => list.filter((_, i) => i % racks === r);
+  const physical = ["controller", "storage", "compute"].map((t) => [t, hosts[t] as { uuids: string[] }] as const);
+  if (physical[0][1].uuids.length < racks) throw new Error(`${racks} racks need a controller each; this pillar has ${physical[0][1].uuids.length} (about one per 100 endpoints)`);
+  for (const [t] of physical) delete hosts[t];
+  for (let r = 0; r < racks; r++) {
+    for (const [t, h] of physical) {
+      const uuids = share(h.uuids, r);
+      if (uuids.length) hosts[`${t}r${r}`] = { ...h, role: t, uuids, stack: `rack${r}`, needs: { configure: { pxe: "configure" } } };
+    }
+  }
+  VIRTUAL_TYPES.forEach((t, i) => {
+    const r = i % racks;
+    hosts[t] = { ...(hosts[t] as object), stack: `rack${r}`, needs: { base: null, networking: null, install: null, configure: { [`controllerr${r}`]: "configure" } } };
+  });
 }
