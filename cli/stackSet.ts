@@ -5,9 +5,9 @@
  * side; a rack's `up` alone runs only while the site is up and current (siteRefusal).
  */
 import type { Stack } from "@pulumi/pulumi/automation";
-import { SITE_OUTPUT } from "../components/siteStack";
+import { SITE_OUTPUT, siteDigest } from "../components/siteStack";
 import { setSecretConfig } from "../engine/stack";
-import { Cloud, partDigest, pulumiStackName, SITE, stackNames } from "../pillar";
+import { Cloud, pulumiStackName, SITE, stackNames } from "../pillar";
 import { stackPillarCloud } from "./stackPillar";
 
 /** Rack stacks run at once after the site: each is an engine and its plugins (about 300 MB here). */
@@ -67,7 +67,7 @@ export async function siteRefusal(site: Stack, cloud: Cloud): Promise<string | u
   if (!exported?.digest) return `site stack ${site.name} has not been up yet (it exports no ${SITE_OUTPUT})`;
   const [last] = await site.history(1);
   if (last && last.result !== "succeeded") return `site stack ${site.name}'s last ${last.kind} did not succeed (${last.result})`;
-  if (exported.digest !== partDigest(cloud, SITE)) return `site stack ${site.name} is not current: the pillar's site part changed since its last up`;
+  if (exported.digest !== siteDigest(cloud)) return `site stack ${site.name} is not current: the pillar's site part, or what its steps read of the racks (addresses, names, PXE assignments), changed since its last up`;
   return undefined;
 }
 

@@ -5,12 +5,12 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { Cloud, isPillarError, loadCloud, partDigest, partEndpoints, SITE, stackNames } from "../pillar";
+import { Cloud, isPillarError, loadCloud, partEndpoints, SITE, stackNames } from "../pillar";
 import { declareCloud, placeholderProvisioners, Provisioners } from "./cloud";
 import { describeMissing, FORMULAS_DIR, formulaCatalog, FormulaLoader, formulaLoader } from "./formulaCatalog";
 import { hostKeyPins } from "./hostKeyPins";
 import { readSettings, Settings } from "./settings";
-import { readSiteInputs, SITE_OUTPUT, SITE_SECRETS_OUTPUT, SiteInputs } from "./siteStack";
+import { readSiteInputs, SITE_OUTPUT, SITE_SECRETS_OUTPUT, siteDigest, SiteInputs } from "./siteStack";
 import { withShortStacks } from "./shortStacks";
 
 export const PROJECT_ROOT = path.join(__dirname, "..");
@@ -69,7 +69,7 @@ export function kineticProgram(opts: ProgramOptions = {}): ProgramOutputs {
   if (!stackNames(cloud.pillar).includes(part)) {
     throw new pulumi.RunError(`kinetic:rack is '${part}', which the pillar's \`stacks\` does not list (stacks: ${stackNames(cloud.pillar).join(", ")})`);
   }
-  if (opts.site) requireCurrentSite(opts.site, partDigest(cloud, SITE));
+  if (opts.site) requireCurrentSite(opts.site, siteDigest(cloud));
   const endpoints = partEndpoints(cloud, part);
 
   const catalog = formulaCatalog(
@@ -134,7 +134,7 @@ function rackSettings(settings: Settings, site: SiteInputs | undefined): Setting
  * site's last \`up\` succeeded with the site's part of this pillar. A preview says so and goes on.
  */
 function requireCurrentSite(site: SiteInputs, expected: string): void {
-  const why = site.digest === undefined ? `site stack ${site.stack} has not been up yet (no ${SITE_OUTPUT} output)` : site.digest !== expected ? `site stack ${site.stack} is not current: the pillar's site part changed since its last up` : undefined;
+  const why = site.digest === undefined ? `site stack ${site.stack} has not been up yet (no ${SITE_OUTPUT} output)` : site.digest !== expected ? `site stack ${site.stack} is not current: the pillar's site part, or what its steps read of the racks, changed since its last up` : undefined;
   if (!why) return;
   if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`refusing to run a rack before its site: ${why}; run \`kinetic up --stack ${site.stack}\` (or \`kinetic up --all\`) first, nothing was changed`);
   void pulumi.log.warn(`${why}: \`kinetic up\` of this rack will refuse until the site is up`);
@@ -152,7 +152,7 @@ function siteOutputs(cloud: Cloud, settings: Settings): Pick<ProgramOutputs, typ
   });
   const hostKeys = pulumi.all(Object.fromEntries(recorded));
   return {
-    [SITE_OUTPUT]: pulumi.output({ digest: partDigest(cloud, SITE), epochs: settings.epochs, hostKeys }),
+    [SITE_OUTPUT]: pulumi.output({ digest: siteDigest(cloud), epochs: settings.epochs, hostKeys }),
     [SITE_SECRETS_OUTPUT]: seeds,
   };
 }

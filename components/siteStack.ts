@@ -3,22 +3,38 @@
  * names and facts are derived from the pillar by every stack alike; what the pillar cannot give is
  * read from the site's outputs through a `StackReference`: the seeds every `SECRET_*` value and
  * generated host key derive from (secret outputs, never plain), the credential epochs, and the
- * digest of the site's part as of its last successful `up` (pillar/stacks.ts partDigest).
+ * digest of the site's part as of its last successful `up` (siteDigest).
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { Cloud, partDigest, SITE } from "../pillar";
+import { cloudFacts } from "./formulaFacts";
 import { SecretEpochs } from "./secretEpochs";
 
 /** The site's outputs a rack reads (exported by the site when the pillar names rack stacks). */
 export interface SiteInputs {
   /** The site's Pulumi stack name. */
   stack: string;
-  /** partDigest of the site as of its last `up`; undefined when the site has never been up. */
+  /** siteDigest as of the site's last `up`; undefined when the site has never been up. */
   digest?: string;
   epochs: SecretEpochs;
   /** The site's foundation hosts' keys recorded on first use (the pillar's own keys every stack reads). */
   hostKeys: Record<string, string>;
   serviceSecret?: pulumi.Output<string>;
   hostKeySecret?: pulumi.Output<string>;
+}
+
+/**
+ * What a rack relies on the site for, as this pillar derives it: the site's endpoints and types
+ * (pillar/stacks.ts partDigest) and the facts every endpoint shares (formulaFacts.ts cloudFacts),
+ * which carry the racks' own addresses, names and PXE assignments into the site's steps. A rack
+ * that adds a server changes them: the pxe server must know it before it boots, so the site goes
+ * first. A change inside a rack's own endpoints (their needs, NICs, VM sizes) leaves it as it was.
+ */
+export function siteDigest(cloud: Cloud): string {
+  const shared = cloudFacts(cloud);
+  const facts = Object.keys(shared).sort().map((k) => [k, shared[k]]);
+  return createHash("sha256").update(JSON.stringify({ site: partDigest(cloud, SITE), facts })).digest("hex");
 }
 
 /** Output names of the site stack. */

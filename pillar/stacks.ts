@@ -35,9 +35,9 @@ export function pulumiStackName(siteStack: string, part: string): string {
 }
 
 /**
- * What the rack stacks rely on from the site, as the pillar derives it: the site's endpoints
- * (name, type, address) and its types' pillar entries. The site stack exports this digest after a
- * successful `up`; a rack `up` runs only while it matches (the site is up and current).
+ * A part's endpoints (name, type, address, controller) and its types' pillar entries, as the pillar
+ * derives them. The site's is half of what its racks rely on (components/siteStack.ts siteDigest,
+ * with the facts every endpoint shares): a rack `up` runs only while the site's last `up` had it.
  */
 export function partDigest(cloud: Cloud, part: string): string {
   const endpoints = partEndpoints(cloud, part).map((e) => [e.name, e.type, e.address, e.controller ?? ""]);

@@ -189,8 +189,8 @@ describe("engine: stacks per site and per rack (kinetic up|preview --all)", func
   it("a change to the site's entry: a rack's up alone is refused (site not current) and runs nothing", async () => {
     writePillar(pillarDir, { identity: "eth1", dbase: "eth1" });
     const why = await rackRefusal(parts[2].stack, open);
-    assert.match(why ?? "", new RegExp(`site stack ${SITE} is not current: the pillar's site part changed since its last up`));
-    await assert.rejects(parts[2].stack.up({ onOutput: () => undefined }), /refusing to run a rack before its site: site stack stacks is not current/);
+    assert.match(why ?? "", new RegExp(`site stack ${SITE} is not current: the pillar's site part, or what its steps read of the racks \\(addresses, names, PXE assignments\\), changed since its last up`));
+    await assert.rejects(parts[2].stack.up({ onOutput: () => undefined }), /refusing to run a rack before its site: site stack stacks is not current: the pillar's site part, or what its steps read of the racks, changed/);
     assert.deepEqual(take(), []);
   });
 });
