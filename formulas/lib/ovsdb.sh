@@ -63,6 +63,12 @@ ovsdb_status() {
   timeout 20 ovs-appctl -t "$DB_CTL" cluster/status "$DB_NAME" 2>&1
 }
 
+# ovsdb_member: this server is a member of the current database's cluster (joined, not leaving).
+ovsdb_member() {
+  local status
+  status=$(ovsdb_status) && [ "$(ovsdb_field "$status" Status)" = "cluster member" ]
+}
+
 # ovsdb_servers STATUS: the servers a cluster/status lists, one line each: "<sid> <address>" with
 # the RAFT address as given to create-cluster or join-cluster (tcp:A:PORT), this member's first.
 ovsdb_servers() {

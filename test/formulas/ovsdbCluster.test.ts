@@ -152,4 +152,20 @@ describe("formulas/ovsdb: a member leaves OVN's running RAFT clusters and joins 
     assert.deepEqual(state(), before, "the same database files and processes");
     await healthy(h);
   });
+
+  it("a member whose machine went without leaving: its stale server is removed and it joins again", async () => {
+    const h = host();
+    h.exec(["systemctl", "stop", "ovn-central.service", "ovn-northd.service", "ovn-ovsdb-server-nb.service", "ovn-ovsdb-server-sb.service"]);
+    h.exec(["sh", "-c", "rm -f /var/lib/ovn/ovn*_db.db* /etc/default/ovn-central"]);
+    // The others still list member 0's old server (and keep a majority: two of three answer).
+    for (const db of DBS) assert.deepEqual(servers(h, 1, db), all(db));
+    const r = await runOk(h, "ovsdb/configure", values());
+    for (const db of DBS) assert.ok(changes(r).some((c) => new RegExp(`^${db.name}: removed the stale server [0-9a-f]{4} of this address$`).test(c)), describeRun(r));
+    await healthy(h);
+    for (const db of DBS) {
+      assert.deepEqual(servers(h, 1, db), all(db), `${db.name}: three servers, the stale one gone`);
+      assert.deepEqual(servers(h, 0, db), all(db));
+    }
+    assert.equal(rows(h, 0), "kinetic-probe-net | kinetic-probe-router");
+  });
 });
