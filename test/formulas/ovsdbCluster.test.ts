@@ -125,6 +125,8 @@ describe("formulas/ovsdb: a member leaves OVN's running RAFT clusters and joins 
     } finally {
       pause(h, 2, "SIGCONT");
     }
+    // Members 1 and 2 elect a leader again (both databases) before the next case joins them.
+    await waitFor("a leader again", () => DBS.every((db) => /^Status: cluster member$/m.test(status(h, 1, db).stdout) && /^Leader: (?!unknown)\S+$/m.test(status(h, 1, db).stdout)), 60_000, journal(h));
   });
 
   it("configure on the new disk: member 0 joins the running clusters, its rows are back, health passes; a second configure changes nothing", async () => {
