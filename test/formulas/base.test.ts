@@ -10,8 +10,8 @@ const values = (over: FormulaValues = {}): FormulaValues => ({
   ADDRESS: "127.0.10.21",
   DOMAIN: "",
   TIMEZONE: "America/New_York",
-  NTP_SERVERS: evil("ntp1.example.test ntp2.example.test"),
-  NTP_FALLBACK: evil("fallback.example.test"),
+  NTP_SERVERS: "ntp1.example.test 192.0.2.123 2001:db8::123",
+  NTP_FALLBACK: "fallback.example.test",
   AUTHORIZED_KEYS: KEYS,
   SYSLOG_TARGET: "udp://127.0.0.1:514",
   ...over,
@@ -68,6 +68,8 @@ describe("formulas/common/base on a Debian host", function () {
     const h = host();
     await assertRejects(h, "common/base", values({ DOMAIN: EVIL }), "check values", /KINETIC_DOMAIN is not a valid hostname/);
     await assertRejects(h, "common/base", values({ TIMEZONE: EVIL }), "check values", /KINETIC_TIMEZONE is not a time zone name/);
+    await assertRejects(h, "common/base", values({ NTP_SERVERS: evil("ntp1.example.test") }), "check values", /KINETIC_NTP_SERVERS is not host names or addresses/);
+    await assertRejects(h, "common/base", values({ NTP_FALLBACK: evil("fallback.example.test") }), "check values", /KINETIC_NTP_FALLBACK is not host names or addresses/);
     await assertRejects(h, "common/base", values({ SYSLOG_TARGET: `udp://${EVIL}:514` }), "rsyslog forwarding", /KINETIC_SYSLOG_TARGET is not udp:\/\/host:port/);
     await assertRejects(h, "common/base", values({ TIMEZONE: "Mars/Olympus_Mons" }), "timezone", /unknown time zone/);
   });
