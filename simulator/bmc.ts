@@ -50,6 +50,8 @@ export class BmcService {
   private flakyLeft: number;
   private bootPatchesLeft: number;
   private readonly error500: Set<string>;
+  /** The failsAfterReset fault has fired. */
+  private fallenOver = false;
 
   constructor(readonly spec: BmcSpec, readonly profile: Profile, readonly url: string) {
     const count = spec.uuids?.length ?? profile.defaultSystemCount;
@@ -84,7 +86,7 @@ export class BmcService {
       return { ...errorReply(503, msg.serviceTemporarilyUnavailable(0)), headers: { "Retry-After": "0" } };
     }
     const path = normalizePath(req.path);
-    if (this.error500.has(path)) return errorReply(500, msg.internalError());
+    if (this.error500.has(path) || this.fallenOver) return errorReply(500, msg.internalError());
     const method = req.method === "HEAD" ? "GET" : req.method;
     // DSP0266: a request for an OData version the service does not support gets 412.
     const odata = req.headers["odata-version"];
@@ -355,6 +357,7 @@ export class BmcService {
       return errorReply(400, msg.actionParameterValueNotInList(String(JSON.stringify(type)).replace(/^"|"$/g, ""), "ResetType", action));
     }
     this.systems[index].reset(type);
+    if (type === this.spec.faults?.failsAfterReset) this.fallenOver = true;
     switch (this.profile.resetSuccess) {
       case "noContent": return { status: 204 };
       case "hpeError": return hpeSuccess(`${BASE}.Success`);

@@ -93,6 +93,8 @@ export interface BmcSpec {
     noUuid?: boolean;
     /** Every PATCH of the system's Boot answers 500 after this many successful ones (restore paths). */
     bootPatchFailsAfter?: number;
+    /** Once a reset of this ResetType is accepted, every later request answers 500 (its web server fell over). */
+    failsAfterReset?: string;
   };
 }
 

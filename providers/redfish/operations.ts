@@ -429,7 +429,27 @@ export async function runPowerCycle(i: PowerCycleInputs, log: RedfishLogger = si
   return withSession(clientOptions(i.bmcAddress, i, log), async (c) => {
     const before = await readBootOverride(c, i.systemUri, i.uuid);
     const continuous = before.enabled === "Continuous" && !HARMLESS_TARGETS.includes(before.target);
-    const resets = await powerCycle(c, i.systemUri, { method: i.method, uuid: i.uuid, ...powerWait(i) });
+    // Once the cycle's last reset is accepted the server is starting (its install, for a Pxe
+    // override): what fails after that (the wait for On, the last read) must not fail the step, or no
+    // record of the cycle is kept and the next up refuses the server as one found running an OS (seen
+    // in the lab's whole cloud: every BMC's TLS handshakes came late after the power-on, on a loaded
+    // machine). The state says the power state is unknown; the next refresh reads it, and an up finds
+    // an Off server and sends On (powerOnIfOff), never another reset.
+    const sent: string[] = [];
+    let lastSent = false;
+    const unknown = (e: unknown) => {
+      const why = e instanceof Error ? e.message : String(e);
+      log.warn(`${i.bmcAddress}${i.systemUri}: ${sent.join(", ")} sent and accepted, then ${why}: the cycle is recorded with its power state unknown, which the next refresh reads`);
+      return `unknown (${why.slice(0, 200)})`;
+    };
+    let resets: string[];
+    try {
+      resets = await powerCycle(c, i.systemUri, { method: i.method, uuid: i.uuid, ...powerWait(i), onSent: (t, last) => (sent.push(t), (lastSent = last)) });
+    } catch (e) {
+      // A Continuous override must still be cleared below, or every reboot boots the install again.
+      if (!lastSent || continuous) throw e;
+      return { resets: sent, powerState: unknown(e) };
+    }
     if (continuous) {
       const waitMs = i.timeouts?.continuousClearMs ?? 300000;
       log.warn(`${i.bmcAddress}${i.systemUri}: the boot override is ${before.target}/Continuous (this BMC keeps no one-time override); the server is on, clearing it in ${Math.round(waitMs / 1000)} s, once its firmware has read it`);
@@ -442,7 +462,7 @@ export async function runPowerCycle(i: PowerCycleInputs, log: RedfishLogger = si
       });
       log.warn(`${i.bmcAddress}${i.systemUri}: ${done ?? "the override was already cleared"}; later reboots boot from disk`);
     }
-    return { resets, powerState: await powerState(c, i.systemUri) };
+    return { resets, powerState: await powerState(c, i.systemUri).catch(unknown) };
   });
 }
 

@@ -75,6 +75,8 @@ export interface PowerCycleRequest extends PowerWait {
   method: PowerCycleMethod;
   /** Expected SMBIOS UUID, checked before anything is reset. */
   uuid?: string;
+  /** Told each reset the BMC accepted, and whether it was the cycle's last, as soon as it is. */
+  onSent?: (resetType: string, last: boolean) => void;
 }
 
 /**
@@ -94,8 +96,9 @@ export async function powerCycle(client: RedfishClient, systemUri: string, req: 
     if (action.allowed && !action.allowed.includes(t)) throw new RedfishNotAllowedError(client.bmc, systemUri, "ResetType", t, action.allowed, action.source);
   }
   const lastReset = typeof system.LastResetTime === "string" ? system.LastResetTime : undefined;
-  for (const t of plan) {
+  for (const [n, t] of plan.entries()) {
     await client.action(action.target, { ResetType: t });
+    req.onSent?.(t, n === plan.length - 1);
     if (t === "ForceRestart" || t === "GracefulRestart") {
       // A restart of a running server reads "On" before, during and after: PowerState alone cannot
       // show it happened. Where the system reports LastResetTime (ComputerSystem v1_12), wait for it to move.

@@ -193,3 +193,36 @@ describe("redfish services as they ship (issue 24)", function () {
     assert.deepEqual(bmc.system().boot, before);
   });
 });
+
+describe("a power cycle whose last reset the BMC accepted, and then failed", function () {
+  this.timeout(60000);
+  let sim: Simulator;
+  const A = { fallsOver: at(20), standard: at(21) };
+  before(async () => {
+    sim = await simulate([
+      // Accepts On, then answers 500 to everything: the wait for On and the last read fail.
+      { address: A.fallsOver, faults: { failsAfterReset: "On" } },
+      // Fails the same way after ForceOff: On was never sent.
+      { address: A.standard, faults: { failsAfterReset: "ForceOff" } },
+    ]);
+  });
+  after(async () => sim?.stop());
+
+  it("is recorded, its power state unknown, so the next up does not refuse the server it just started as one running an OS", async () => {
+    const bmc = sim.bmc(A.fallsOver);
+    const log = recorder();
+    const r = await runPowerCycle(system(bmc), log);
+    assert.deepEqual(r.resets, ["ForceOff", "On"]);
+    assert.match(r.powerState, /^unknown \(/);
+    // The simulated server comes on a moment after the reset is accepted.
+    for (const deadline = Date.now() + 5000; bmc.system().boots.length === 0 && Date.now() < deadline; ) await new Promise((d) => setTimeout(d, 50));
+    assert.equal(bmc.system().boots.length, 1, "the server was started");
+    assert.ok(log.warnings.some((w) => /ForceOff, On sent and accepted, then .*recorded with its power state unknown/.test(w)), log.warnings.join("\n"));
+  });
+
+  it("fails when the server was left off (On never sent): nothing to record", async () => {
+    const bmc = sim.bmc(A.standard);
+    await assert.rejects(runPowerCycle(system(bmc), recorder()), /500|Internal/i);
+    assert.equal(bmc.system().boots.length, 0);
+  });
+});
