@@ -47,6 +47,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/ovn.test.ts": 280,
   "test/engine/postgresBackend.test.ts": 350,
   "test/formulas/rabbitmq.test.ts": 300,
+  "test/formulas/evil.test.ts": 420,
   "test/engine/physicalSafety.test.ts": 250,
   "test/formulas/keystone.test.ts": 220,
   "test/engine/rebuildHostKey.test.ts": 220,
