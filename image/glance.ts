@@ -73,9 +73,11 @@ export interface UploadedGuest {
   imageId: string;
   kernelId: string;
   ramdiskId: string;
+  /** With `alt`: a second image of the same guest (`<name>-alt`), for what needs two images (Tempest's image_ref_alt). */
+  altImageId?: string;
 }
 
-export async function uploadGuestImage(image: GuestImage, auth: OpenStackAuth, log: (m: string) => void = () => undefined): Promise<UploadedGuest> {
+export async function uploadGuestImage(image: GuestImage, auth: OpenStackAuth, log: (m: string) => void = () => undefined, opts: { alt?: boolean } = {}): Promise<UploadedGuest> {
   const { token, glance } = await glanceSession(auth);
   const name = `kinetic-guest-${image.key}`;
   const kernelId = await ensureImage(glance, token, `${name}-kernel`, image.key, image.kernel, { disk_format: "aki", container_format: "aki" }, log);
@@ -83,6 +85,8 @@ export async function uploadGuestImage(image: GuestImage, auth: OpenStackAuth, l
   // The root disk as what it is, raw (bare): nova inspects an image's content against its disk_format
   // and refuses an `ami` whose bytes are raw ("Image content does not match disk_format", the full
   // cloud's Tempest). kernel_id and ramdisk_id still make nova's libvirt driver boot them directly.
-  const imageId = await ensureImage(glance, token, name, image.key, image.disk, { disk_format: "raw", container_format: "bare", kernel_id: kernelId, ramdisk_id: ramdiskId }, log);
-  return { name, imageId, kernelId, ramdiskId };
+  const disk = { disk_format: "raw", container_format: "bare", kernel_id: kernelId, ramdisk_id: ramdiskId };
+  const imageId = await ensureImage(glance, token, name, image.key, image.disk, disk, log);
+  const altImageId = opts.alt ? await ensureImage(glance, token, `${name}-alt`, image.key, image.disk, disk, log) : undefined;
+  return { name, imageId, kernelId, ramdiskId, ...(altImageId ? { altImageId } : {}) };
 }

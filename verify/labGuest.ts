@@ -20,7 +20,12 @@ export async function labGuestOptions(credentials: AdminCredentials, given: Gues
   const settings = { ...given.settings };
   if (given.image) return { image: given.image, settings };
   log("the lab has no route out: Tempest's guest is the image built here (kinetic image upload)");
-  const image = (await uploadGuestImage(buildGuestImage({ offline: true, log }), authFromEnv(osEnvironment(credentials)), log)).name;
+  const up = await uploadGuestImage(buildGuestImage({ offline: true, log }), authFromEnv(osEnvironment(credentials)), log, { alt: true });
+  const image = up.name;
+  // Tempest's second image (rebuild, list by image): without one, python-tempestconf uploads a copy
+  // of the first as qcow2, and nova refuses its raw bytes ("Image not in a supported format": the
+  // interop list's rebuild and list-by-image tests failed so). The same guest, a distinct image.
+  if (!("compute.image_ref_alt" in settings) && up.altImageId) settings["compute.image_ref_alt"] = up.altImageId;
   if (!("validation.run_validation" in settings)) {
     log("validation.run_validation = false: the lab's guest image has no SSH server (--set validation.run_validation=true keeps it on)");
     settings["validation.run_validation"] = "false";
