@@ -140,7 +140,7 @@ const LOGIN_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 function direct(host: DebianHost, label: string, text: string): Runner {
   const command = formulaCommand(label, text);
   return async (values) => {
-    const r = spawnSync("chroot", [host.root, "/bin/sh", "-c", command], { input: encodeValues(values), encoding: "utf8", env: LOGIN_ENV, cwd: "/", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync("unshare", ["--uts", "chroot", host.root, "/bin/sh", "-c", command], { input: encodeValues(values), encoding: "utf8", env: LOGIN_ENV, cwd: "/", maxBuffer: 64 * 1024 * 1024 });
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   };
 }

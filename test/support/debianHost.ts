@@ -230,11 +230,13 @@ export async function startDebianHost(log: (m: string) => void = () => undefined
     );
     fs.mkdirSync(path.join(root, "run/sshd"), { recursive: true, mode: 0o755 });
     let sshdErr = "";
-    const sshd = spawn("chroot", [root, "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/kinetic-test-sshd_config"], { stdio: ["ignore", "ignore", "pipe"], env: withSbin() });
+    // A UTS namespace of its own: a chroot shares this machine's kernel, and a formula's `hostname`
+    // (common/base names every host) must rename the test host, never this machine.
+    const sshd = spawn("unshare", ["--uts", "chroot", root, "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/kinetic-test-sshd_config"], { stdio: ["ignore", "ignore", "pipe"], env: withSbin() });
     sshd.stderr!.on("data", (d: Buffer) => (sshdErr = (sshdErr + d.toString()).slice(-8000)));
     sshdLog = () => sshdErr;
     tryExec = (argv) => {
-      const r = spawnSync("chroot", [root, ...argv], { encoding: "utf8", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" }, maxBuffer: 64 * 1024 * 1024 });
+      const r = spawnSync("unshare", ["--uts", "chroot", root, ...argv], { encoding: "utf8", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" }, maxBuffer: 64 * 1024 * 1024 });
       return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     };
     teardownSync = () => {
