@@ -282,7 +282,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
 
   for (const [k, v] of Object.entries(o.settings ?? {})) {
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+$/.test(k)) throw new VerifyError(`--set ${k}=${v}: the key is section.option (e.g. validation.run_validation)`);
-    log(`tempest.conf: ${k} = ${v} (set by the operator, over Tempest's default and the discovery)`);
+    log(`tempest.conf: ${k} = ${v} (--set, or the lab's default said above: over Tempest's default and the discovery)`);
   }
   log(`discovering the cloud from its catalog (${o.credentials.authUrl})`);
   const discoverLog = path.join(o.runDir, "discover.log");
