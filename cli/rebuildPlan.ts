@@ -42,6 +42,7 @@ export function rebuildResourceNames(cloud: Cloud, targets: string[]): { endpoin
   };
   for (const e of chosen) for (const [id, node] of cloud.graph.nodes) if (node.endpoint.name === e.name) visit(id);
   const names = new Set<string>();
+  const pxes = pxeHosts(cloud.endpoints);
   for (const id of ids) {
     const { endpoint: e, step } = cloud.graph.nodes.get(id)!;
     if (step !== "provision") names.add(`${e.name}-${step}`);
@@ -49,7 +50,6 @@ export function rebuildResourceNames(cloud: Cloud, targets: string[]): { endpoin
     else if (e.style === "physical") {
       for (const r of ["boot-once", "power-cycle"]) names.add(`${e.name}-provision-${r}`);
       // Replaced with the machine (components/pxeInstalled.ts): the reinstalled server's install is retired again.
-      const pxes = pxeHosts(cloud.endpoints);
       pxes.forEach((_, i) => names.add(pxeInstalledName(e.name, i, pxes.length)));
     }
   }

@@ -144,10 +144,10 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
   }
   // Once a physical server's base phase has run, its pxe hosts stop serving its install (pxeInstalled.ts).
   const pxes = pxeHosts(cloud.endpoints).map((p) => ({ endpoint: p, connection: sshConnection(p, settings, pins.hostKey(p)) }));
+  const formula = pxes.length ? catalog.other(PXE_INSTALLED_FORMULA) : undefined;
   for (const e of cloud.endpoints) {
     const base = children.get(e.name)?.base;
     if (e.style !== "physical" || !base || !components.has(e.name)) continue;
-    const formula = catalog.other(PXE_INSTALLED_FORMULA);
     declarePxeInstalled({ server: e, pxes, formula, base, machine: machines.get(e.name) ?? [], sudo: settings.sshUser !== "root" }, components.get(e.name)!);
   }
   for (const [name, c] of components) c.complete(children.get(name) ?? {});

@@ -5,8 +5,8 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { isPillarError, loadCloud, partDigest, partEndpoints, PillarError, SITE, stackNames } from "../pillar";
-import { NETWORKING, pillarDir } from "./support/pillars";
+import { loadCloud, partDigest, partEndpoints, SITE, stackNames } from "../pillar";
+import { NETWORKING, pillarDir, pillarProblems, virtualYaml } from "./support/pillars";
 
 const IMAGES = `images:
   deb:
@@ -18,27 +18,12 @@ const controller = (name: string, address: string, stack?: string) => `  ${name}
     role: controller
     addresses: [${address}]
 ${stack ? `    stack: ${stack}\n` : ""}`;
-const vm = (name: string, count: number, stack?: string, extra = "") => `  ${name}:
-    style: virtual
-    count: ${count}
-    ram: 1048576
-    cpu: 1
-    disk: 8G
-    os: deb
-    networks:
-      management:
-        interfaces: [ens3]
-${stack ? `    stack: ${stack}\n` : ""}${extra}`;
+const vm = (name: string, count: number, stack?: string, extra = "") => virtualYaml(name, `${stack ? `    stack: ${stack}\n` : ""}${extra}`, count);
 
+/** The problems, with the scratch directory cut from each line. */
 function problems(hosts: string, stacks = ""): { dir: string; lines: string[] } {
-  const dir = pillarDir({ "net.yaml": NETWORKING + IMAGES + stacks, "hosts.yaml": `hosts:\n${hosts}` });
-  try {
-    loadCloud(dir, { stack: "t" });
-  } catch (e) {
-    assert.ok(isPillarError(e), String(e));
-    return { dir, lines: (e as PillarError).message.split("\n").slice(1).map((l) => l.trim().replace(dir + path.sep, "")) };
-  }
-  assert.fail("expected the pillar to be rejected");
+  const { dir, lines } = pillarProblems({ "net.yaml": NETWORKING + IMAGES + stacks, "hosts.yaml": `hosts:\n${hosts}` }, "t");
+  return { dir, lines: lines.map((l) => l.replace(dir + path.sep, "")) };
 }
 
 describe("pillar stacks", () => {

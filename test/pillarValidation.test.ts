@@ -1,30 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { isPillarError, loadCloud, PillarError } from "../pillar";
-import { NETWORKING, pillarDir } from "./support/pillars";
+import { loadCloud } from "../pillar";
+import { NETWORKING, pillarDir, pillarProblems, virtualYaml } from "./support/pillars";
 
-function problemsOf(files: Record<string, string>): { dir: string; lines: string[] } {
-  const dir = pillarDir(files);
-  try {
-    loadCloud(dir, { stack: "test" });
-  } catch (e) {
-    assert.ok(isPillarError(e), String(e));
-    return { dir, lines: (e as PillarError).message.split("\n").slice(1).map((l) => l.trim()) };
-  }
-  assert.fail("expected the pillar to be rejected");
-}
-
-const VIRTUAL = (name: string, extra = "") => `  ${name}:
-    style: virtual
-    count: 1
-    ram: 1048576
-    cpu: 1
-    disk: 8G
-    os: deb
-    networks:
-      management:
-        interfaces: [ens3]
-${extra}`;
+const problemsOf = (files: Record<string, string>) => pillarProblems(files);
+const VIRTUAL = (name: string, extra = "") => virtualYaml(name, extra);
 const CONTROLLER = `  controller:
     style: foundation
     role: controller

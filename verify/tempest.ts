@@ -232,7 +232,7 @@ export function listRegexes(text: string): { text: string; converted: number } {
 }
 
 /** The profile's selection as `tempest run` options (`runDir` receives a refstack list turned into regexes). */
-export function selection(profile: Profile | undefined, includeList?: string, excludeList?: string, runDir?: string): string[] {
+export function selection(profile: Profile | undefined, includeList?: string, excludeList?: string, runDir?: string, log?: (line: string) => void): string[] {
   const args: string[] = [];
   if (profile === "smoke") args.push("--smoke");
   for (const [flag, file] of [["--include-list", includeList], ["--exclude-list", excludeList]] as const) {
@@ -247,6 +247,7 @@ export function selection(profile: Profile | undefined, includeList?: string, ex
     const copy = path.join(runDir, `${flag.slice(2)}.txt`);
     fs.writeFileSync(copy, list.text);
     args.push(flag, copy);
+    log?.(`${flag.slice(2)} ${file}: ${list.converted} lines are whole test ids ([id-...]), matched by their id (as regular expressions they would match nothing)`);
   }
   if (profile === "refstack") {
     // Not shipped: the interop guideline's list belongs to the OpenInfra interop working group and
@@ -307,11 +308,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const init = spawnSync("stestr", ["init"], { cwd: o.runDir, env: toolEnv(o.runDir), encoding: "utf8" });
   if (init.status !== 0) throw new VerifyError(`stestr init failed: ${lastErrorLine(init.stderr + init.stdout)}`);
 
-  const select = selection(profile, o.includeList, o.excludeList, o.runDir);
-  for (const [flag, file] of [["include-list", o.includeList], ["exclude-list", o.excludeList]] as const) {
-    const n = file ? listRegexes(fs.readFileSync(file, "utf8")).converted : 0;
-    if (n) log(`${flag} ${file}: ${n} lines are whole test ids ([id-...]), matched by their id (as regular expressions they would match nothing)`);
-  }
+  const select = selection(profile, o.includeList, o.excludeList, o.runDir, log);
   const subunit = path.join(o.runDir, "tempest.subunit");
   const stderrLog = path.join(o.runDir, "tempest.stderr.log");
   const argv = ["tempest", "run", "--config-file", conf, "--subunit", ...select, ...(o.concurrency ? ["--concurrency", String(o.concurrency)] : [])];
