@@ -9,6 +9,7 @@ import { ensureEngine } from "../engine/build";
 import { DEV_PASSPHRASE, DEV_STACKS, passphraseRefusal } from "../engine/devPassphrase";
 import { PROJECT_ROOT } from "../engine/paths";
 import { PendingReplacements, upFinishingReplacements } from "../engine/pendingReplacements";
+import { UnreachedInstalls } from "./installHint";
 import { kineticInline } from "../engine/program";
 import { openStack } from "../engine/stack";
 import { stackZeroizeMismatch } from "../engine/zeroizeSetting";
@@ -167,7 +168,12 @@ export async function operationCommand(op: Operation, argv: string[]): Promise<n
       if (left.length) process.stdout.write(`up: an interrupted rebuild left ${left.length} replacement(s); this up makes them\n`);
       // Issue 21: no machine is replaced or deleted without a yes (cli/machineGate.ts).
       if (!(await confirmMachineChanges(stack, { yes, allow: allowList(allowReplace), replace: left, color, allowDataLoss: allowList(allowDataLoss) }))) return 65;
-      await upFinishingReplacements(stack, pending, { onOutput, diff, color });
+      const unreached = new UnreachedInstalls();
+      try {
+        await upFinishingReplacements(stack, pending, { onOutput, diff, color, onEvent: (e) => unreached.observe(e) });
+      } finally {
+        for (const line of unreached.lines()) process.stderr.write(`up: ${line}\n`);
+      }
       break;
     }
     case "refresh":

@@ -6,6 +6,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { upFinishingReplacements } from "../engine/pendingReplacements";
 import { pendingOf } from "./engineCommands";
+import { UnreachedInstalls } from "./installHint";
 import { confirmMachineChanges, MachineGateOptions } from "./machineGate";
 import { openParts, previewAll, StackOpener, StackPart, upAll } from "./stackSet";
 
@@ -42,8 +43,11 @@ export async function stackSetCommand(op: "preview" | "up", site: Stack, open: S
         partial = lines.pop()!;
         for (const l of lines) out(`${prefix}${l}\n`);
       };
-      const r = await upFinishingReplacements(p.stack, pendingOf(p.stack.name), { onOutput, diff: opts.diff, color: opts.color });
-      if (partial) out(`${prefix}${partial}\n`);
+      const unreached = new UnreachedInstalls();
+      const r = await upFinishingReplacements(p.stack, pendingOf(p.stack.name), { onOutput, diff: opts.diff, color: opts.color, onEvent: (e) => unreached.observe(e) }).finally(() => {
+        if (partial) out(`${prefix}${partial}\n`);
+        for (const line of unreached.lines()) out(`${prefix}${line}\n`);
+      });
       return r.summary.result === "succeeded";
     },
   });

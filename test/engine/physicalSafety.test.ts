@@ -6,7 +6,9 @@
  *   is written to its BMC; with its UUID in `kinetic:installPoweredOn` it is installed;
  * - power drift repair sends `On` only to a server still off: one back on by then gets nothing;
  * - a BMC re-addressed (discovered anew behind another address) is recorded, and the up writes no
- *   boot override and resets nothing.
+ *   boot override and resets nothing;
+ * - a server that never answers after its install (the install failed) gets no reset and no boot
+ *   override from the next up, which names it and the command that installs it again.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -23,6 +25,7 @@ import { stubFormulas } from "../support/formulas";
 import { requirePrerequisite } from "../support/prerequisite";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { scratchStack, ScratchStack } from "./scratch";
+import { UnreachedInstalls } from "../../cli/installHint";
 
 const PXE_ADDRESS = "127.0.71.2";
 const BMC_ADDRESS = "127.20.0.42";
@@ -82,6 +85,7 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
   let installer: NodeJS.Timeout | undefined;
   let hostKeysFile: string;
   let serverAddress: string;
+  let serverName: string;
   let port: number;
   let formulasDir: string;
   let seen = 0;
@@ -115,7 +119,9 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
       "storage/install": phase(),
       "storage/configure": phase(),
     });
-    serverAddress = loadCloud(pillarDir, { stack: "safety" }).endpoints.find((e) => e.type === "storage")!.address;
+    const storage = loadCloud(pillarDir, { stack: "safety" }).endpoints.find((e) => e.type === "storage")!;
+    serverAddress = storage.address;
+    serverName = storage.name;
     pki = createTestPki(path.join(dir, "pki"));
     // A server that is on and (for all anyone knows) running an OS.
     await startBmc(BMC_ADDRESS, "On");
@@ -220,5 +226,23 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
     // And it is still managed at the new address: a second up changes nothing.
     const again = await s!.stack.up(quiet);
     assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same"), [], JSON.stringify(again.summary.resourceChanges));
+  });
+
+  it("a server that never answers after its install: the up names it and `kinetic rebuild`, and sends nothing to its BMC", async () => {
+    // The install failed: nothing answers SSH at the server's address. Its base phase runs again
+    // (as after a failed first up) with a short boot allowance.
+    await server?.stop();
+    server = undefined;
+    await s!.stack.setConfig("kinetic:physicalBootMinutes", { value: "1" });
+    const urns = ((await s!.stack.exportStack()).deployment as { resources: { urn: string }[] }).resources.map((r) => r.urn);
+    const base = urns.find((u) => u.endsWith(`::${serverName}-base`))!;
+    const resets = system().resets.length;
+    const boots = pxeBoots();
+    const unreached = new UnreachedInstalls();
+    await assert.rejects(s!.stack.up({ ...quiet, replace: [base], onEvent: (e) => unreached.observe(e) }));
+    assert.deepEqual(unreached.lines().length, 1, unreached.lines().join("\n"));
+    assert.match(unreached.lines()[0], new RegExp(`^${serverName} did not answer SSH at ${serverAddress.replace(/\./g, "\\.")}:${port} .*\`kinetic rebuild ${serverName} --yes\``));
+    assert.deepEqual(system().resets.slice(resets), [], "an unreachable server was reset");
+    assert.equal(pxeBoots(), boots, "an unreachable server was set to boot from PXE");
   });
 });
