@@ -23,6 +23,7 @@ import { planRebuild, RebuildStep, rebuildResourceNames, renewedEndpoints } from
 import { OpenedBackup, openBackup } from "./backup";
 import { oneLine } from "./verify";
 import { clusterHealth, MemberHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
+import { elsewhereTargets, partOf, recordGenerations, servePxeKeys, StackOpener } from "./rebuildStacks";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] [--restore-from <id|latest>] --yes
                                replace those machines (VMs re-created, physical servers re-installed
@@ -34,19 +35,24 @@ export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] 
 
 export { rebuildResourceNames, renewedEndpoints };
 
-/** `kinetic:hostKeyGenerations` (JSON text in the stack's config, or absent) with those endpoints raised by one. */
-export function raisedGenerations(text: string | undefined, endpoints: string[]): Record<string, number> {
-  let current: unknown = {};
-  if (text) {
+/**
+ * `kinetic:hostKeyGenerations` (JSON text in the stack's config, or absent) with those endpoints
+ * raised by one. More texts (a rack's and its site's) are merged first, each endpoint at its highest.
+ */
+export function raisedGenerations(text: string | undefined | (string | undefined)[], endpoints: string[]): Record<string, number> {
+  const next: Record<string, number> = {};
+  for (const t of Array.isArray(text) ? text : [text]) {
+    if (!t) continue;
+    let current: unknown;
     try {
-      current = JSON.parse(text);
+      current = JSON.parse(t);
     } catch {
       throw new Error("kinetic:hostKeyGenerations in the stack's config is not JSON: an object of endpoint: generation");
     }
+    const problems = generationProblems(current);
+    if (problems.length) throw new Error(problems.join("; "));
+    for (const [e, g] of Object.entries(current as Record<string, number>)) next[e] = Math.max(next[e] ?? 0, g);
   }
-  const problems = generationProblems(current);
-  if (problems.length) throw new Error(problems.join("; "));
-  const next = { ...(current as Record<string, number>) };
   for (const e of endpoints) next[e] = (next[e] ?? 0) + 1;
   return next;
 }
@@ -117,7 +123,14 @@ export async function rebuildCommand(argv: string[]): Promise<number> {
   const stack = await projectStack(stackName, "rebuild");
   if (!stack) return 64;
   if (yes) keepRunningOnFirstInterrupt();
-  return rebuildStack(stack, targets, { yes, restoreFrom, pending: pendingOf(stackName), out: (line) => process.stdout.write(`${line}\n`), onOutput: (t) => process.stdout.write(t) });
+  return rebuildStack(stack, targets, {
+    yes,
+    restoreFrom,
+    pending: pendingOf(stackName),
+    out: (line) => process.stdout.write(`${line}\n`),
+    onOutput: (t) => process.stdout.write(t),
+    openStack: (name) => projectStack(name, "rebuild"),
+  });
 }
 
 export interface RebuildOptions {
@@ -136,6 +149,8 @@ export interface RebuildOptions {
   gateSeconds?: number;
   /** A backup (`latest` or an id) whose data is put back instead of kept (cli/rebuildPlan.ts). */
   restoreFrom?: string;
+  /** Opens a rack's site stack (cli/rebuildStacks.ts); without it a rack's rebuild is refused. */
+  openStack?: StackOpener;
 }
 
 /**
@@ -163,6 +178,19 @@ export async function rebuildStack(stack: Stack, targets: string[], opts: Rebuil
 
 async function rebuildPlanned(stack: Stack, targets: string[], opts: RebuildOptions, backup: OpenedBackup | undefined): Promise<number> {
   const cloud = await stackPillarCloud(stack);
+  // Stacks per rack: the targets must be this stack's, and a rack records its new keys in its site too.
+  const { part, siteStack } = await partOf(stack);
+  const elsewhere = elsewhereTargets(cloud, targets, part, siteStack ?? stack.name);
+  let site: Stack | undefined;
+  if (!elsewhere.length && siteStack) {
+    site = await opts.openStack?.(siteStack);
+    if (!site) elsewhere.push(`rebuild: refused: ${stack.name} is rack ${part} of site stack ${siteStack}, which could not be opened (the new host keys are recorded there)`);
+  }
+  if (elsewhere.length) {
+    for (const line of elsewhere) opts.out(line);
+    opts.out("nothing was changed");
+    return 64;
+  }
   const formulasDir = opts.formulasDir ?? FORMULAS_DIR;
   const clusters = clusterRoles(formulasDir);
   const plan = planRebuild(cloud, targets, clusters, backup?.roles);
@@ -211,7 +239,7 @@ async function rebuildPlanned(stack: Stack, targets: string[], opts: RebuildOpti
       opts.out(`rebuild: stopped before step ${i + 1}: ${stop}; nothing of this step was replaced${i ? ` (steps 1 to ${i} are done)` : ""}`);
       return 1;
     }
-    await rebuildUp(stack, cloud, step.names, stepUrns, opts);
+    await rebuildUp(stack, cloud, step.names, stepUrns, opts, site);
     if (step.gates.length && !(await gate(step.gates, `after step ${i + 1}`))) return 1;
     if (step.restore?.length) {
       try {
@@ -228,7 +256,7 @@ async function rebuildPlanned(stack: Stack, targets: string[], opts: RebuildOpti
 }
 
 /** One up of a rebuild: exactly `urns` replaced, new host keys for the machines among `names`. */
-async function rebuildUp(stack: Stack, cloud: Cloud, names: Set<string>, urns: string[], opts: RebuildOptions): Promise<void> {
+async function rebuildUp(stack: Stack, cloud: Cloud, names: Set<string>, urns: string[], opts: RebuildOptions, site: Stack | undefined): Promise<void> {
   // The servers reinstalled here are running: the operator asked for exactly their reinstall, so
   // their provisioning may reset them while on (components/provisioners.ts installPoweredOn).
   const reinstalled = cloud.endpoints.filter((e) => e.style === "physical" && names.has(`${e.name}-provision-power-cycle`)).map((e) => e.uuid);
@@ -238,9 +266,14 @@ async function rebuildUp(stack: Stack, cloud: Cloud, names: Set<string>, urns: s
   // later step is not yet marked (a raised generation alone makes the next up replace it).
   const renewed = renewedEndpoints(cloud, names);
   if (renewed.length) {
-    const generations = raisedGenerations((await stack.getAllConfig())["kinetic:hostKeyGenerations"]?.value, renewed);
-    await stack.setConfig("kinetic:hostKeyGenerations", { value: JSON.stringify(generations) });
-    opts.out(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations)`);
+    const key = "kinetic:hostKeyGenerations";
+    const texts = [(await stack.getAllConfig())[key]?.value, ...(site ? [(await site.getAllConfig())[key]?.value] : [])];
+    await recordGenerations(stack, site, JSON.stringify(raisedGenerations(texts, renewed)));
+    opts.out(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations${site ? `, recorded in site stack ${site.name} too` : ""})`);
+    if (site && renewed.some((n) => cloud.endpoints.find((e) => e.name === n)?.style === "physical")) {
+      const ran = await servePxeKeys(site, cloud, opts.onOutput);
+      opts.out(`site stack ${site.name}: ${ran.length ? `${ran.join(", ")} re-run, so the install serves the new keys` : "no pxe host's configure in its state yet"}`);
+    }
   }
   // Kept beside the state until each is made: a rebuild cut short is finished by the next up. Only
   // this step's: with the later steps' there too, the next plain up would replace those members at once.

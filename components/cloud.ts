@@ -99,6 +99,7 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
   requirePins(pins, mine);
   for (const e of cloud.endpoints) if (mine(e)) components.set(e.name, endpointResource(e));
   pins.declareTrust((e) => components.get(e.name), mine);
+  declareRackAnchor(cloud, settings, pins, part, mine);
   // Only the pxe server's configure reads them (declared as PXE_HOST_KEYS); made once, secret.
   let pxeHostKeys: pulumi.Output<string> | undefined;
   const shared = cloudFacts(cloud);
@@ -152,6 +153,22 @@ export function declareCloud(cloud: Cloud, settings: Settings, catalog: FormulaC
   }
   for (const [name, c] of components) c.complete(children.get(name) ?? {});
   return { endpoints: [...components.values()], steps };
+}
+
+/**
+ * A rack stack's first remote command: its site's pxe hosts answer with their pinned keys (`true`
+ * run there). A rack's physical servers need them anyway (they install them), and the step is
+ * declared before any machine for the engine's sake: Pulumi 3.276, replacing a machine (boot-once
+ * and power cycle are delete-before-replace), deletes the commands replaced with it before any
+ * command of the run has been registered, and so before their default provider is loaded; it fails
+ * with "unknown provider" (a rack's `kinetic rebuild`; test/engine/rackRebuild.test.ts). In the
+ * site the foundation hosts' phases come first and load it.
+ */
+function declareRackAnchor(cloud: Cloud, settings: Settings, pins: ReturnType<typeof hostKeyPins>, part: string, mine: (e: Endpoint) => boolean): void {
+  if (part === SITE || !cloud.endpoints.some((e) => mine(e) && e.style !== "foundation")) return;
+  for (const pxe of pxeHosts(cloud.endpoints)) {
+    new command.remote.Command(`${pxe.name}-reached-from-${part}`, { connection: sshConnection(pxe, settings, pins.hostKey(pxe)), create: "true" });
+  }
 }
 
 /** The placeholder provisioning step used where no real one is wired (e.g. in plan-only tests). */
