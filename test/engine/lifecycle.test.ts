@@ -22,6 +22,7 @@ import { loadCloud } from "../../pillar";
 import { Simulator, startSimulator } from "../../simulator";
 import { stubFormulas } from "../support/formulas";
 import { requirePrerequisite } from "../support/prerequisite";
+import { writeServerPillar } from "../support/pxeInstaller";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { createTestPki } from "../../simulator/pki";
 import { nameOfUrn, scratchStack, ScratchStack, storedState } from "./scratch";
@@ -33,47 +34,6 @@ const UUID = "6f1c2a58-3d4e-4b5f-9a6b-7c8d9e0f1a2b";
 const SECRETS = { serviceSecret: "lifecycle-service-secret-TEST", bmcPassword: "lifecycle-bmc-Pa55-TEST" };
 const CLIENT = deriveHostKey("engine-lifecycle-test", "orchestrator", "client");
 const PXE_KEY = deriveHostKey("engine-lifecycle-test", "pxe", "host");
-
-function pillar(dir: string): void {
-  fs.writeFileSync(
-    path.join(dir, "environment.yaml"),
-    `networking:
-  subnets:
-    management: 127.0.70.0/24
-    oob: 127.20.0.32/29
-  gateway: 127.0.70.1
-  nameservers: [127.0.70.1]
-bmc:
-  api_user: admin
-authorized_keys:
-  - ${CLIENT.publicKey}
-timezone: UTC
-ntp:
-  ntp_server: 127.0.70.1
-`,
-  );
-  fs.writeFileSync(
-    path.join(dir, "hosts.yaml"),
-    `hosts:
-  pxe:
-    style: foundation
-    addresses: [${PXE_ADDRESS}]
-    host_keys: [${PXE_KEY.publicKey}]
-    networks:
-      management:
-        interfaces: [eth0]
-  storage:
-    style: physical
-    uuids: [${UUID}]
-    interface: eno1
-    disk: QEMU HARDDISK
-    os: ubuntu2204
-    networks:
-      management:
-        interfaces: [eno1]
-`,
-  );
-}
 
 /** Stub formulas: each phase appends "<endpoint> <phase>" to the run log; pxe/configure keeps its host keys. */
 function formulas(runLog: string, hostKeysFile: string): string {
@@ -118,7 +78,7 @@ describe("engine: one lifecycle of a foundation host and a physical server", fun
     const hostKeysFile = path.join(dir, "pxe-host-keys");
     const pillarDir = path.join(dir, "pillar");
     fs.mkdirSync(pillarDir);
-    pillar(pillarDir);
+    writeServerPillar(pillarDir, { management: "127.0.70", oob: "127.20.0.32/29", pxeAddress: PXE_ADDRESS, pxeKey: PXE_KEY.publicKey, uuid: UUID, clientKey: CLIENT.publicKey });
     formulasDir = formulas(runLog, hostKeysFile);
     serverAddress = loadCloud(pillarDir, { stack: "lifecycle" }).endpoints.find((e) => e.type === "storage")!.address;
 

@@ -23,6 +23,7 @@ import { Simulator, startSimulator } from "../../simulator";
 import { createTestPki, TestPki } from "../../simulator/pki";
 import { stubFormulas } from "../support/formulas";
 import { requirePrerequisite } from "../support/prerequisite";
+import { Installer, keepingPxeConfigure, startInstaller, writeServerPillar } from "../support/pxeInstaller";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { scratchStack, ScratchStack } from "./scratch";
 import { UnreachedInstalls } from "../../cli/installHint";
@@ -36,43 +37,6 @@ const BMC_PASSWORD = "safety-bmc-Pa55-TEST";
 const CLIENT = deriveHostKey("engine-safety-test", "orchestrator", "client");
 const PXE_KEY = deriveHostKey("engine-safety-test", "pxe", "host");
 
-function pillar(dir: string): void {
-  fs.writeFileSync(
-    path.join(dir, "environment.yaml"),
-    `networking:
-  subnets:
-    management: 127.0.71.0/24
-    oob: 127.20.0.40/29
-  gateway: 127.0.71.1
-bmc:
-  api_user: admin
-authorized_keys:
-  - ${CLIENT.publicKey}
-`,
-  );
-  fs.writeFileSync(
-    path.join(dir, "hosts.yaml"),
-    `hosts:
-  pxe:
-    style: foundation
-    addresses: [${PXE_ADDRESS}]
-    host_keys: [${PXE_KEY.publicKey}]
-    networks:
-      management:
-        interfaces: [eth0]
-  storage:
-    style: physical
-    uuids: [${UUID}]
-    interface: eno1
-    disk: QEMU HARDDISK
-    os: ubuntu2204
-    networks:
-      management:
-        interfaces: [eno1]
-`,
-  );
-}
-
 describe("engine: physical servers are reset or reinstalled only when asked (issue 21)", function () {
   this.timeout(30 * 60_000);
   let dir: string;
@@ -80,15 +44,13 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
   let sim: Simulator | undefined;
   let bmcAddress = BMC_ADDRESS;
   let pxe: TestSshd | undefined;
-  let server: TestSshd | undefined;
   let s: ScratchStack | undefined;
-  let installer: NodeJS.Timeout | undefined;
+  let installer: Installer | undefined;
   let hostKeysFile: string;
   let serverAddress: string;
   let serverName: string;
   let port: number;
   let formulasDir: string;
-  let seen = 0;
 
   const system = () => sim!.bmc(bmcAddress).system();
   const pxeBoots = () => system().boots.filter((b) => b.target === "Pxe").length;
@@ -99,7 +61,7 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
     await sim?.stop();
     sim = await startSimulator({ tls: pki, bmcs: [{ address, uuids: [UUID], powerDelayMs: 50, user: "admin", password: BMC_PASSWORD }] });
     bmcAddress = address;
-    seen = 0;
+    installer?.newBmc();
     sim.bmc(address).setPowerState(power);
   }
 
@@ -109,13 +71,13 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
     hostKeysFile = path.join(dir, "pxe-host-keys");
     const pillarDir = path.join(dir, "pillar");
     fs.mkdirSync(pillarDir);
-    pillar(pillarDir);
+    writeServerPillar(pillarDir, { management: "127.0.71", oob: "127.20.0.40/29", pxeAddress: PXE_ADDRESS, pxeKey: PXE_KEY.publicKey, uuid: UUID, clientKey: CLIENT.publicKey });
     const phase = (extra = "", uses = "NAME") => `#!/usr/bin/env bash\n# kinetic-uses: ${uses}\nset -euo pipefail\n${extra}`;
     formulasDir = stubFormulas(["pxe", "storage"], {
       "common/base": phase(),
       "common/networking": phase(),
       "pxe/install": phase(),
-      "pxe/configure": phase(`umask 077; printf '%s\\n' "$KINETIC_PXE_HOST_KEYS" > ${hostKeysFile}\n`, "NAME PXE_HOST_KEYS"),
+      "pxe/configure": keepingPxeConfigure(hostKeysFile),
       "storage/install": phase(),
       "storage/configure": phase(),
     });
@@ -127,20 +89,7 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
     await startBmc(BMC_ADDRESS, "On");
     pxe = await startSshd(PXE_KEY.privateKey, PXE_ADDRESS, undefined, { authorizedKey: CLIENT.publicKey });
     port = pxe.port;
-    // The installer: a PXE boot brings up the server's sshd with the key the pxe host was given.
-    installer = setInterval(() => {
-      if (!sim) return;
-      const boots = system().boots.filter((b) => b.target === "Pxe");
-      if (boots.length <= seen || !fs.existsSync(hostKeysFile)) return;
-      seen = boots.length;
-      const line = fs.readFileSync(hostKeysFile, "utf8").split("\n").find((l) => l.toLowerCase().startsWith(UUID));
-      if (!line) return;
-      const privateKey = Buffer.from(line.split("\t")[2], "base64").toString("utf8");
-      void (async () => {
-        await server?.stop();
-        server = await startSshd(privateKey, serverAddress, port, { authorizedKey: CLIENT.publicKey });
-      })();
-    }, 200);
+    installer = startInstaller({ system: () => sim?.bmc(bmcAddress).system(), uuid: UUID, hostKeysFile, address: serverAddress, port, authorizedKey: CLIENT.publicKey });
     const program: PulumiFn = async () => ({ endpoints: kineticProgram({ provisioners: realProvisioners, formulasDir }).endpoints });
     s = await scratchStack({
       name: "safety",
@@ -159,8 +108,7 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
   });
 
   after(async () => {
-    if (installer) clearInterval(installer);
-    await server?.stop();
+    await installer?.stop();
     await pxe?.stop();
     await sim?.stop();
     await s?.dispose();
@@ -231,8 +179,7 @@ describe("engine: physical servers are reset or reinstalled only when asked (iss
   it("a server that never answers after its install: the up names it and `kinetic rebuild`, and sends nothing to its BMC", async () => {
     // The install failed: nothing answers SSH at the server's address. Its base phase runs again
     // (as after a failed first up) with a short boot allowance.
-    await server?.stop();
-    server = undefined;
+    await installer!.stopServer();
     await s!.stack.setConfig("kinetic:physicalBootMinutes", { value: "1" });
     const urns = ((await s!.stack.exportStack()).deployment as { resources: { urn: string }[] }).resources.map((r) => r.urn);
     const base = urns.find((u) => u.endsWith(`::${serverName}-base`))!;

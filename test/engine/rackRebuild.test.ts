@@ -26,6 +26,7 @@ import { Simulator, startSimulator } from "../../simulator";
 import { createTestPki } from "../../simulator/pki";
 import { stubFormulas } from "../support/formulas";
 import { requirePrerequisite } from "../support/prerequisite";
+import { Installer, keepingPxeConfigure, startInstaller, writeServerPillar } from "../support/pxeInstaller";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { PASSPHRASE, testEngine } from "./scratch";
 
@@ -37,59 +38,18 @@ const BMC_PASSWORD = "rack-rebuild-bmc-Pa55-TEST";
 const CLIENT = deriveHostKey("engine-rack-rebuild-test", "orchestrator", "client");
 const PXE_KEY = deriveHostKey("engine-rack-rebuild-test", "pxe", "host");
 
-function pillar(dir: string): void {
-  fs.writeFileSync(
-    path.join(dir, "environment.yaml"),
-    `networking:
-  subnets:
-    management: 127.0.76.0/24
-    oob: 127.20.0.56/29
-  gateway: 127.0.76.1
-bmc:
-  api_user: admin
-authorized_keys:
-  - ${CLIENT.publicKey}
-stacks: [rack1]
-`,
-  );
-  fs.writeFileSync(
-    path.join(dir, "hosts.yaml"),
-    `hosts:
-  pxe:
-    style: foundation
-    addresses: [${PXE_ADDRESS}]
-    host_keys: [${PXE_KEY.publicKey}]
-    networks:
-      management:
-        interfaces: [eth0]
-  storage:
-    style: physical
-    stack: rack1
-    uuids: [${UUID}]
-    interface: eno1
-    disk: QEMU HARDDISK
-    os: ubuntu2204
-    networks:
-      management:
-        interfaces: [eno1]
-`,
-  );
-}
-
 describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)", function () {
   this.timeout(30 * 60_000);
   let dir: string;
   let backendDir: string;
   let sim: Simulator | undefined;
   let pxe: TestSshd | undefined;
-  let server: TestSshd | undefined;
-  let installer: NodeJS.Timeout | undefined;
+  let installer: Installer | undefined;
   let formulasDir: string;
   let serverName: string;
   let parts: StackPart[] = [];
   const opened = new Map<string, Stack>();
-  /** The public key the installer gave the server at each install. */
-  const installedKeys: string[] = [];
+  const installedKeys = () => installer!.installed;
   const quiet = { onOutput: () => undefined };
 
   const open = async (name: string): Promise<Stack> => {
@@ -110,9 +70,8 @@ describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)"
     const hostKeysFile = path.join(dir, "pxe-host-keys");
     const pillarDir = path.join(dir, "pillar");
     fs.mkdirSync(pillarDir);
-    pillar(pillarDir);
-    const keep = `#!/usr/bin/env bash\n# kinetic-uses: NAME PXE_HOST_KEYS\nset -euo pipefail\numask 077; printf '%s\\n' "$KINETIC_PXE_HOST_KEYS" > ${hostKeysFile}\n`;
-    formulasDir = stubFormulas(["pxe", "storage"], { "pxe/configure": keep });
+    writeServerPillar(pillarDir, { management: "127.0.76", oob: "127.20.0.56/29", pxeAddress: PXE_ADDRESS, pxeKey: PXE_KEY.publicKey, uuid: UUID, clientKey: CLIENT.publicKey, rack: "rack1" });
+    formulasDir = stubFormulas(["pxe", "storage"], { "pxe/configure": keepingPxeConfigure(hostKeysFile) });
     const storage = loadCloud(pillarDir, { stack: SITE }).endpoints.find((e) => e.type === "storage")!;
     serverName = storage.name;
 
@@ -121,20 +80,7 @@ describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)"
     sim.bmc(BMC_ADDRESS).setPowerState("Off");
     pxe = await startSshd(PXE_KEY.privateKey, PXE_ADDRESS, undefined, { authorizedKey: CLIENT.publicKey });
     const port = pxe.port;
-    let seen = 0;
-    installer = setInterval(() => {
-      const boots = sim!.bmc(BMC_ADDRESS).system().boots.filter((b) => b.target === "Pxe");
-      if (boots.length <= seen || !fs.existsSync(hostKeysFile)) return;
-      seen = boots.length;
-      const line = fs.readFileSync(hostKeysFile, "utf8").split("\n").find((l) => l.toLowerCase().startsWith(UUID));
-      if (!line) return;
-      const [, publicKey, privateB64] = line.split("\t");
-      void (async () => {
-        await server?.stop();
-        server = await startSshd(Buffer.from(privateB64, "base64").toString("utf8"), storage.address, port, { authorizedKey: CLIENT.publicKey });
-        installedKeys.push(publicKey);
-      })();
-    }, 200);
+    installer = startInstaller({ system: () => sim?.bmc(BMC_ADDRESS).system(), uuid: UUID, hostKeysFile, address: storage.address, port, authorizedKey: CLIENT.publicKey });
 
     const site = await open(SITE);
     await site.setAllConfig({
@@ -152,9 +98,8 @@ describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)"
   });
 
   after(async () => {
-    if (installer) clearInterval(installer);
     delete process.env.KINETIC_INSTALL_POWERED_ON;
-    await server?.stop();
+    await installer?.stop();
     await pxe?.stop();
     await sim?.stop();
     if (formulasDir) fs.rmSync(formulasDir, { recursive: true, force: true });
@@ -164,7 +109,7 @@ describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)"
   it("the site, then the rack: the rack's server is installed from the site's pxe host", async () => {
     assert.equal((await parts[0].stack.up(quiet)).summary.result, "succeeded");
     assert.equal((await parts[1].stack.up(quiet)).summary.result, "succeeded");
-    assert.equal(installedKeys.length, 1);
+    assert.equal(installedKeys().length, 1);
   });
 
   it("rebuilding a rack's server from the site stack is refused, naming the rack's stack; nothing changes", async () => {
@@ -181,8 +126,8 @@ describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)"
     const lines: string[] = [];
     const code = await rebuildStack(parts[1].stack, ["storage"], { yes: true, pending: PendingReplacements.of(path.join(dir, "pending"), `${SITE}-rack1`), out: (l) => lines.push(l), openStack: open });
     assert.equal(code, 0, lines.join("\n"));
-    assert.equal(installedKeys.length, 2, "a second PXE install");
-    assert.notEqual(installedKeys[1], installedKeys[0], "the rebuilt server got its old host key back");
+    assert.equal(installedKeys().length, 2, "a second PXE install");
+    assert.notEqual(installedKeys()[1], installedKeys()[0], "the rebuilt server got its old host key back");
     assert.deepEqual(await generations(parts[1].stack), { [serverName]: 1 });
     assert.deepEqual(await generations(parts[0].stack), { [serverName]: 1 });
     assert.match(lines.join("\n"), new RegExp(`site stack ${SITE}: pxe-[0-9a-f-]+-configure re-run`));
@@ -192,6 +137,6 @@ describe("engine: kinetic rebuild of a rack's physical server (stacks per rack)"
     parts = await openParts(parts[0].stack, open);
     assert.deepEqual(await generations(parts[1].stack), { [serverName]: 1 });
     for (const p of parts) assert.deepEqual(changes(await p.stack.preview(quiet)), [], `${p.stack.name} would change`);
-    assert.equal(installedKeys.length, 2);
+    assert.equal(installedKeys().length, 2);
   });
 });

@@ -22,6 +22,7 @@ import { Simulator, startSimulator } from "../../simulator";
 import { createTestPki } from "../../simulator/pki";
 import { stubFormulas } from "../support/formulas";
 import { requirePrerequisite } from "../support/prerequisite";
+import { Installer, keepingPxeConfigure, startInstaller, writeServerPillar } from "../support/pxeInstaller";
 import { sshdUnavailable, startSshd, TestSshd } from "../support/sshd";
 import { scratchStack, ScratchStack } from "./scratch";
 
@@ -32,59 +33,16 @@ const BMC_PASSWORD = "rebuild-bmc-Pa55-TEST";
 const CLIENT = deriveHostKey("engine-rebuild-test", "orchestrator", "client");
 const PXE_KEY = deriveHostKey("engine-rebuild-test", "pxe", "host");
 
-function pillar(dir: string): void {
-  fs.writeFileSync(
-    path.join(dir, "environment.yaml"),
-    `networking:
-  subnets:
-    management: 127.0.73.0/24
-    oob: 127.20.0.48/29
-  gateway: 127.0.73.1
-  nameservers: [127.0.73.1]
-bmc:
-  api_user: admin
-authorized_keys:
-  - ${CLIENT.publicKey}
-timezone: UTC
-ntp:
-  ntp_server: 127.0.73.1
-`,
-  );
-  fs.writeFileSync(
-    path.join(dir, "hosts.yaml"),
-    `hosts:
-  pxe:
-    style: foundation
-    addresses: [${PXE_ADDRESS}]
-    host_keys: [${PXE_KEY.publicKey}]
-    networks:
-      management:
-        interfaces: [eth0]
-  storage:
-    style: physical
-    uuids: [${UUID}]
-    interface: eno1
-    disk: QEMU HARDDISK
-    os: ubuntu2204
-    networks:
-      management:
-        interfaces: [eno1]
-`,
-  );
-}
-
 describe("engine: kinetic rebuild gives a reinstalled server a new host key and names it", function () {
   this.timeout(30 * 60_000);
   let dir: string;
   let sim: Simulator | undefined;
   let pxe: TestSshd | undefined;
-  let server: TestSshd | undefined;
   let s: ScratchStack | undefined;
-  let installer: NodeJS.Timeout | undefined;
+  let installer: Installer | undefined;
   let formulasDir: string;
   let serverName: string;
-  /** The public key the installer gave the server at each install. */
-  const installedKeys: string[] = [];
+  const installedKeys = () => installer!.installed;
 
   before(async function () {
     requirePrerequisite(this, sshdUnavailable(), "the engine rebuild host-key test (a real sshd)");
@@ -92,9 +50,8 @@ describe("engine: kinetic rebuild gives a reinstalled server a new host key and 
     const hostKeysFile = path.join(dir, "pxe-host-keys");
     const pillarDir = path.join(dir, "pillar");
     fs.mkdirSync(pillarDir);
-    pillar(pillarDir);
-    const keep = `#!/usr/bin/env bash\n# kinetic-uses: NAME PXE_HOST_KEYS\nset -euo pipefail\numask 077; printf '%s\\n' "$KINETIC_PXE_HOST_KEYS" > ${hostKeysFile}\n`;
-    formulasDir = stubFormulas(["pxe", "storage"], { "pxe/configure": keep });
+    writeServerPillar(pillarDir, { management: "127.0.73", oob: "127.20.0.48/29", pxeAddress: PXE_ADDRESS, pxeKey: PXE_KEY.publicKey, uuid: UUID, clientKey: CLIENT.publicKey });
+    formulasDir = stubFormulas(["pxe", "storage"], { "pxe/configure": keepingPxeConfigure(hostKeysFile) });
     const storage = loadCloud(pillarDir, { stack: "rebuildkey" }).endpoints.find((e) => e.type === "storage")!;
     serverName = storage.name;
 
@@ -103,20 +60,7 @@ describe("engine: kinetic rebuild gives a reinstalled server a new host key and 
     sim.bmc(BMC_ADDRESS).setPowerState("Off");
     pxe = await startSshd(PXE_KEY.privateKey, PXE_ADDRESS, undefined, { authorizedKey: CLIENT.publicKey });
     const port = pxe.port;
-    let seen = 0;
-    installer = setInterval(() => {
-      const boots = sim!.bmc(BMC_ADDRESS).system().boots.filter((b) => b.target === "Pxe");
-      if (boots.length <= seen || !fs.existsSync(hostKeysFile)) return;
-      seen = boots.length;
-      const line = fs.readFileSync(hostKeysFile, "utf8").split("\n").find((l) => l.toLowerCase().startsWith(UUID));
-      if (!line) return;
-      const [, publicKey, privateB64] = line.split("\t");
-      void (async () => {
-        await server?.stop();
-        server = await startSshd(Buffer.from(privateB64, "base64").toString("utf8"), storage.address, port, { authorizedKey: CLIENT.publicKey });
-        installedKeys.push(publicKey);
-      })();
-    }, 200);
+    installer = startInstaller({ system: () => sim?.bmc(BMC_ADDRESS).system(), uuid: UUID, hostKeysFile, address: storage.address, port, authorizedKey: CLIENT.publicKey });
 
     const program: PulumiFn = async () => ({ endpoints: kineticProgram({ provisioners: realProvisioners, formulasDir }).endpoints });
     s = await scratchStack({
@@ -137,9 +81,8 @@ describe("engine: kinetic rebuild gives a reinstalled server a new host key and 
   });
 
   after(async () => {
-    if (installer) clearInterval(installer);
     delete process.env.KINETIC_INSTALL_POWERED_ON;
-    await server?.stop();
+    await installer?.stop();
     await pxe?.stop();
     await sim?.stop();
     await s?.dispose();
@@ -150,7 +93,7 @@ describe("engine: kinetic rebuild gives a reinstalled server a new host key and 
   it("the first up installs the server with its first key", async () => {
     const result = await s!.stack.up({ onOutput: () => undefined });
     assert.equal(result.summary.result, "succeeded");
-    assert.equal(installedKeys.length, 1);
+    assert.equal(installedKeys().length, 1);
   });
 
   it("rebuild: a second install with a new key, every phase pins it, and the operator is told its fingerprint", async () => {
@@ -158,12 +101,12 @@ describe("engine: kinetic rebuild gives a reinstalled server a new host key and 
     const pending = PendingReplacements.of(path.join(dir, "pending"), "rebuildkey");
     const code = await rebuildStack(s!.stack, ["storage"], { yes: true, pending, out: (l) => lines.push(l) });
     assert.equal(code, 0, lines.join("\n"));
-    assert.equal(installedKeys.length, 2, "a second PXE install");
-    assert.notEqual(installedKeys[1], installedKeys[0], "the rebuilt server got its old host key back");
+    assert.equal(installedKeys().length, 2, "a second PXE install");
+    assert.notEqual(installedKeys()[1], installedKeys()[0], "the rebuilt server got its old host key back");
     assert.deepEqual(JSON.parse((await s!.stack.getAllConfig())["kinetic:hostKeyGenerations"].value), { [serverName]: 1 });
     const text = lines.join("\n");
     assert.match(text, new RegExp(`new host keys for ${serverName} \\(kinetic:hostKeyGenerations\\)`));
-    assert.match(text, new RegExp(`host keys of the rebuilt machines \\(every connection now pins these\\):\\n  ${serverName}  ${fingerprint(installedKeys[1]).replace(/[+/]/g, "\\$&")}$`));
+    assert.match(text, new RegExp(`host keys of the rebuilt machines \\(every connection now pins these\\):\\n  ${serverName}  ${fingerprint(installedKeys()[1]).replace(/[+/]/g, "\\$&")}$`));
     // The phases of the up after it connect with that key (and nothing is left to do).
     const again = await s!.stack.up({ onOutput: () => undefined });
     assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same"), [], JSON.stringify(again.summary.resourceChanges));
