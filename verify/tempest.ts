@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { AdminCredentials, osEnvironment } from "./adminCredentials";
 import { countsOf, Counts, junitXml, renderTable, summaryLine } from "./report";
 import { TestResult, testResults } from "./subunit";
+import { Catalog, objectStoreApis, withIniOption } from "./swiftInfo";
 
 export const PROFILES = ["smoke", "refstack", "full"] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -90,7 +91,7 @@ export function missingTools(): string[] {
  * keystone answers at the auth URL and issues the admin a token. Throws a VerifyError naming what
  * is wrong: nothing listening, no route, a timeout, or the password refused.
  */
-export async function checkKeystone(c: AdminCredentials, timeoutMs = 60_000): Promise<void> {
+export async function checkKeystone(c: AdminCredentials, timeoutMs = 60_000): Promise<Catalog[]> {
   const url = `${c.authUrl.replace(/\/$/, "")}/auth/tokens`;
   const body = {
     auth: {
@@ -99,10 +100,11 @@ export async function checkKeystone(c: AdminCredentials, timeoutMs = 60_000): Pr
     },
   };
   let status: number;
+  let answer: string;
   try {
     const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
     status = r.status;
-    await r.arrayBuffer();
+    answer = await r.text();
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const why = (e as Error).name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : cause?.code ?? cause?.message ?? (e as Error).message;
@@ -110,6 +112,11 @@ export async function checkKeystone(c: AdminCredentials, timeoutMs = 60_000): Pr
   }
   if (status === 401) throw new VerifyError(`keystone at ${c.authUrl} refused the admin's password (401): the stack's kinetic:serviceSecret is not the one the cloud was deployed with`);
   if (status !== 201) throw new VerifyError(`keystone at ${c.authUrl} answered ${status} to the admin's login (expected 201)`);
+  try {
+    return (JSON.parse(answer) as { token?: { catalog?: Catalog[] } }).token?.catalog ?? [];
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -275,7 +282,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const profile = o.profile ?? (o.includeList ? undefined : "smoke");
   selection(profile, o.includeList, o.excludeList); // every problem with the selection before the cloud is touched
 
-  await checkKeystone(o.credentials, o.reachTimeoutMs);
+  const catalog = await checkKeystone(o.credentials, o.reachTimeoutMs);
   privateDirs(o.runDir, o.root);
   const etc = path.join(o.runDir, "etc");
   fs.mkdirSync(etc, { mode: 0o700, recursive: true });
@@ -301,6 +308,21 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     throw new VerifyError(`discover-tempest-config failed (exit ${discover.code}): ${lastErrorLine(fs.readFileSync(discoverLog, "utf8"))} (whole log: ${discoverLog})`);
   }
   fs.chmodSync(conf, 0o600);
+  // python-tempestconf reads the object store's /info at the host's root, where radosgw has none
+  // (verify/swiftInfo.ts). Written into the file after the discovery: given to it as an override,
+  // the option's section makes its swift check fail on a missing `discoverability` (tempestconf 2.5).
+  if (catalog.some((s) => s.type === "object-store")) {
+    const found = await objectStoreApis(catalog);
+    if ("apis" in found) {
+      const section = "object-storage-feature-enabled";
+      const wanted: Record<string, string | undefined> = { discoverable_apis: found.apis.join(","), tempurl_digest_hashlib: found.tempurlDigest };
+      for (const [key, value] of Object.entries(wanted)) {
+        if (value === undefined || `${section}.${key}` in (o.settings ?? {})) continue;
+        fs.writeFileSync(conf, withIniOption(fs.readFileSync(conf, "utf8"), section, key, value));
+        log(`tempest.conf: ${section}.${key} = ${value} (from ${found.url})`);
+      }
+    } else log(`object storage: its optional APIs are what the discovery found (${found.why})`);
+  }
 
   // What `tempest init` writes, without registering a workspace in the operator's ~/.tempest.
   const top = tempestDir();
