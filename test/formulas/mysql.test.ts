@@ -168,20 +168,36 @@ describe("formulas/mysql on a booted Debian host: the Galera health endpoint beh
     await assertIdempotent(h, "mysql/configure", ONE);
   });
 
-  it("a flood of connections starts at most MaxConnections checks, each as kinetic-health, never root; the endpoint answers again after it", async () => {
+  it("a flood of connections starts at most 8 checks per source and 16 in all, each as kinetic-health, never root; the endpoint answers again after it", async () => {
     const h = host();
-    // 40 connections that send nothing (each check waits for its request), counted while they hang.
+    // 40 connections that send nothing, from the sources given: each check waits (2 s) for its
+    // request, so they all hang at once. Counted while they hang: the checks running and their
+    // user; then which connections got an answer and which systemd closed unanswered.
     const py = [
-      "import socket, subprocess, time",
-      `conns = [socket.create_connection(('${ADDRS[0]}', 9200)) for _ in range(40)]`,
+      "import json, socket, subprocess, sys, time",
+      "src = sys.argv[1:]",
+      `conns = [socket.create_connection(('${ADDRS[0]}', 9200), source_address=(src[i % len(src)], 0)) for i in range(40)]`,
       "time.sleep(1)",
-      "print(subprocess.run(['ps', '-C', 'galera-health', '-o', 'user='], capture_output=True, text=True).stdout.strip())",
-      "for c in conns: c.close()",
+      "users = subprocess.run(['ps', '-C', 'galera-health', '-o', 'user='], capture_output=True, text=True).stdout.split()",
+      "answered = dropped = 0",
+      "for c in conns:",
+      "    c.settimeout(20)",
+      "    try: data = c.recv(64)",
+      "    except ConnectionResetError: data = b''",
+      "    if data.startswith(b'HTTP/1.1 '): answered += 1",
+      "    elif data == b'': dropped += 1",
+      "    c.close()",
+      "print(json.dumps({'users': users, 'answered': answered, 'dropped': dropped}))",
     ].join("\n");
-    const users = h.exec(["python3", "-c", py]).trim().split("\n").filter((l) => l !== "");
-    assert.ok(users.length >= 1 && users.length <= 16, `${users.length} checks running at once`);
-    assert.deepEqual([...new Set(users)], ["kinetic-health"]);
-    await waitFor("the endpoint answering 200 after the flood", () => /^HTTP\/1\.1 200 /.test(health(h).stdout), 30);
+    const flood = (sources: string[]) => JSON.parse(h.exec(["python3", "-c", py, ...sources])) as { users: string[]; answered: number; dropped: number };
+    // MaxConnectionsPerSource (8) bounds one source, MaxConnections (16) every source together.
+    for (const [sources, bound] of [[["127.0.1.1"], 8], [["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4", "127.0.1.5"], 16]] as const) {
+      const f = flood([...sources]);
+      assert.ok(f.users.length >= 1 && f.users.length <= bound, `${sources.length} source(s): ${JSON.stringify(f)}`);
+      assert.deepEqual([...new Set(f.users)], ["kinetic-health"], "never root");
+      assert.ok(f.answered >= 1 && f.answered <= bound && f.answered + f.dropped === 40, `${sources.length} source(s): the connections past ${bound} are closed, not queued: ${JSON.stringify(f)}`);
+      await waitFor("the endpoint answering 200 after the flood", () => /^HTTP\/1\.1 200 /.test(health(h).stdout), 30);
+    }
   });
 
   it("haproxy marks a member that is not Synced DOWN and cuts its clients off, and UP again once it is Synced", async function () {
@@ -206,6 +222,26 @@ describe("formulas/mysql on a booted Debian host: the Galera health endpoint beh
       assert.notEqual(throughHaproxy(h).code, 0, "haproxy sends no client to it");
     } finally {
       sql(h, "SET GLOBAL wsrep_desync = OFF");
+    }
+    await waitFor("the endpoint answering 200", () => /^HTTP\/1\.1 200 /.test(health(h).stdout), 30);
+    await waitFor("haproxy's mysql-0 UP again", () => haproxyServer(h).status === "UP", 30);
+    assert.equal(throughHaproxy(h).stdout.trim(), NAMES[0]);
+  });
+
+  it("a member out of any Primary component (it left for a peer that never answers: Disconnected, wsrep_ready OFF) answers 503 and is DOWN; bootstrapped again, 200 and UP", async function () {
+    this.timeout(10 * 60_000);
+    const h = host();
+    await waitFor("haproxy's mysql-0 UP", () => haproxyServer(h).status === "UP");
+    try {
+      // Galera gives up on the absent peer after about 30 s; mariadbd keeps accepting TCP.
+      sql(h, "SET GLOBAL wsrep_cluster_address = 'gcomm://127.0.10.42'");
+      const down = health(h);
+      assert.match(down.stdout, /^HTTP\/1\.1 503 /, down.stdout);
+      assert.match(down.stdout, /galera: not serving: Initialized \(state 0\), Disconnected, wsrep_ready OFF\n$/);
+      await waitFor("haproxy's mysql-0 DOWN", () => haproxyServer(h).status === "DOWN", 30);
+      assert.notEqual(throughHaproxy(h).code, 0, "haproxy sends no client to it");
+    } finally {
+      sql(h, "SET GLOBAL wsrep_cluster_address = 'gcomm://'");
     }
     await waitFor("the endpoint answering 200", () => /^HTTP\/1\.1 200 /.test(health(h).stdout), 30);
     await waitFor("haproxy's mysql-0 UP again", () => haproxyServer(h).status === "UP", 30);
