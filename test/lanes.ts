@@ -63,7 +63,7 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/docker.test.ts": 65,
   "test/formulas/services.test.ts": 60,
   "test/rebuildHostKeys.test.ts": 60,
-  "test/formulas/mysql.test.ts": 40,
+  "test/formulas/mysql.test.ts": 140,
   "test/formulas/pxe.test.ts": 210,
   "test/formulas/bind.test.ts": 30,
   "test/formulas/etcd.test.ts": 90,

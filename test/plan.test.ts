@@ -21,6 +21,8 @@ describe("offline plan (npm run plan)", function () {
     assert.match(stdout, /^Critical path \(\d+ steps, ~\d+ min at nominal step times\):\n {2}pxe\.base\[0\] -> /m);
     assert.match(stdout, /^ {2}keystone\.configure <- controller\.configure, haproxy\.configure, memcached\.configure, mysql\.configure, rabbitmq\.configure$/m);
     assert.match(stdout, /^ {2}storage\.provision <- pxe\.configure$/m);
+    // haproxy checks each mysql member by the health endpoint mysql's configure sets up: never before it exists.
+    assert.match(stdout, /^ {2}haproxy\.configure <- controller\.configure, mysql\.configure$/m);
   });
 
   it("writes the graph as Mermaid and DOT, and SVG where Graphviz is installed", () => {

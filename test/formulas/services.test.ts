@@ -74,7 +74,11 @@ describe("formulas/haproxy on a Debian host", function () {
     assert.match(cfg, /listen glance_9292\n    bind 127\.0\.10\.91:9292\n[\s\S]*?server glance-0 127\.0\.10\.73:9292 check/);
     // radosgw: swift registers object-store at http://<haproxy>:8080/swift/v1/... (found by the lab's full cloud: no frontend answered there)
     assert.match(cfg, /listen swift_8080\n    bind 127\.0\.10\.91:8080\n[\s\S]*?server swift-0 127\.0\.10\.74:8080 check/);
-    assert.match(cfg, /listen mysql_3306\n[\s\S]*?mode tcp[\s\S]*?server mysql-0 127\.0\.10\.41:3306 check inter 2s on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions\n    server mysql-1 127\.0\.10\.42:3306 check inter 2s backup on-marked-down shutdown-sessions\n/);
+    // One writer, the others backups; each member checked by its Galera health endpoint (HTTP 200
+    // only when Synced in a Primary component), not by TCP, which a donor or joiner accepts too.
+    assert.match(cfg, /listen mysql_3306\n    bind 127\.0\.10\.91:3306\n    mode tcp\n[\s\S]*?    option httpchk GET \/\n    http-check expect status 200\n    server mysql-0 127\.0\.10\.41:3306 check port 9200 inter 2s on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions\n    server mysql-1 127\.0\.10\.42:3306 check port 9200 inter 2s backup on-marked-down shutdown-sessions\n    server mysql-2 127\.0\.10\.43:3306 check port 9200 inter 2s backup on-marked-down shutdown-sessions\n/);
+    // The HTTP check is the mysql frontend's alone: the HTTP services keep their own checks.
+    assert.equal(cfg.match(/option httpchk/g)?.length, 1, cfg);
     for (const absent of ["nova", "neutron", "placement", "horizon", "memcached"]) assert.doesNotMatch(cfg, new RegExp(`listen ${absent}_`), absent);
   });
 
