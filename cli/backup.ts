@@ -16,20 +16,22 @@ import { BackupManifest, BackupPart, backupId, backupRoot, decryptPart, encrypti
 import { setSecretConfig } from "../engine/stack";
 import { bashCommand } from "../formulas/envelope";
 import { endpointShell, ShellResult } from "./endpointShell";
-import { BACKUP_RECIPES, EveryMemberRecipe, recipeOf } from "./backupRecipes";
+import { BACKUP_RECIPES, EveryMemberRecipe, recipeOf, rolesRestoredWhole } from "./backupRecipes";
 import { restoreEveryMember } from "./backupEveryMember";
 import { cloudFacts, endpointFacts } from "../components/formulaFacts";
 import { stackCloud } from "./cloudAccess";
 import { oneLine } from "./verify";
 
 export const BACKUP_USAGE = `kinetic backup [--stack NAME]     consistent copies of what the pillar cannot re-derive (every mysql
-                               database, OVN's northbound database, etcd's keyspace), encrypted with the stack's
-                               kinetic:backupSecret, kept in $KINETIC_BACKUP_DIR/NAME (default .kinetic/backups/NAME)
+                               database, OVN's northbound database, etcd's keyspace, the Ceph monitors' auth
+                               entities, config and config-keys), encrypted with the stack's kinetic:backupSecret,
+                               kept in $KINETIC_BACKUP_DIR/NAME (default .kinetic/backups/NAME)
 kinetic backup list [--stack NAME]
 kinetic restore <id|latest> [--stack NAME] --yes
                                put a backup back: each database in it is dropped and made again from it; etcd's
                                keyspace becomes the snapshot's on every member (each stopped and started as a new
-                               cluster from it; what was written since is gone)`;
+                               cluster from it; what was written since is gone); the Ceph monitors get back
+                               what they lack, nothing they hold is overwritten`;
 
 /**
  * The stack's backup secret; made (random, a secret in the stack's config) on the first backup,
@@ -111,7 +113,10 @@ export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) =
 /** A backup read, decrypted and checked on this machine, ready to put back; `dispose` deletes the plain copy. */
 export interface OpenedBackup {
   manifest: BackupManifest;
-  /** The roles it holds a part for. */
+  /**
+   * The roles whose data it replaces whole (a recipe's `wholeData`): those a rebuild
+   * --restore-from may replace at once. A part of another role goes back only by kinetic restore.
+   */
   roles: Set<string>;
   /** Puts back the parts of `roles` (default: every part), each through the first member that takes it. */
   restore(stack: Stack, cloud: Cloud, out: (l: string) => void, roles?: string[]): Promise<void>;
@@ -140,7 +145,7 @@ export async function openBackup(stack: Stack, name: string, out: (l: string) =>
   }
   return {
     manifest,
-    roles: new Set(manifest.parts.map((p) => recipeOf(p.name)!.role)),
+    roles: rolesRestoredWhole(manifest.parts.map((p) => p.name)),
     restore: async (target, cloud, log, roles) => {
       for (const p of manifest.parts.filter((x) => !roles || roles.includes(recipeOf(x.name)!.role))) {
         const recipe = recipeOf(p.name)!;

@@ -32,14 +32,29 @@
  *   story: the cluster's revision is the snapshot's again, so what was written after it is gone
  *   with its revisions; a client watching from a later revision must list again (etcd 3.4, Debian's,
  *   has no `--bump-revision`).
+ * - ceph-monitors: what only the monitors' store holds and neither the formulas (the fsid and the
+ *   keys of formulas/cephmon and the OpenStack clients, derived from the stack's secrets) nor the
+ *   documented rebuild from the OSDs give back (which brings back the maps and the OSDs' keys, and
+ *   loses every other auth entity, the MDS keys, config-keys and the full ratios): every auth
+ *   entity with its key and caps, the central config and the config-key store, as one JSON document
+ *   from a monitor in quorum; the pools, full ratios and file systems are in it to compare. Put back
+ *   through the live monitors as a merge: what they lack is added (keys imported from a file, never
+ *   on a command line), nothing they hold is overwritten or deleted, only named when it differs: a
+ *   key rotated after the backup (after a compromise) must not come back. A pool of the backup that
+ *   the monitors lack, or has another id, is named, not made. A backup of another fsid is refused.
+ *   Not the whole of the role's data (`wholeData: false`): `rebuild cephmon --restore-from` keeps
+ *   the monitors' rolling rebuild and never replaces them at once on the strength of this part.
  *
  * Not taken, and why:
  * - OVN's southbound database: ovn-northd derives it from the northbound, and the chassis register
  *   themselves in it again; an old copy put back over live chassis would bring back port bindings
  *   and chassis that are gone.
- * - The Ceph monitors' store (cephmon): not yet. The fsid and the keys the formulas make come from
- *   the stack's secrets and are made again; the maps (OSDs, CRUSH, pools), auth entries made since
- *   and the monitors' config live only in the store.
+ * - The Ceph monitors' maps (osdmap, CRUSH, pools, PGs) in the ceph-monitors part, on purpose: Red
+ *   Hat's Ceph troubleshooting guide ("Recovering the monitor store") says never to restore a monitor
+ *   store from an old backup; the OSDs hold newer maps
+ *   than any copy, and the documented recovery when every monitor is lost rebuilds the store from
+ *   the OSDs (ceph-objectstore-tool --op update-mon-db, then ceph-monstore-tool rebuild). A pool
+ *   made anew from a backup would get a new id and not find its objects.
  */
 
 interface RecipeBase {
@@ -48,6 +63,13 @@ interface RecipeBase {
   /** The role whose members hold it. */
   role: string;
   what: string;
+  /**
+   * Whether putting it back gives the role's members everything they hold that the pillar cannot
+   * re-derive, so that `rebuild --restore-from` may replace every member at once and restore it
+   * (cli/rebuildPlan.ts). False when part of it can only come from elsewhere (the Ceph maps, from
+   * the OSDs): such a role keeps its rolling rebuild, and the part goes back only by kinetic restore.
+   */
+  wholeData: boolean;
   /** Bash, run as root on a member; writes the backup on standard output. */
   dump: string;
 }
@@ -202,10 +224,122 @@ const ETCD_SETTLE = [
   `fail "the restored cluster does not serve on every member after 5 minutes: $(timeout 30 etcdctl --endpoints "$clients" --dial-timeout 3s endpoint health 2>&1 | grep -v 'is healthy' | head -n 1)"`,
 ].join("\n");
 
+/** `ceph` as root on a monitor host (client.admin's keyring, which formulas/cephmon/configure writes). */
+const CEPH = `c() { timeout 120 ceph --connect-timeout 20 "$@"; }`;
+
+/**
+ * What lives only in the monitors' store and is neither derived from the stack's secrets by the
+ * formulas nor rebuilt from the OSDs by Ceph's own recovery (ceph-objectstore-tool --op
+ * update-mon-db): one JSON document (format 1) of the cluster's fsid, every auth entity (key and
+ * caps), the central config, the config-key store (but the config, which is above, and its history)
+ * and, to compare only, the pools, the full ratios and the file systems.
+ */
+const CEPHMON_DUMP = [
+  "set -euo pipefail",
+  "umask 077",
+  CEPH,
+  `c quorum_status --format json > /dev/null || { echo "no monitor quorum answers here: the monitors' store cannot be read" >&2; exit 1; }`,
+  "tmp=$(mktemp -d)",
+  `trap 'rm -rf "$tmp"' EXIT`,
+  `c fsid --format json > "$tmp/fsid"`,
+  `c auth ls --format json > "$tmp/auth" 2> /dev/null`,
+  `c config dump --format json > "$tmp/config"`,
+  `c config-key dump > "$tmp/config-key"`,
+  `c osd dump --format json > "$tmp/osd"`,
+  `c fs dump --format json > "$tmp/fs" 2> /dev/null`,
+  `python3 -c 'import json, sys
+d = sys.argv[1]
+def load(n):
+    with open(f"{d}/{n}") as f:
+        return json.load(f)
+osd = load("osd")
+print(json.dumps({
+    "format": 1,
+    "fsid": load("fsid")["fsid"],
+    "auth": [{"entity": e["entity"], "key": e["key"], "caps": e.get("caps", {})} for e in load("auth")["auth_dump"]],
+    "config": [{"section": o["section"], "mask": o.get("mask", ""), "name": o["name"], "value": o["value"]} for o in load("config")],
+    "config_key": {k: v for k, v in load("config-key").items() if not k.startswith(("config/", "config-history/"))},
+    "pools": [{"pool": p["pool"], "name": p["pool_name"], "size": p["size"], "pg_num": p["pg_num"], "crush_rule": p["crush_rule"], "application": sorted(p.get("application_metadata", {}))} for p in osd["pools"]],
+    "full_ratio": osd.get("full_ratio"), "nearfull_ratio": osd.get("nearfull_ratio"), "backfillfull_ratio": osd.get("backfillfull_ratio"),
+    "filesystems": [f["mdsmap"]["fs_name"] for f in load("fs").get("filesystems", [])],
+}, sort_keys=True))' "$tmp"`,
+].join("\n");
+
+/**
+ * Puts back through the live monitors what the backup has and they lack: auth entities (imported
+ * from a keyring file: no key on a command line), config options, config-keys (each value from a
+ * file). What the monitors hold already is never overwritten nor deleted, only named when it
+ * differs: a key rotated after the backup (after a compromise) must not come back, and an OSD's key
+ * lives on its disk. Pools, CRUSH, ratios and file systems are compared, not made: a pool made anew
+ * has a new id and would not find its objects; they come back with the maps rebuilt from the OSDs.
+ * A backup of another cluster (another fsid) is refused before anything changes.
+ */
+const CEPHMON_RESTORE = [
+  "set -euo pipefail",
+  "umask 077",
+  "tmp=$(mktemp -d)",
+  `trap 'rm -rf "$tmp"' EXIT`,
+  `cat > "$tmp/backup.json"`,
+  `cat > "$tmp/restore.py" << 'PY'
+import json, os, subprocess, sys
+tmp = sys.argv[1]
+def ceph(*args):
+    r = subprocess.run(["timeout", "120", "ceph", "--connect-timeout", "20", *args], capture_output=True, text=True)
+    if r.returncode:
+        lines = r.stderr.strip().splitlines()
+        sys.exit(f"ceph {' '.join(args[:2])}: {lines[-1] if lines else 'exit %d' % r.returncode}")
+    return r.stdout
+with open(f"{tmp}/backup.json") as f:
+    b = json.load(f)
+if b.get("format") != 1:
+    sys.exit("not a backup of the Ceph monitors' store this version reads")
+live = json.loads(ceph("fsid", "--format", "json"))["fsid"]
+if b["fsid"] != live:
+    sys.exit(f"this backup is of Ceph cluster {b['fsid']}, these monitors serve {live}: refusing, nothing was changed")
+said = []
+auth = {e["entity"]: e for e in json.loads(ceph("auth", "ls", "--format", "json"))["auth_dump"]}
+missing = [e for e in b["auth"] if e["entity"] not in auth]
+differ = [e["entity"] for e in b["auth"] if e["entity"] in auth and (auth[e["entity"]]["key"], auth[e["entity"]].get("caps", {})) != (e["key"], e["caps"])]
+if missing:
+    path = f"{tmp}/import.keyring"
+    with open(path, "w") as f:
+        for e in missing:
+            f.write(f"[{e['entity']}]\\n\\tkey = {e['key']}\\n")
+            for svc, cap in sorted(e["caps"].items()):
+                f.write(f"\\tcaps {svc} = {json.dumps(cap)}\\n")
+    ceph("auth", "import", "-i", path)
+said.append(f"auth entities put back: {' '.join(e['entity'] for e in missing) or 'none'}")
+if differ:
+    said.append(f"kept as the monitors have them (they differ from the backup): {' '.join(differ)}")
+who = lambda o: f"{o['section']}/{o['mask']}" if o.get("mask") else o["section"]
+have = {(who(o), o["name"]) for o in json.loads(ceph("config", "dump", "--format", "json"))}
+options = [o for o in b["config"] if (who(o), o["name"]) not in have]
+for o in options:
+    ceph("config", "set", who(o), o["name"], o["value"])
+said.append(f"config options put back: {' '.join(who(o) + ' ' + o['name'] for o in options) or 'none'}")
+keys = json.loads(ceph("config-key", "dump"))
+put = [k for k in sorted(b["config_key"]) if k not in keys]
+for i, k in enumerate(put):
+    path = f"{tmp}/value-{i}"
+    with open(path, "w") as f:
+        f.write(b["config_key"][k])
+    ceph("config-key", "set", k, "-i", path)
+said.append(f"config-keys put back: {len(put)}")
+pools = {p["pool_name"]: p["pool"] for p in json.loads(ceph("osd", "dump", "--format", "json"))["pools"]}
+gone = [f"{p['name']} (id {p['pool']})" for p in b["pools"] if p["name"] not in pools]
+moved = [f"{p['name']} (id {p['pool']}, now {pools[p['name']]})" for p in b["pools"] if p["name"] in pools and pools[p["name"]] != p["pool"]]
+if gone or moved:
+    said.append("pools not made again (their objects are found by pool id: rebuild the maps from the OSDs, ceph-objectstore-tool --op update-mon-db): " + ", ".join(gone + moved))
+print("cephmon: " + "; ".join(said))
+PY`,
+  `python3 "$tmp/restore.py" "$tmp"`,
+].join("\n");
+
 export const BACKUP_RECIPES: readonly BackupRecipe[] = [
   {
     part: "mysql",
     role: "mysql",
+    wholeData: true,
     what: "every database of the Galera cluster but the server's own (mariadb-dump --single-transaction)",
     dump: [
       "set -euo pipefail",
@@ -221,6 +355,7 @@ export const BACKUP_RECIPES: readonly BackupRecipe[] = [
   {
     part: "ovn-northbound",
     role: "ovsdb",
+    wholeData: true,
     what: "OVN's northbound database: every tenant network, router, port and ACL (ovsdb-client backup of a RAFT member)",
     dump: ["set -euo pipefail", `exec ovsdb-client --timeout=600 backup ${OVN_NB_SOCKET} OVN_Northbound`].join("\n"),
     restoreOn: "one member",
@@ -229,6 +364,7 @@ export const BACKUP_RECIPES: readonly BackupRecipe[] = [
   {
     part: "etcd",
     role: "etcd",
+    wholeData: true,
     what: "etcd's keyspace: every key, value, lease and revision (etcdctl snapshot save of a member that serves with a quorum)",
     dump: ETCD_DUMP,
     restoreOn: "every member",
@@ -238,9 +374,26 @@ export const BACKUP_RECIPES: readonly BackupRecipe[] = [
     swap: ETCD_SWAP,
     settle: ETCD_SETTLE,
   },
+  {
+    part: "ceph-monitors",
+    role: "cephmon",
+    wholeData: false,
+    what: "what only the Ceph monitors' store holds and the OSDs cannot give back: auth entities, central config, config-keys (pools and ratios, to compare)",
+    dump: CEPHMON_DUMP,
+    restoreOn: "one member",
+    restore: CEPHMON_RESTORE,
+  },
 ];
 
 /** The recipe of a part, or undefined when this version cannot put it back. */
 export function recipeOf(part: string): BackupRecipe | undefined {
   return BACKUP_RECIPES.find((r) => r.part === part);
+}
+
+/**
+ * The roles whose data the parts `parts` replace whole (`wholeData`): those a rebuild
+ * --restore-from may replace at once (cli/rebuildPlan.ts).
+ */
+export function rolesRestoredWhole(parts: readonly string[]): Set<string> {
+  return new Set(parts.map((p) => recipeOf(p)).filter((r): r is BackupRecipe => r?.wholeData === true).map((r) => r.role));
 }

@@ -14,6 +14,7 @@ const recipe: EveryMemberRecipe = {
   part: "etcd",
   role: "etcd",
   what: "test",
+  wholeData: true,
   dump: "false",
   restoreOn: "every member",
   uses: ["NAME"],
