@@ -16,16 +16,22 @@ import { BackupManifest, BackupPart, backupId, backupRoot, decryptPart, encrypti
 import { setSecretConfig } from "../engine/stack";
 import { bashCommand } from "../formulas/envelope";
 import { endpointShell, ShellResult } from "./endpointShell";
-import { BACKUP_RECIPES, recipeOf } from "./backupRecipes";
+import { BACKUP_RECIPES, EveryMemberRecipe, recipeOf, rolesRestoredWhole } from "./backupRecipes";
+import { restoreEveryMember } from "./backupEveryMember";
+import { cloudFacts, endpointFacts } from "../components/formulaFacts";
 import { stackCloud } from "./cloudAccess";
 import { oneLine } from "./verify";
 
 export const BACKUP_USAGE = `kinetic backup [--stack NAME]     consistent copies of what the pillar cannot re-derive (every mysql
-                               database, OVN's northbound database), encrypted with the stack's kinetic:backupSecret, kept in
-                               $KINETIC_BACKUP_DIR/NAME (default .kinetic/backups/NAME)
+                               database, OVN's northbound database, etcd's keyspace, the Ceph monitors' auth
+                               entities, config and config-keys), encrypted with the stack's kinetic:backupSecret,
+                               kept in $KINETIC_BACKUP_DIR/NAME (default .kinetic/backups/NAME)
 kinetic backup list [--stack NAME]
 kinetic restore <id|latest> [--stack NAME] --yes
-                               put a backup back: each database in it is dropped and made again from it`;
+                               put a backup back: each database in it is dropped and made again from it; etcd's
+                               keyspace becomes the snapshot's on every member (each stopped and started as a new
+                               cluster from it; what was written since is gone); the Ceph monitors get back
+                               what they lack, nothing they hold is overwritten`;
 
 /**
  * The stack's backup secret; made (random, a secret in the stack's config) on the first backup,
@@ -107,7 +113,10 @@ export async function backupStack(stack: Stack, cloud: Cloud, out: (l: string) =
 /** A backup read, decrypted and checked on this machine, ready to put back; `dispose` deletes the plain copy. */
 export interface OpenedBackup {
   manifest: BackupManifest;
-  /** The roles it holds a part for. */
+  /**
+   * The roles whose data it replaces whole (a recipe's `wholeData`): those a rebuild
+   * --restore-from may replace at once. A part of another role goes back only by kinetic restore.
+   */
   roles: Set<string>;
   /** Puts back the parts of `roles` (default: every part), each through the first member that takes it. */
   restore(stack: Stack, cloud: Cloud, out: (l: string) => void, roles?: string[]): Promise<void>;
@@ -136,11 +145,16 @@ export async function openBackup(stack: Stack, name: string, out: (l: string) =>
   }
   return {
     manifest,
-    roles: new Set(manifest.parts.map((p) => recipeOf(p.name)!.role)),
+    roles: rolesRestoredWhole(manifest.parts.map((p) => p.name)),
     restore: async (target, cloud, log, roles) => {
       for (const p of manifest.parts.filter((x) => !roles || roles.includes(recipeOf(x.name)!.role))) {
         const recipe = recipeOf(p.name)!;
         let started = Date.now();
+        if (recipe.restoreOn === "every member") {
+          const said = await restoreOnEveryMember(target, cloud, recipe, plain.get(p.name)!, log);
+          log(`restore ${p.name}: ${p.bytes} bytes of backup ${manifest.id} into every member of ${recipe.role} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${said}`);
+          continue;
+        }
         const into = await onFirstMember(cloud, recipe.role, `restore ${p.name}: no member took it`, (e) => {
           started = Date.now();
           return endpointShell(target, e, bashCommand(recipe.restore), { stdin: fs.createReadStream(plain.get(p.name)!), timeoutMs: 3_600_000 });
@@ -150,6 +164,13 @@ export async function openBackup(stack: Stack, name: string, out: (l: string) =>
     },
     dispose: () => fs.rmSync(scratch, { recursive: true, force: true }),
   };
+}
+
+/** A part that restores only as a new cluster, put back on every member of its role (cli/backupEveryMember.ts). */
+function restoreOnEveryMember(stack: Stack, cloud: Cloud, recipe: EveryMemberRecipe, file: string, log: (l: string) => void): Promise<string> {
+  const shared = cloudFacts(cloud);
+  const members = membersOf(cloud, recipe.role).map((endpoint) => ({ endpoint, values: endpointFacts(cloud, shared, endpoint) }));
+  return restoreEveryMember(recipe, members, file, (e, script, stdinFile) => endpointShell(stack, e, bashCommand(script), { stdin: stdinFile ? fs.createReadStream(stdinFile) : undefined, timeoutMs: 3_600_000 }), log);
 }
 
 /** Puts backup `name` (`latest` or an id) back on the stack's cloud. */
@@ -211,7 +232,8 @@ export async function restoreCommand(argv: string[]): Promise<number> {
     const b = findBackup(stackName, name);
     process.stdout.write(`restore ${b.id} (taken ${b.takenAt}): ${b.parts.map((p) => `${p.name}: ${p.what}`).join("; ")}\n`);
     if (!yes) {
-      process.stdout.write("every database in it is dropped and made again from the backup: run it again with --yes\n");
+      const everyMember = b.parts.filter((p) => recipeOf(p.name)?.restoreOn === "every member").map((p) => p.name);
+      process.stdout.write(`every database in it is dropped and made again from the backup${everyMember.length ? `; ${everyMember.join(", ")}: every member stopped and started anew from it (what was written since is gone)` : ""}: run it again with --yes\n`);
       return 64;
     }
     const s = await stackCloud(stackName);

@@ -21,6 +21,7 @@ import { clusterRoles } from "../formulas/clusters";
 import { FORMULAS_DIR } from "../formulas/load";
 import { planRebuild, RebuildStep, rebuildResourceNames, renewedEndpoints } from "./rebuildPlan";
 import { OpenedBackup, openBackup } from "./backup";
+import { recipeOf } from "./backupRecipes";
 import { oneLine } from "./verify";
 import { clusterHealth, MemberHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
 import { elsewhereTargets, partOf, recordGenerations, servePxeKeys, StackOpener } from "./rebuildStacks";
@@ -195,7 +196,8 @@ async function rebuildPlanned(stack: Stack, targets: string[], opts: RebuildOpti
   const clusters = clusterRoles(formulasDir);
   const plan = planRebuild(cloud, targets, clusters, backup?.roles);
   if (plan.kind === "plan" && backup && !plan.steps.some((s) => s.restore?.length)) {
-    opts.out(`rebuild: refused: backup ${backup.manifest.id} holds ${[...backup.roles].join(", ")}; none of ${targets.join(", ")} is a member of those, so there is nothing to put back (without --restore-from the rebuild keeps the data)`);
+    const partial = backup.manifest.parts.filter((p) => recipeOf(p.name)?.wholeData === false).map((p) => p.name);
+    opts.out(`rebuild: refused: backup ${backup.manifest.id} holds ${[...backup.roles].join(", ") || "no role's whole data"}; none of ${targets.join(", ")} is a member of those, so there is nothing to put back (without --restore-from the rebuild keeps the data)${partial.length ? `; ${partial.join(", ")} in it is not the whole of its role's data and goes back only with kinetic restore` : ""}`);
     opts.out("nothing was changed");
     return 64;
   }

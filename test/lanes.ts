@@ -67,6 +67,8 @@ const EXPECTED_SECONDS: Record<string, number> = {
   "test/formulas/pxe.test.ts": 210,
   "test/formulas/bind.test.ts": 30,
   "test/formulas/etcd.test.ts": 90,
+  "test/formulas/etcdBackup.test.ts": 110,
+  "test/formulas/cephmonBackup.test.ts": 145,
   "test/formulas/ovsdbCluster.test.ts": 90,
   "test/lab/bootedHost.test.ts": 10,
   "test/libvirt/qemu.test.ts": 240,

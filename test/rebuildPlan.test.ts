@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { planRebuild, RebuildPlan } from "../cli/rebuildPlan";
+import { rolesRestoredWhole } from "../cli/backupRecipes";
 import { clusterRoles, quorum } from "../formulas/clusters";
 import { Cloud, loadCloud } from "../pillar";
 
@@ -175,6 +176,12 @@ describe("kinetic rebuild: clustered roles one member at a time (issue 21)", () 
     const restored = planRebuild(labWithCephmon(1), ["cephmon"], clusters, new Set(["cephmon"]));
     assert.equal(restored.kind, "plan");
     assert.deepEqual(restored.kind === "plan" && restored.steps.map((s) => s.restore), [["cephmon"]]);
+    // A real backup's ceph-monitors part is not the whole store (the maps come from the OSDs): it
+    // never lets the monitors go at once; mysql's, OVN's and etcd's parts do.
+    assert.deepEqual([...rolesRestoredWhole(["mysql", "ovn-northbound", "etcd", "ceph-monitors"])].sort(), ["etcd", "mysql", "ovsdb"]);
+    assert.match(refusal(planRebuild(labWithCephmon(1), ["cephmon"], clusters, rolesRestoredWhole(["ceph-monitors"]))), /cephmon has 1 member\(s\)/);
+    const three = planRebuild(labWithCephmon(3), ["cephmon"], clusters, rolesRestoredWhole(["ceph-monitors", "mysql"]));
+    assert.ok(three.kind === "plan" && three.steps.length === 3 && three.steps.every((s) => !s.restore?.length), "one monitor at a time, nothing restored");
   });
 
   describe("--restore-from: a backup's data put back instead of kept", () => {

@@ -134,6 +134,7 @@ describe("formulas: ovsdb, neutron, network, compute on a Debian host (live OVN 
   it("backup ovn-northbound (cli/backupRecipes.ts): taken from the RAFT member, put back into a cluster made anew, every row back", async () => {
     const h = host();
     const recipe = recipeOf("ovn-northbound")!;
+    assert.ok(recipe.restoreOn === "one member");
     const nbctl = (...args: string[]) => h.exec(["ovn-nbctl", `--db=tcp:${OVSDB}:6641`, ...args]).trim();
     // What a tenant's network leaves in the northbound database: a switch, a port with addresses, a router.
     nbctl("ls-add", "kinetic-probe-net");

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { declaredUses, selectValues } from "../../formulas/envelope";
 import { FORMULAS_DIR, listFormulas, loadFormula } from "../../formulas/load";
 import { requirePrerequisite } from "../support/prerequisite";
+import { BACKUP_RECIPES } from "../../cli/backupRecipes";
 
 const ROLES = ["pxe", "controller", "cache", "mysql", "rabbitmq", "memcached", "haproxy", "keystone", "cephmon", "storage", "mds", "swift", "bind", "etcd", "container", "guacamole", "opensearch",
   // OpenStack services (issue 12)
@@ -75,6 +76,19 @@ describe("formulas: static checks", () => {
     const r = spawnSync("shellcheck", ["-s", "bash", path.join(FORMULAS_DIR, "lib/openstack.sh")], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
+
+  for (const r of BACKUP_RECIPES) {
+    const scripts: Record<string, string> = r.restoreOn === "every member" ? { dump: r.dump, stage: r.stage, discard: r.discard, swap: r.swap, settle: r.settle } : { dump: r.dump, restore: r.restore };
+    it(`backup recipe ${r.part} (cli/backupRecipes.ts): each script passes shellcheck and reads only the values it is sent`, function () {
+      requirePrerequisite(this, !hasShellcheck && "no shellcheck", "shellcheck");
+      const sent = r.restoreOn === "every member" ? [...r.uses, "RESTORE_TOKEN"] : [];
+      for (const [name, text] of Object.entries(scripts)) {
+        const r2 = spawnSync("shellcheck", ["-s", "bash", "-"], { input: text, encoding: "utf8" });
+        assert.equal(r2.status, 0, `${r.part} ${name}: ${r2.stdout}${r2.stderr}`);
+        for (const m of text.matchAll(/KINETIC_([A-Z][A-Z0-9_]*)/g)) assert.ok(sent.includes(m[1]), `${r.part} ${name} reads KINETIC_${m[1]}, which it is not sent`);
+      }
+    });
+  }
 });
 
 describe("formulas/load.ts", () => {
