@@ -359,7 +359,14 @@ export const BACKUP_RECIPES: readonly BackupRecipe[] = [
     what: "OVN's northbound database: every tenant network, router, port and ACL (ovsdb-client backup of a RAFT member)",
     dump: ["set -euo pipefail", `exec ovsdb-client --timeout=600 backup ${OVN_NB_SOCKET} OVN_Northbound`].join("\n"),
     restoreOn: "one member",
-    restore: ["set -euo pipefail", `exec ovsdb-client --timeout=600 --force restore ${OVN_NB_SOCKET} OVN_Northbound`].join("\n"),
+    // ovsdb-client restore seeks in its input, and a backup arrives on a pipe (SSH): a private copy first.
+    restore: [
+      "set -euo pipefail",
+      "copy=$(mktemp)",
+      `trap 'rm -f -- "$copy"' EXIT`,
+      `cat > "$copy"`,
+      `ovsdb-client --timeout=600 --force restore ${OVN_NB_SOCKET} OVN_Northbound < "$copy"`,
+    ].join("\n"),
   },
   {
     part: "etcd",
