@@ -40,9 +40,7 @@ describe("kinetic rebuild cephmon, end to end through the engine", function () {
   const cloud = () => loadCloud(lab.pillarDir, { stack: lab.stack });
   const mons = () => cloud().endpoints.filter((e) => e.type === "cephmon").sort((a, b) => a.index - b.index);
   const storage = () => cloud().endpoints.find((e) => e.type === "storage")!;
-  const ok = (r: EngineResult, what: string) => {
-    if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
-  };
+  const ok = (r: EngineResult, what: string) => lab.ok(r, what);
   const ceph = (address: string, args: string) => lab.ssh(address, `timeout 120 ceph --connect-timeout 30 ${args}`);
   const cephJson = (address: string, args: string) => JSON.parse(ceph(address, `${args} --format json`));
   const quorum = (address: string) => (cephJson(address, "quorum_status").quorum_names as string[]).sort();

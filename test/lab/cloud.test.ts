@@ -30,9 +30,7 @@ describe("the whole cloud: up from nothing, Tempest smoke, a tenant's resources 
   let lab: LabHarness;
   let guestImage = "";
   const cloud = () => loadCloud(lab.pillarDir, { stack: lab.stack });
-  const ok = (r: EngineResult, what: string) => {
-    if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
-  };
+  const ok = (r: EngineResult, what: string) => lab.ok(r, what);
   const green = (v: VerifyFigures, what: string) => {
     assert.equal(v.counts.failed, 0, `${what}: ${v.counts.failed} Tempest tests failed (subunit and JUnit in ${v.runDir})`);
     assert.ok(v.counts.passed >= 50, `${what}: only ${v.counts.passed} Tempest tests passed (${v.runDir})`);

@@ -24,9 +24,7 @@ describe("kinetic rebuild etcd, end to end through the engine", function () {
   let lab: LabHarness;
   const cloud = () => loadCloud(lab.pillarDir, { stack: lab.stack });
   const members = () => cloud().endpoints.filter((e) => e.type === "etcd").sort((a, b) => a.index - b.index);
-  const ok = (r: EngineResult, what: string) => {
-    if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
-  };
+  const ok = (r: EngineResult, what: string) => lab.ok(r, what);
   const ctl = (address: string, args: string) => lab.ssh(address, `timeout 60 etcdctl --endpoints http://${address}:2379 --dial-timeout 5s --command-timeout 20s ${args}`);
   /** The names of the members the cluster lists, through one member (unstarted ones as such). */
   const listed = (address: string) => (JSON.parse(ctl(address, "member list -w json")).members as { name: string }[]).map((m) => m.name || "(unstarted)").sort();

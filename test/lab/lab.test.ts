@@ -31,9 +31,7 @@ describe("the lab, end to end through the engine", function () {
   const ssh: LabHarness["ssh"] = (address, command, input) => lab.ssh(address, command, input);
   const pillarDir = () => lab.pillarDir;
   const formulasDir = () => lab.formulasDir;
-  const ok = (r: EngineResult, what: string) => {
-    if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
-  };
+  const ok = (r: EngineResult, what: string) => lab.ok(r, what);
   const cloud = () => loadCloud(pillarDir(), { stack: lab.stack });
   // Every table of every database but the server's own, on one mysql member: name, rows, checksum.
   const digest = (address: string) => ssh(address, TABLE_DIGEST);

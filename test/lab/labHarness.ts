@@ -4,6 +4,7 @@
  * a fresh SSH key and secrets, the engine run inside the lab's network (engineRun.ts).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -44,6 +45,11 @@ export interface LabHarness {
    * hold the cloud's admin password); its last line of output is JSON, returned parsed.
    */
   inLab<T>(script: string, args: string[], job: unknown): Promise<T>;
+  /**
+   * Fails the test when the run failed, naming a copy of the engine's and the lab's logs kept outside
+   * the scratch directory (dispose removes that one, and CI sees only what is kept).
+   */
+  ok(r: EngineResult, what: string): void;
   /** Stops the lab, wipes its disks and (unless KINETIC_KEEP_E2E) the scratch directory. */
   dispose(): Promise<void>;
 }
@@ -204,8 +210,14 @@ export async function startLabHarness(name: string, log: (m: string) => void = (
       throw new Error(`${path.basename(script)} ${args.join(" ")} in the lab failed (exit ${code}): ${out.slice(-2000)}`);
     }
   };
+  const ok = (r: EngineResult, what: string): void => {
+    if (!r.error) return;
+    const kept = fs.mkdtempSync(path.join(os.tmpdir(), `kinetic-${stack}-failed-`));
+    for (const f of [path.join(tmp, "engine.log"), layout.logFile]) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(kept, path.basename(f)));
+    throw new assert.AssertionError({ message: `${what} failed: ${r.error}\n(the engine's and the lab's logs: ${kept})` });
+  };
   return {
-    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, inLab, serviceSecret, epochs,
+    layout, tmp, stack, pillarDir, formulasDir, key, run, ssh, inLab, serviceSecret, epochs, ok,
     admin: (cloud) => adminCredentials(cloud, serviceSecret, epochs()),
     dispose: teardown,
   };

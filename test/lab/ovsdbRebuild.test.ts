@@ -30,9 +30,7 @@ describe("kinetic rebuild ovsdb, end to end through the engine", function () {
   let lab: LabHarness;
   const cloud = () => loadCloud(lab.pillarDir, { stack: lab.stack });
   const members = () => cloud().endpoints.filter((e) => e.type === "ovsdb").sort((a, b) => a.index - b.index);
-  const ok = (r: EngineResult, what: string) => {
-    if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
-  };
+  const ok = (r: EngineResult, what: string) => lab.ok(r, what);
   /** A member's own cluster/status of one database: its cluster ID and the RAFT addresses it lists. */
   const cluster = (address: string, db: (typeof DBS)[number]) => {
     const status = lab.ssh(address, `timeout 20 ovs-appctl -t /var/run/ovn/ovn${db.key}_db.ctl cluster/status ${db.name}`);

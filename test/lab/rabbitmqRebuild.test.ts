@@ -23,9 +23,7 @@ describe("kinetic rebuild rabbitmq, end to end through the engine", function () 
   let lab: LabHarness;
   const cloud = () => loadCloud(lab.pillarDir, { stack: lab.stack });
   const nodes = () => cloud().endpoints.filter((e) => e.type === "rabbitmq").sort((a, b) => a.index - b.index);
-  const ok = (r: EngineResult, what: string) => {
-    if (r.error) assert.fail(`${what} failed: ${r.error}\n(engine log: ${path.join(lab.tmp, "engine.log")}, lab log: ${lab.layout.logFile})`);
-  };
+  const ok = (r: EngineResult, what: string) => lab.ok(r, what);
   const ctl = (address: string, args: string) => lab.ssh(address, `rabbitmqctl -q ${args}`);
   /** What the cluster holds on one node: users with tags, vhosts, permissions, policies (sorted lines). */
   const holds = (address: string) =>
