@@ -200,9 +200,11 @@ except urllib.error.HTTPError as x: print(x.code)' http://${pxe.address}/assignm
     console.log(`      [lab] rebuild mysql: ${Math.round((r.endedAt - r.startedAt) / 1000)} s; keystone answered ${probed.ok} of ${asked} token requests, longest gap ${probed.longestGapMs} ms${probed.failures.length ? `; first failures: ${JSON.stringify(probed.failures.slice(0, 5))}` : ""}`);
     ok(r, "rebuild");
     // Expected, written out here rather than asked of the code under test: each member's machine
-    // and phases, then keystone's configure (it needs mysql's), and nothing else.
+    // and phases, then keystone's and haproxy's configure (both need mysql's: haproxy checks each
+    // member's health endpoint, which mysql's configure makes), and nothing else.
+    const haproxy = c.endpoints.find((e) => e.role === "haproxy")!;
     const own = (e: { name: string }) => ["provision-domain", "base", "networking", "install", "configure"].map((p) => `${e.name}-${p}`);
-    assert.deepEqual(changed(r), [...members.flatMap(own), `${keystone.name}-configure`].sort());
+    assert.deepEqual(changed(r), [...members.flatMap(own), `${keystone.name}-configure`, `${haproxy.name}-configure`].sort());
     // One at a time: a member's machine goes only after the previous member's configure (which
     // waits until it is Synced) ended; the rebuild saw the cluster whole before and after each.
     assertOneMemberAtATime(r, members);
@@ -260,8 +262,9 @@ except urllib.error.HTTPError as x: print(x.code)' http://${pxe.address}/assignm
     assert.deepEqual(changed(refused), []);
     const r = await run("rebuild", { targets: ["mysql"], restoreFrom: "latest" });
     ok(r, "rebuild --restore-from latest");
+    const haproxy = cloud().endpoints.find((e) => e.role === "haproxy")!;
     const own = (e: { name: string }) => ["provision-domain", "base", "networking", "install", "configure"].map((p) => `${e.name}-${p}`);
-    assert.deepEqual(changed(r), [...members.flatMap(own), `${keystone.name}-configure`].sort());
+    assert.deepEqual(changed(r), [...members.flatMap(own), `${keystone.name}-configure`, `${haproxy.name}-configure`].sort());
     // Together: every member's machine went before any member's new configure ended (a rolling
     // rebuild would copy the data being replaced onto each new member). The old configures' deletes
     // end first of all (a machine replaced delete-first takes what runs on it along): not counted.
