@@ -24,7 +24,8 @@ import { OpenedBackup, openBackup } from "./backup";
 import { recipeOf } from "./backupRecipes";
 import { oneLine } from "./verify";
 import { clusterHealth, MemberHealth, runRoleFormula, waitClusterHealthy } from "./clusterHealth";
-import { elsewhereTargets, partOf, recordGenerations, servePxeKeys, StackOpener } from "./rebuildStacks";
+import { elsewhereTargets, HOST_KEY_GENERATIONS, recordGenerations, servePxeKeys } from "./rebuildStacks";
+import { partOf, StackOpener } from "./stackSet";
 
 export const REBUILD_USAGE = `kinetic rebuild <type|endpoint>... [--stack NAME] [--restore-from <id|latest>] --yes
                                replace those machines (VMs re-created, physical servers re-installed
@@ -268,8 +269,7 @@ async function rebuildUp(stack: Stack, cloud: Cloud, names: Set<string>, urns: s
   // later step is not yet marked (a raised generation alone makes the next up replace it).
   const renewed = renewedEndpoints(cloud, names);
   if (renewed.length) {
-    const key = "kinetic:hostKeyGenerations";
-    const texts = [(await stack.getAllConfig())[key]?.value, ...(site ? [(await site.getAllConfig())[key]?.value] : [])];
+    const texts = await Promise.all([stack, ...(site ? [site] : [])].map(async (s) => (await s.getAllConfig())[HOST_KEY_GENERATIONS]?.value));
     await recordGenerations(stack, site, JSON.stringify(raisedGenerations(texts, renewed)));
     opts.out(`new host keys for ${renewed.join(", ")} (kinetic:hostKeyGenerations${site ? `, recorded in site stack ${site.name} too` : ""})`);
     if (site && renewed.some((n) => cloud.endpoints.find((e) => e.name === n)?.style === "physical")) {

@@ -16,14 +16,8 @@ import { pxeHosts } from "../components/pxeInstalled";
 import { nameOfUrn, stateResources } from "../engine/stack";
 import { Cloud, partEndpoints, pulumiStackName, SITE, stackOfType } from "../pillar";
 
-export type StackOpener = (name: string) => Promise<Stack | undefined>;
-
-/** The stack's part (`site` or its rack) and, for a rack, its site stack's name. */
-export async function partOf(stack: Stack): Promise<{ part: string; siteStack?: string }> {
-  const config = await stack.getAllConfig();
-  const rack = config["kinetic:rack"]?.value;
-  return rack ? { part: rack, siteStack: config["kinetic:siteStack"]?.value } : { part: SITE };
-}
+/** Per endpoint, how many times `kinetic rebuild` gave it a new host key (components/settings.ts). */
+export const HOST_KEY_GENERATIONS = "kinetic:hostKeyGenerations";
 
 /**
  * Lines refusing targets this stack does not hold (empty: every target is here). A target is a
@@ -41,13 +35,10 @@ export function elsewhereTargets(cloud: Cloud, targets: string[], part: string, 
   return lines;
 }
 
-/**
- * Records `generations` (kinetic:hostKeyGenerations, JSON) on the stack and, for a rack, on its site
- * too; returns the site stack when it is a rack's, undefined otherwise.
- */
+/** Records `generations` (kinetic:hostKeyGenerations, JSON) on the stack and, for a rack, on its site too. */
 export async function recordGenerations(stack: Stack, siteStack: Stack | undefined, generations: string): Promise<void> {
-  if (siteStack) await siteStack.setConfig("kinetic:hostKeyGenerations", { value: generations });
-  await stack.setConfig("kinetic:hostKeyGenerations", { value: generations });
+  if (siteStack) await siteStack.setConfig(HOST_KEY_GENERATIONS, { value: generations });
+  await stack.setConfig(HOST_KEY_GENERATIONS, { value: generations });
 }
 
 /**

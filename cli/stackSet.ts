@@ -71,14 +71,20 @@ export async function siteRefusal(site: Stack, cloud: Cloud): Promise<string | u
   return undefined;
 }
 
+/** The stack's part (`site` or its rack) and, for a rack, its site stack's name (from its config). */
+export async function partOf(stack: Stack): Promise<{ part: string; siteStack?: string }> {
+  const config = await stack.getAllConfig();
+  const rack = config["kinetic:rack"]?.value;
+  return rack ? { part: rack, siteStack: config["kinetic:siteStack"]?.value } : { part: SITE };
+}
+
 /**
  * For `kinetic up --stack <rack>` alone: the refusal when the stack is a rack whose site may not be
  * relied on; undefined for a site stack or a rack whose site is up and current.
  */
 export async function rackRefusal(stack: Stack, open: StackOpener): Promise<string | undefined> {
-  const config = await stack.getAllConfig();
-  const siteName = config["kinetic:siteStack"]?.value;
-  if (!config["kinetic:rack"] || !siteName) return undefined;
+  const { part, siteStack: siteName } = await partOf(stack);
+  if (part === SITE || !siteName) return undefined;
   const site = await open(siteName);
   if (!site) return `the site stack ${siteName} could not be opened`;
   const why = await siteRefusal(site, await stackPillarCloud(stack));
